@@ -1,0 +1,118 @@
+/*
+ * Extended attributes by file descriptor (flistxattr/fgetxattr/fsetxattr).
+ *
+ * Why our own addon: the maintained npm bindings take string paths only, so a
+ * file name that is not valid UTF-8 cannot be named, and they resolve the path
+ * again at every call. hashify opens each file once with O_NOFOLLOW, checks the
+ * descriptor is the inode it scanned, and reads or writes attributes through
+ * that same descriptor: no symlink is ever followed and no rename race applies.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <sys/xattr.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  napi_value msg, code, error, errnoval;
+  char text[256];
+  snprintf(text, sizeof text, "%s: %s", syscall, strerror(err));
+  const char *name = err == ENOTSUP ? "ENOTSUP" : err == EPERM ? "EPERM" : err == EACCES ? "EACCES"
+    : err == ENOSPC ? "ENOSPC" : err == EROFS ? "EROFS" : err == EBADF ? "EBADF" : err == E2BIG ? "E2BIG"
+    : err == EDQUOT ? "EDQUOT" : err == ENODATA ? "ENODATA" : err == ERANGE ? "ERANGE" : "EIO";
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, msg, &error);
+  napi_create_int32(env, -err, &errnoval);
+  napi_set_named_property(env, error, "errno", errnoval);
+  napi_set_named_property(env, error, "code", code);
+  napi_set_named_property(env, error, "syscall", msg);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_fd(napi_env env, napi_value v, int *fd) {
+  return napi_get_value_int32(env, v, fd) == napi_ok;
+}
+
+/* list(fd) -> Buffer of NUL-separated names (names are bytes, decoded by the caller) */
+static napi_value xlist(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &fd)) { napi_throw_type_error(env, NULL, "fd expected"); return NULL; }
+  for (;;) {
+    ssize_t n = flistxattr(fd, NULL, 0);
+    if (n < 0) { if (errno == ENOTSUP) n = 0; else return throw_errno(env, "flistxattr", errno); }
+    char *buf = malloc(n ? n : 1);
+    if (!buf) return throw_errno(env, "flistxattr", ENOMEM);
+    ssize_t m = n ? flistxattr(fd, buf, n) : 0;
+    if (m < 0) { int e = errno; free(buf); if (e == ERANGE) continue; return throw_errno(env, "flistxattr", e); }
+    napi_value out; void *data;
+    napi_create_buffer_copy(env, m, buf, &data, &out);
+    free(buf);
+    return out;
+  }
+}
+
+/* get(fd, name) -> Buffer, or null when the attribute does not exist */
+static napi_value xget(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int fd; char name[256]; size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fd and name expected"); return NULL;
+  }
+  for (;;) {
+    ssize_t n = fgetxattr(fd, name, NULL, 0);
+    if (n < 0) {
+      if (errno == ENODATA) { napi_value nul; napi_get_null(env, &nul); return nul; }
+      return throw_errno(env, "fgetxattr", errno);
+    }
+    char *buf = malloc(n ? n : 1);
+    if (!buf) return throw_errno(env, "fgetxattr", ENOMEM);
+    ssize_t m = n ? fgetxattr(fd, name, buf, n) : 0;
+    if (m < 0) { int e = errno; free(buf); if (e == ERANGE) continue; return throw_errno(env, "fgetxattr", e); }
+    napi_value out; void *data;
+    napi_create_buffer_copy(env, m, buf, &data, &out);
+    free(buf);
+    return out;
+  }
+}
+
+/* set(fd, name, Buffer) */
+static napi_value xset(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3]; int fd; char name[256]; size_t len; void *data; size_t dlen;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok ||
+      napi_get_buffer_info(env, argv[2], &data, &dlen) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fd, name and Buffer expected"); return NULL;
+  }
+  if (fsetxattr(fd, name, data, dlen, 0) < 0) return throw_errno(env, "fsetxattr", errno);
+  return NULL;
+}
+
+/* remove(fd, name) */
+static napi_value xremove(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int fd; char name[256]; size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fd and name expected"); return NULL;
+  }
+  if (fremovexattr(fd, name) < 0 && errno != ENODATA) return throw_errno(env, "fremovexattr", errno);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+    { "list", NULL, xlist, NULL, NULL, NULL, napi_default, NULL },
+    { "get", NULL, xget, NULL, NULL, NULL, napi_default, NULL },
+    { "set", NULL, xset, NULL, NULL, NULL, napi_default, NULL },
+    { "remove", NULL, xremove, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

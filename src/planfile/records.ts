@@ -1,0 +1,96 @@
+/**
+ * The plan file's records: a discriminated union on `type`, mirroring
+ * schemas/plan-record.schema.json (test/planfile/schemaTypes.test.ts keeps them in step).
+ */
+
+export const PLAN_KIND = 'hashify-plan';
+export const PLAN_VERSION = 1;
+
+/** The identity of an inode as scanned. 64-bit values are decimal strings. */
+export interface StatRecord {
+  dev: string;
+  ino: string;
+  size: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime: string;
+  ctime: string;
+  atime?: string;
+}
+
+export interface PathRecord {
+  path: string;
+  path64?: string;
+}
+
+/** Extended attribute name → base64 value. */
+export type XattrRecord = Record<string, string>;
+
+export interface MatchOptions {
+  mtime: boolean;
+  owner: boolean;
+  mode: boolean;
+  xattrs: boolean;
+}
+
+export type LinkMode = 'hardlink' | 'reflink';
+export type Algorithm = 'sha256' | 'sha512';
+
+export interface HeaderRecord {
+  type: 'header';
+  kind: typeof PLAN_KIND;
+  version: number;
+  tool: string;
+  created: string;
+  roots: PathRecord[];
+  store: PathRecord | null;
+  link: LinkMode;
+  algorithm: Algorithm;
+  minSize: string;
+  match: MatchOptions;
+  exclude: string[];
+  linkMax: number;
+}
+
+export interface StoreRecord extends PathRecord {
+  type: 'store';
+  group: number;
+  integrity: string;
+  stat: StatRecord;
+  xattrs?: XattrRecord;
+  /** The keeper path to link into the store; absent when the entry already exists. */
+  from?: PathRecord;
+}
+
+export interface TargetRecord extends PathRecord {
+  stat: StatRecord;
+  xattrs?: XattrRecord;
+}
+
+export interface LinkRecord extends PathRecord {
+  type: 'link';
+  op: number;
+  group: number;
+  stat: StatRecord;
+  xattrs?: XattrRecord;
+  integrity: string;
+  target: TargetRecord;
+}
+
+export interface TrailerRecord {
+  type: 'trailer';
+  files: number;
+  groups: number;
+  ops: number;
+  storeEntries: number;
+  bytesReclaimable: string;
+  sharedInodes: number;
+  skipped?: { otherDevice?: number; unreadable?: number; changedWhileScanning?: number };
+  linesIntegrity: string;
+}
+
+export type PlanRecord = HeaderRecord | StoreRecord | LinkRecord | TrailerRecord;
+/** What the planner produces between header and trailer. */
+export type BodyRecord = StoreRecord | LinkRecord;
