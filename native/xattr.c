@@ -10,6 +10,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <sys/xattr.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,12 +108,32 @@ static napi_value xremove(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setTimes(fd, atimeNs: bigint, mtimeNs: bigint): futimens with exact nanoseconds
+ * (Node's futimes takes a double and loses them). */
+static napi_value xtimes(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3]; int fd; int64_t a, m; bool lossless;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_bigint_int64(env, argv[1], &a, &lossless) != napi_ok ||
+      napi_get_value_bigint_int64(env, argv[2], &m, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fd, atime and mtime (bigint ns) expected"); return NULL;
+  }
+  struct timespec ts[2];
+  ts[0].tv_sec = a / 1000000000; ts[0].tv_nsec = a % 1000000000;
+  ts[1].tv_sec = m / 1000000000; ts[1].tv_nsec = m % 1000000000;
+  if (ts[0].tv_nsec < 0) { ts[0].tv_nsec += 1000000000; ts[0].tv_sec--; }
+  if (ts[1].tv_nsec < 0) { ts[1].tv_nsec += 1000000000; ts[1].tv_sec--; }
+  if (futimens(fd, ts) < 0) return throw_errno(env, "futimens", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     { "list", NULL, xlist, NULL, NULL, NULL, napi_default, NULL },
     { "get", NULL, xget, NULL, NULL, NULL, napi_default, NULL },
     { "set", NULL, xset, NULL, NULL, NULL, napi_default, NULL },
     { "remove", NULL, xremove, NULL, NULL, NULL, napi_default, NULL },
+    { "setTimes", NULL, xtimes, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

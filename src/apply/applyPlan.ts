@@ -1,0 +1,344 @@
+/**
+ * Executes a validated plan, one operation at a time, idempotently:
+ *
+ *   1. If the path already is the target inode, the operation is done.
+ *   2. Store entry (first time a group needs it): the keeper is checked, then
+ *      link(keeper, entry). An entry that exists and is the keeper's inode is done.
+ *   3. The target and the file are checked (identity.ts); a drifted target skips the rest
+ *      of its group, a drifted file skips its operation.
+ *   4. link(target, DIR/.hashify-tmp-<plan>-<op>) then rename() over the path: the path
+ *      names the old file or the new link at every instant, never nothing.
+ *
+ * Crash cases this order survives (tested by killing a child at every step):
+ *   - after link() into the store: the entry exists and is the keeper's inode → step 2 done;
+ *     the keeper's ctime/nlink changed by our link are re-verified by content.
+ *   - after link() to the temp name, before rename(): the temp name is ours (deterministic)
+ *     and is removed when the operation runs again.
+ *   - after rename(), before the journal: the path is the target inode → step 1.
+ *   - torn journal write: the frame fails its checksum and is ignored.
+ * The journal is written at checkpoints after fsync of the touched directories, so it
+ * never claims a change that a power cut could take back.
+ */
+import type { BigIntStats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { errnoCode } from '../errors.js';
+import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
+import type { LinkRecord, OpenPlanLike, StoreRecord } from './types.js';
+import { checkIdentity, type Seen } from './identity.js';
+import type { ApplyFs } from './applyFs.js';
+import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord, type JournalState } from '../journal/journal.js';
+import { sameContent } from './sameContent.js';
+import { setMetadata } from './setMetadata.js';
+
+/** Errors that stop the whole run: nothing else can succeed until the cause is fixed. */
+const FATAL = new Set(['ENOSPC', 'EROFS', 'EDQUOT', 'EIO']);
+
+export interface ApplyOptions {
+  fs: ApplyFs;
+  journal: { append(r: JournalRecord): void; checkpoint(): void; readonly pendingRecords: number };
+  state: JournalState;
+  onDrift: 'skip' | 'abort';
+  verifyContent: boolean;
+  /** Returns the signal name when the run must stop after the current operation. */
+  stopRequested: () => string | undefined;
+  onProgress?: (done: number, total: number) => void;
+  onEvent?: (message: string) => void;
+  checkpointEvery?: number;
+  checkpointMs?: number;
+}
+
+export interface ApplyCounts {
+  ops: number;
+  applied: number;
+  alreadyDone: number;
+  skipped: number;
+  failed: number;
+  resumedAt: number;
+  bytesSaved: bigint;
+  inodesFreed: number;
+  stoppedBy?: string;
+  fatal?: string;
+  aborted?: string;
+}
+
+interface GroupState {
+  group: number;
+  store?: StoreRecord;
+  storeReady: boolean;
+  skip?: string;
+  seen: Map<string, Seen>;
+}
+
+const inodeKey = (dev: bigint | string, ino: bigint | string) => `${dev}:${ino}`;
+
+export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise<ApplyCounts> {
+  const { fs, journal, state } = opts;
+  const counts: ApplyCounts = { ops: plan.totals.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, resumedAt: 0, bytesSaved: 0n, inodesFreed: 0 };
+  for (const s of state.status) if (s === OP_DONE || s === OP_SKIPPED) counts.resumedAt++;
+  const tmpTag = createHash('sha256').update(plan.digest).digest('hex').slice(0, 12);
+  const reflink = plan.header.link === 'reflink';
+  const touchedDirs = new Set<string>();
+  const dirBytes = new Map<string, Buffer>();
+  let sinceCheckpoint = 0;
+  let lastCheckpoint = Date.now();
+  const every = opts.checkpointEvery ?? 512;
+  const everyMs = opts.checkpointMs ?? 1000;
+
+  const checkpoint = () => {
+    // Directories first: the journal must never get ahead of what is durable.
+    for (const [k, d] of dirBytes) {
+      try {
+        fs.fsyncDir(d);
+      } catch {
+        /* the directory may be gone; its operations are re-checked on resume */
+      }
+      dirBytes.delete(k);
+    }
+    touchedDirs.clear();
+    journal.checkpoint();
+    sinceCheckpoint = 0;
+    lastCheckpoint = Date.now();
+  };
+  const touch = (dir: Buffer) => dirBytes.set(dir.toString('latin1'), dir);
+
+  let g: GroupState = { group: -1, storeReady: true, seen: new Map() };
+  let finished = 0;
+
+  const record = (op: number, r: JournalRecord, outcome: 'applied' | 'already' | 'skipped' | 'failed') => {
+    journal.append(r);
+    state.status[op] = outcome === 'skipped' ? OP_SKIPPED : outcome === 'failed' ? OP_FAILED : OP_DONE;
+    if (outcome === 'applied') counts.applied++;
+    else if (outcome === 'already') counts.alreadyDone++;
+    else if (outcome === 'skipped') counts.skipped++;
+    else counts.failed++;
+    sinceCheckpoint++;
+  };
+
+  /** Step 2: makes sure the group's store entry exists; sets g.skip when it cannot. */
+  const ensureStore = (s: StoreRecord): void => {
+    const entry = decodePath(s);
+    const st = fs.lstat(entry);
+    if (st) {
+      if (st.dev.toString() !== s.stat.dev || st.ino.toString() !== s.stat.ino) {
+        g.skip = `the store entry ${JSON.stringify(entry.toString())} is another file`;
+        return;
+      }
+      const v = checkIdentity(entry, st, s.stat, g.seen.get(inodeKey(s.stat.dev, s.stat.ino)), s);
+      if (!v.ok) g.skip = `the store entry changed since planning: ${v.drift}`;
+      else g.seen.set(inodeKey(st.dev, st.ino), { ctime: st.ctimeNs, nlink: Number(st.nlink) });
+      g.storeReady = !g.skip;
+      return;
+    }
+    if (!s.from) {
+      g.skip = `the store entry ${JSON.stringify(entry.toString())} is gone`;
+      return;
+    }
+    const keeper = decodePath(s.from);
+    const kst = fs.lstat(keeper);
+    if (!kst) {
+      g.skip = `its keeper ${JSON.stringify(keeper.toString())} is gone`;
+      return;
+    }
+    const v = checkIdentity(keeper, kst, s.stat, undefined, s);
+    if (!v.ok) {
+      g.skip = `its keeper ${JSON.stringify(keeper.toString())} changed since planning: ${v.drift}`;
+      return;
+    }
+    if (!inPlace(keeper)) {
+      g.skip = `a directory above its keeper ${JSON.stringify(keeper.toString())} was replaced`;
+      return;
+    }
+    fs.mkdirp(dirnameBytes(entry));
+    try {
+      fs.link(keeper, entry);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    }
+    touch(dirnameBytes(entry));
+    const after = fs.lstat(entry);
+    if (!after || after.dev.toString() !== s.stat.dev || after.ino.toString() !== s.stat.ino) {
+      g.skip = `the store entry ${JSON.stringify(entry.toString())} was taken by another file`;
+      return;
+    }
+    g.seen.set(inodeKey(after.dev, after.ino), { ctime: after.ctimeNs, nlink: Number(after.nlink) });
+    g.storeReady = true;
+  };
+
+  /** No directory above `p` was swapped for a symlink since planning. */
+  const inPlace = (p: Buffer): boolean => {
+    const dir = dirnameBytes(p);
+    try {
+      return fs.realpath(dir).equals(dir);
+    } catch {
+      return false;
+    }
+  };
+
+  const runOp = (op: LinkRecord): void => {
+    const path = decodePath(op);
+    const target = decodePath(op.target);
+    const targetKey = inodeKey(op.target.stat.dev, op.target.stat.ino);
+    const dir = dirnameBytes(path);
+    const tmp = joinPath(dir, Buffer.from(`.hashify-tmp-${tmpTag}-${op.op}`));
+    // A temp name of ours left by a crash: remove it (only if it is what we would have made).
+    const leftover = fs.lstat(tmp);
+    if (leftover) {
+      const ours = reflink ? leftover.isFile() && leftover.uid.toString() === String(op.stat.uid) : inodeKey(leftover.dev, leftover.ino) === targetKey;
+      if (!ours) {
+        record(op.op, { t: 'fail', op: op.op, code: 'EEXIST', why: `an unexpected file is at the temp name ${JSON.stringify(tmp.toString())}` }, 'failed');
+        return;
+      }
+      fs.unlink(tmp);
+    }
+
+    // 1. Already done?
+    const st = fs.lstat(path);
+    if (st && !reflink && inodeKey(st.dev, st.ino) === targetKey) {
+      record(op.op, { t: 'done', op: op.op, how: 'already' }, 'already');
+      return;
+    }
+    if (st && reflink && inodeKey(st.dev, st.ino) !== inodeKey(op.stat.dev, op.stat.ino) && st.isFile() && st.size.toString() === op.stat.size && st.ino !== 0n) {
+      // A reflink replaces the inode: a new inode with the recorded metadata is our clone.
+      if (st.mtimeNs.toString() === op.stat.mtime && Number(st.mode) === op.stat.mode && Number(st.uid) === op.stat.uid) {
+        record(op.op, { t: 'done', op: op.op, how: 'already' }, 'already');
+        return;
+      }
+    }
+    if (g.skip) {
+      record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+      return;
+    }
+    // 2. Store entry.
+    if (g.store && !g.storeReady) {
+      ensureStore(g.store);
+      if (g.skip) {
+        record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+        return;
+      }
+    }
+    // 3. Target, then file.
+    const tst = fs.lstat(target);
+    const tv = tst ? checkIdentity(target, tst, op.target.stat, g.seen.get(targetKey), { integrity: op.integrity, xattrs: op.target.xattrs }) : { ok: false as const, drift: 'it is gone' };
+    if (!tv.ok) {
+      g.skip = `its target ${JSON.stringify(target.toString())} changed since planning: ${tv.drift}`;
+      record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+      return;
+    }
+    g.seen.set(targetKey, { ctime: tst!.ctimeNs, nlink: Number(tst!.nlink) });
+    if (!st) {
+      drift(op, 'it is gone');
+      return;
+    }
+    let fd: number;
+    try {
+      fd = fs.openRead(path);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ELOOP' || code === 'ENOENT') drift(op, 'it was replaced since it was checked');
+      else record(op.op, { t: 'fail', op: op.op, code: code ?? 'EIO', why: `cannot open it: ${(err as Error).message}` }, 'failed');
+      return;
+    }
+    try {
+      const fst = fs.fstat(fd);
+      const fileKey = inodeKey(op.stat.dev, op.stat.ino);
+      const v = checkIdentity(path, fst, op.stat, g.seen.get(fileKey), op);
+      if (!v.ok) return drift(op, v.drift);
+      if (!inPlace(path)) return drift(op, 'a directory above it was replaced (symlink?)');
+      if (opts.verifyContent && !sameContent(path, target)) return drift(op, 'its bytes differ from the target (--verify-content)');
+      // 4. Replace.
+      try {
+        if (reflink) {
+          fs.clone(target, tmp);
+          setMetadata(tmp, op.stat, op.xattrs);
+        } else {
+          fs.link(target, tmp);
+        }
+        fs.rename(tmp, path);
+      } catch (err) {
+        try {
+          fs.unlink(tmp);
+        } catch {
+          /* not created */
+        }
+        throw err;
+      }
+      touch(dir);
+      const xafter = fs.fstat(fd);
+      g.seen.set(fileKey, { ctime: xafter.ctimeNs, nlink: Number(xafter.nlink) });
+      if (xafter.nlink === 0n) {
+        counts.bytesSaved += xafter.size;
+        counts.inodesFreed++;
+      }
+      if (!reflink) {
+        const tafter = fs.lstat(path);
+        if (tafter) g.seen.set(targetKey, { ctime: tafter.ctimeNs, nlink: Number(tafter.nlink) });
+      }
+      record(op.op, { t: 'done', op: op.op, how: 'applied' }, 'applied');
+    } catch (err) {
+      const code = errnoCode(err) ?? 'EIO';
+      const why = describeError(code, path, err);
+      record(op.op, { t: 'fail', op: op.op, code, why }, 'failed');
+      opts.onEvent?.(`Operation ${op.op} failed: ${why}`);
+      if (FATAL.has(code)) counts.fatal = why;
+    } finally {
+      fs.close(fd);
+    }
+  };
+
+  const drift = (op: LinkRecord, why: string) => {
+    record(op.op, { t: 'skip', op: op.op, why }, 'skipped');
+    opts.onEvent?.(`Skipped ${JSON.stringify(decodePath(op).toString())}: ${why}`);
+    if (opts.onDrift === 'abort') counts.aborted = why;
+  };
+
+  let n = 0;
+  for (const rec of plan.records()) {
+    if (rec.type === 'store') {
+      g = { group: rec.group, store: rec, storeReady: false, seen: new Map() };
+      continue;
+    }
+    if (rec.type !== 'link') continue;
+    if (rec.group !== g.group) g = { group: rec.group, storeReady: true, seen: new Map() };
+    const status = state.status[rec.op];
+    if (status === OP_DONE) counts.alreadyDone++;
+    else if (status === OP_SKIPPED) counts.skipped++;
+    else runOp(rec);
+    finished++;
+    if (sinceCheckpoint >= every || (sinceCheckpoint > 0 && Date.now() - lastCheckpoint >= everyMs)) checkpoint();
+    if (++n % 64 === 0) {
+      opts.onProgress?.(finished, counts.ops);
+      await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
+    }
+    const stop = opts.stopRequested();
+    if (counts.fatal || counts.aborted || stop) {
+      counts.stoppedBy = stop;
+      break;
+    }
+  }
+  checkpoint();
+  opts.onProgress?.(finished, counts.ops);
+  return counts;
+}
+
+function describeError(code: string, path: Buffer, err: unknown): string {
+  const p = JSON.stringify(path.toString());
+  switch (code) {
+    case 'EPERM':
+      return `not permitted to link ${p} (EPERM; fs.protected_hardlinks or an immutable file?)`;
+    case 'EACCES':
+      return `permission denied on ${p} or its directory (EACCES)`;
+    case 'EMLINK':
+      return `the target of ${p} has reached the filesystem's link-count limit (EMLINK): make a new plan`;
+    case 'EXDEV':
+      return `${p} and its target are on different filesystems (EXDEV)`;
+    case 'ENOSPC':
+      return `no space left on the filesystem of ${p} (ENOSPC)`;
+    case 'EDQUOT':
+      return `disk quota exceeded at ${p} (EDQUOT)`;
+    case 'EROFS':
+      return `the filesystem of ${p} is read-only (EROFS)`;
+    default:
+      return `${(err as Error).message} (${p})`;
+  }
+}
+

@@ -1,0 +1,75 @@
+/**
+ * `hashify verify PLAN`: read-only. Each operation is done (the path is the target inode),
+ * applicable (file and target are as planned) or drifted. Exit 3 when anything drifted.
+ */
+import { openPlan } from '../planfile/readPlan.js';
+import { decodePath } from '../pathBytes.js';
+import { checkIdentity } from '../apply/identity.js';
+import { realFs } from '../apply/applyFs.js';
+import { EXIT } from '../errors.js';
+import { Output, type GlobalOptions } from './output.js';
+import type { StoreRecord } from '../planfile/records.js';
+
+export interface VerifyArgs extends GlobalOptions {
+  plan: string;
+}
+
+export function runVerify(args: VerifyArgs, out: Output): number {
+  const plan = openPlan(args.plan);
+  let applicable = 0, done = 0, drifted = 0;
+  const examples: string[] = [];
+  try {
+    let store: StoreRecord | undefined;
+    let targetDrift: string | undefined;
+    let group = -1;
+    for (const rec of plan.records()) {
+      if (rec.type === 'store') {
+        store = rec;
+        continue;
+      }
+      if (rec.type !== 'link') continue;
+      if (rec.group !== group) {
+        group = rec.group;
+        targetDrift = undefined;
+        if (store?.group !== group) store = undefined;
+        // The target as it should be now: the store entry if it exists, else the keeper.
+        let tpath = decodePath(rec.target);
+        let tst = realFs.lstat(tpath);
+        if (!tst && store?.from) {
+          tpath = decodePath(store.from);
+          tst = realFs.lstat(tpath);
+        }
+        if (!tst) targetDrift = 'its target is gone';
+        else {
+          const v = checkIdentity(tpath, tst, rec.target.stat, undefined, { integrity: rec.integrity, xattrs: rec.target.xattrs });
+          if (!v.ok) targetDrift = `its target changed: ${v.drift}`;
+        }
+      }
+      const path = decodePath(rec);
+      const st = realFs.lstat(path);
+      let verdict: string | undefined;
+      if (st && st.dev.toString() === rec.target.stat.dev && st.ino.toString() === rec.target.stat.ino) {
+        done++;
+        continue;
+      }
+      if (targetDrift) verdict = targetDrift;
+      else if (!st) verdict = 'it is gone';
+      else {
+        const v = checkIdentity(path, st, rec.stat, undefined, rec);
+        if (!v.ok) verdict = v.drift;
+      }
+      if (verdict) {
+        drifted++;
+        if (examples.length < 20) examples.push(`  op ${rec.op} ${JSON.stringify(path.toString())}: ${verdict}`);
+      } else applicable++;
+    }
+  } finally {
+    plan.close();
+  }
+  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted }, () => [
+    `${plan.totals.ops} operations: ${applicable} applicable, ${done} done, ${drifted} drifted since planning.`,
+    ...examples,
+    ...(drifted > examples.length ? [`  … and ${drifted - examples.length} more`] : []),
+  ]);
+  return drifted ? EXIT.drift : EXIT.ok;
+}

@@ -1,0 +1,162 @@
+/**
+ * The persistent hash cache: content digests keyed by (device, inode, size, mtime ns,
+ * ctime ns, algorithm), so that re-planning an unchanged tree reads no file. Any write to a
+ * file changes its ctime, which nobody can set back, so a hit is a file whose bytes have not
+ * changed since it was hashed. On disk: a msgpack envelope around one Buffer of fixed-size
+ * records sorted by (device, inode), searched in place: no per-entry objects in memory.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { pack, unpack } from 'msgpackr';
+import { errnoCode } from '../errors.js';
+
+const FORMAT = 'hashify-hash-cache';
+const VERSION = 1;
+const REC = 112; // dev, ino, size, mtime, ctime (5 × 8), algorithm (8), digest (64)
+const WORDS = REC / 8;
+const ALGORITHMS: Record<string, bigint> = { sha256: 1n, sha512: 2n };
+const DIGEST_BYTES: Record<string, number> = { sha256: 32, sha512: 64 };
+
+export interface CacheKey {
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtime: bigint;
+  ctime: bigint;
+}
+
+/** The default location: $XDG_CACHE_HOME/hashify/hashes.msgpack (~/.cache when unset). */
+export function defaultCachePath(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'hashify', 'hashes.msgpack');
+}
+
+export class HashCache {
+  private words: BigUint64Array;
+  private bytes: Buffer;
+  private count: number;
+  private added: Array<{ key: CacheKey; algorithm: string; digest: Uint8Array }> = [];
+  hits = 0;
+
+  private constructor(readonly file: string | undefined, records: Buffer) {
+    const aligned = new ArrayBuffer(records.length);
+    this.bytes = Buffer.from(aligned);
+    records.copy(this.bytes);
+    this.words = new BigUint64Array(aligned);
+    this.count = records.length / REC;
+  }
+
+  /** An empty cache that saves nothing (`--no-cache`). */
+  static disabled(): HashCache {
+    return new HashCache(undefined, Buffer.alloc(0));
+  }
+
+  /** Loads the cache file; a missing, foreign or damaged file is an empty cache (with a warning). */
+  static load(file: string, warn: (m: string) => void): HashCache {
+    let records = Buffer.alloc(0);
+    try {
+      const env = unpack(readFileSync(file)) as { format?: string; version?: number; records?: Uint8Array };
+      if (env?.format === FORMAT && env.version === VERSION && env.records instanceof Uint8Array && env.records.length % REC === 0) {
+        records = Buffer.from(env.records);
+      } else {
+        warn(`Ignoring hash cache ${JSON.stringify(file)}: not a hashify cache of version ${VERSION}`);
+      }
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') warn(`Ignoring hash cache ${JSON.stringify(file)}: ${(err as Error).message}`);
+    }
+    return new HashCache(file, records);
+  }
+
+  private find(dev: bigint, ino: bigint): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    const w = this.words;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const d = w[mid * WORDS];
+      const i = w[mid * WORDS + 1];
+      if (d === dev && i === ino) return mid;
+      if (d < dev || (d === dev && i < ino)) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The cached digest for exactly this file state, or undefined. */
+  get(key: CacheKey, algorithm: string): Uint8Array | undefined {
+    if (this.count === 0) return undefined;
+    const at = this.find(key.dev, key.ino);
+    if (at < 0) return undefined;
+    const w = this.words;
+    const o = at * WORDS;
+    if (w[o + 2] !== key.size || w[o + 3] !== BigInt.asUintN(64, key.mtime) || w[o + 4] !== BigInt.asUintN(64, key.ctime) || w[o + 5] !== ALGORITHMS[algorithm]) {
+      return undefined;
+    }
+    this.hits++;
+    return this.bytes.subarray(at * REC + 48, at * REC + 48 + DIGEST_BYTES[algorithm]);
+  }
+
+  set(key: CacheKey, algorithm: string, digest: Uint8Array): void {
+    if (this.file) this.added.push({ key, algorithm, digest });
+  }
+
+  /** Writes old and new records, merged and sorted, atomically. Failure only warns. */
+  save(warn: (m: string) => void): void {
+    if (!this.file || this.added.length === 0) return;
+    const fresh = Buffer.alloc(this.added.length * REC);
+    const fw = new BigUint64Array(fresh.buffer, fresh.byteOffset, fresh.length / 8);
+    this.added.forEach(({ key, algorithm, digest }, n) => {
+      const o = n * WORDS;
+      fw[o] = key.dev;
+      fw[o + 1] = key.ino;
+      fw[o + 2] = key.size;
+      fw[o + 3] = BigInt.asUintN(64, key.mtime);
+      fw[o + 4] = BigInt.asUintN(64, key.ctime);
+      fw[o + 5] = ALGORITHMS[algorithm];
+      fresh.set(digest, n * REC + 48);
+    });
+    const order = (w: BigUint64Array, a: number, b: number) => {
+      const da = w[a * WORDS], db = w[b * WORDS];
+      if (da !== db) return da < db ? -1 : 1;
+      const ia = w[a * WORDS + 1], ib = w[b * WORDS + 1];
+      return ia < ib ? -1 : ia > ib ? 1 : 0;
+    };
+    const idx = [...Array(this.added.length).keys()].sort((a, b) => order(fw, a, b) || b - a);
+    // Merge: a fresh record replaces an old one of the same (dev, ino).
+    const out = Buffer.alloc((this.count + this.added.length) * REC);
+    let n = 0, i = 0, j = 0;
+    const cmp = (oi: number, fj: number) => {
+      const d1 = this.words[oi * WORDS], d2 = fw[fj * WORDS];
+      if (d1 !== d2) return d1 < d2 ? -1 : 1;
+      const i1 = this.words[oi * WORDS + 1], i2 = fw[fj * WORDS + 1];
+      return i1 < i2 ? -1 : i1 > i2 ? 1 : 0;
+    };
+    let last: number | undefined;
+    while (i < this.count || j < idx.length) {
+      if (j < idx.length && last !== undefined && order(fw, last, idx[j]) === 0) { j++; continue; }
+      const c = i >= this.count ? 1 : j >= idx.length ? -1 : cmp(i, idx[j]);
+      if (c < 0) this.bytes.copy(out, n++ * REC, i * REC, ++i * REC);
+      else {
+        if (c === 0) i++;
+        last = idx[j];
+        fresh.copy(out, n++ * REC, idx[j] * REC, ++j === 0 ? 0 : idx[j - 1] * REC + REC);
+      }
+    }
+    const data = pack({ format: FORMAT, version: VERSION, records: out.subarray(0, n * REC) });
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    } catch (err) {
+      warn(`Cannot save the hash cache ${JSON.stringify(this.file)}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Journal framing: [u32 length][u32 crc32 of payload][msgpack payload]. A reader stops at
+ * the first frame that is short or fails its checksum, so a torn last write vanishes.
+ */
+import { crc32 } from 'node:zlib';
+import { pack, unpack } from 'msgpackr';
+
+const HEAD = 8;
+const MAX_FRAME = 1 << 24;
+
+export function encodeFrame(record: unknown): Buffer {
+  const payload = pack(record);
+  const frame = Buffer.allocUnsafe(HEAD + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  payload.copy(frame, HEAD);
+  return frame;
+}
+
+/** Decodes whole frames from the start of `buf`; `valid` is where the good frames end. */
+export function decodeFrames(buf: Buffer): { records: unknown[]; valid: number } {
+  const records: unknown[] = [];
+  let at = 0;
+  while (at + HEAD <= buf.length) {
+    const len = buf.readUInt32LE(at);
+    if (len > MAX_FRAME || at + HEAD + len > buf.length) break;
+    const payload = buf.subarray(at + HEAD, at + HEAD + len);
+    if (crc32(payload) !== buf.readUInt32LE(at + 4)) break;
+    try {
+      records.push(unpack(payload));
+    } catch {
+      break;
+    }
+    at += HEAD + len;
+  }
+  return { records, valid: at };
+}

@@ -1,0 +1,159 @@
+/**
+ * The planner: pure, no I/O. Identical-content groups of inodes in, store and link records
+ * out. Within a content group, inodes are split by their metadata key; each part gets one
+ * target inode — an existing store entry if one is there, else a keeper — and every path
+ * of every other inode gets a link operation to it. A part that would push the target past
+ * the filesystem's link-count limit continues on a new target (a new store entry, or a new
+ * keeper).
+ *
+ * Keeper rule (stable, documented in the README): the inode with the most links, then the
+ * one whose first path sorts first bytewise. It keeps the largest existing hard-link set as
+ * it is and makes the fewest changes.
+ */
+import { encodePath } from '../pathBytes.js';
+import { storeEntryPath } from '../store/storePath.js';
+import { metadataKey } from './metadataKey.js';
+import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, XattrRecord } from '../planfile/records.js';
+
+export interface PlanInode {
+  stat: StatRecord;
+  /** Every path of this inode inside the roots, sorted bytewise. */
+  paths: Buffer[];
+  xattrs?: XattrRecord;
+  /** Set when this inode is already an entry of the store. */
+  storeEntry?: { path: Buffer; suffix: number };
+}
+
+export interface PlanContent {
+  integrity: string;
+  inodes: PlanInode[];
+}
+
+export interface PlannerContext {
+  store: Buffer | null;
+  link: LinkMode;
+  match: MatchOptions;
+  linkMax: number;
+  /** Suffixes of entries for this integrity already in the store (new entries avoid them). */
+  usedSuffixes(integrity: string): Set<number>;
+}
+
+export interface PlanCounters {
+  group: number;
+  op: number;
+  storeEntries: number;
+  bytesReclaimable: bigint;
+}
+
+export function newCounters(): PlanCounters {
+  return { group: 0, op: 0, storeEntries: 0, bytesReclaimable: 0n };
+}
+
+function byKeeperRule(a: PlanInode, b: PlanInode): number {
+  if (a.stat.nlink !== b.stat.nlink) return b.stat.nlink - a.stat.nlink;
+  return Buffer.compare(a.paths[0], b.paths[0]);
+}
+
+function byFirstPath(a: PlanInode, b: PlanInode): number {
+  return Buffer.compare(a.paths[0], b.paths[0]);
+}
+
+function withXattrs<T extends object>(rec: T, xattrs: XattrRecord | undefined): T & { xattrs?: XattrRecord } {
+  return xattrs && Object.keys(xattrs).length ? { ...rec, xattrs } : rec;
+}
+
+/** Plans one content group; appends records to `out` and advances the counters. */
+export function planContent(content: PlanContent, ctx: PlannerContext, counters: PlanCounters, out: BodyRecord[]): void {
+  const parts = new Map<string, PlanInode[]>();
+  for (const inode of content.inodes) {
+    // A clone keeps each file's own inode and metadata: nothing needs to match but content.
+    const k = ctx.link === 'reflink' ? '' : metadataKey(inode.stat, inode.xattrs, ctx.match);
+    const list = parts.get(k);
+    if (list) list.push(inode);
+    else parts.set(k, [inode]);
+  }
+  const used = ctx.store ? ctx.usedSuffixes(content.integrity) : new Set<number>();
+  const orderedParts = [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
+  for (const part of orderedParts) {
+    if (part.length < 2) continue;
+    planPart(content.integrity, part, ctx, counters, used, out);
+  }
+}
+
+function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, counters: PlanCounters, used: Set<number>, out: BodyRecord[]): void {
+  const hardlink = ctx.link === 'hardlink';
+  let rest = part;
+  // Each round either emits a group or drops its target from `rest`, so it ends.
+  while (rest.length >= 2) {
+    // Target: an existing store entry with room (most links first), else the keeper.
+    const entries = ctx.store && hardlink ? rest.filter((i) => i.storeEntry && i.stat.nlink < ctx.linkMax).sort(byKeeperRule) : [];
+    const target = entries[0] ?? [...rest].sort(byKeeperRule)[0];
+    let storePath: Buffer | undefined;
+    let newSuffix: number | undefined;
+    let nlink = target.stat.nlink;
+    if (ctx.store && hardlink) {
+      if (target.storeEntry) storePath = target.storeEntry.path;
+      else {
+        newSuffix = 0;
+        while (used.has(newSuffix)) newSuffix++;
+        used.add(newSuffix);
+        storePath = storeEntryPath(ctx.store, integrity, newSuffix);
+        nlink++;
+      }
+    }
+    // Whole inodes only: the links of one inode always move together.
+    const take: PlanInode[] = [];
+    const left: PlanInode[] = [];
+    for (const inode of rest) {
+      if (inode === target) continue;
+      if (!hardlink && inode.stat.nlink > 1) continue; // a clone would split its hard links
+      if (hardlink && nlink + inode.paths.length > ctx.linkMax) left.push(inode);
+      else {
+        take.push(inode);
+        nlink += inode.paths.length;
+      }
+    }
+    if (take.length === 0) {
+      if (newSuffix !== undefined) used.delete(newSuffix);
+    } else {
+      emitGroup(integrity, target, storePath, take, ctx, counters, out);
+    }
+    rest = left;
+  }
+}
+
+function emitGroup(
+  integrity: string,
+  target: PlanInode,
+  storePath: Buffer | undefined,
+  take: PlanInode[],
+  ctx: PlannerContext,
+  counters: PlanCounters,
+  out: BodyRecord[],
+): void {
+  const group = counters.group++;
+  let targetRef: { path: string; path64?: string };
+  if (storePath) {
+    const store: StoreRecord = withXattrs(
+      { type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat },
+      target.xattrs,
+    );
+    if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+    out.push(store);
+    counters.storeEntries++;
+    targetRef = encodePath(storePath);
+  } else {
+    targetRef = encodePath(target.paths[0]);
+  }
+  const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
+  for (const inode of take) {
+    if (inode.paths.length >= inode.stat.nlink) counters.bytesReclaimable += BigInt(inode.stat.size);
+    for (const p of inode.paths) {
+      const rec: LinkRecord = withXattrs(
+        { type: 'link' as const, op: counters.op++, group, ...encodePath(p), stat: inode.stat, integrity, target: targetRecord },
+        inode.xattrs,
+      );
+      out.push(rec);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Reads a plan in bounded memory. `openPlan` validates the whole file (JSON, schema, rules,
+ * trailer, digest, `--expect`) and remembers a digest per chunk; `records()` then reads the
+ * same descriptor again and refuses any chunk whose bytes differ from what was validated,
+ * so a plan rewritten between review and execution is never acted on.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { HashifyError, errnoCode } from '../errors.js';
+import { schemaError } from './schema.js';
+import { PlanChecker, PlanRuleError, type PlanTotals } from './checkPlan.js';
+import type { HeaderRecord, PlanRecord, TrailerRecord } from './records.js';
+
+const CHUNK = 1 << 20;
+const MAX_LINE = 1 << 24;
+
+export interface OpenPlan {
+  file: string;
+  digest: string;
+  header: HeaderRecord;
+  trailer: TrailerRecord;
+  totals: PlanTotals;
+  /** Yields every record again, in order, checked against the validated bytes. */
+  records(): Generator<PlanRecord>;
+  close(): void;
+}
+
+function invalid(file: string, line: number, message: string): HashifyError {
+  return new HashifyError('PLAN_INVALID', `Plan ${JSON.stringify(file)} is invalid at line ${line}: ${message}`, {
+    hint: 'make a new plan with `hashify plan`; a plan must not be edited by hand',
+  });
+}
+
+/** Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first. */
+function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Generator<{ text: string; line: number }> {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  let pos = 0;
+  let index = 0;
+  let line = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, CHUNK, pos);
+    if (n === 0) break;
+    pos += n;
+    const chunk = buf.subarray(0, n);
+    onChunk(index++, chunk);
+    let data: Buffer<ArrayBufferLike> = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+      line++;
+      yield { text: data.toString('utf8', start, nl), line };
+      start = nl + 1;
+    }
+    carry = Buffer.from(data.subarray(start));
+    if (carry.length > MAX_LINE) throw new PlanRuleError(line + 1, 'a line is longer than 16 MiB');
+    data = carry;
+  }
+  if (carry.length) {
+    line++;
+    yield { text: carry.toString('utf8'), line: -line };
+  }
+}
+
+function parse(text: string, line: number): PlanRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new PlanRuleError(line, 'not valid JSON');
+  }
+  const problem = schemaError(value);
+  if (problem) throw new PlanRuleError(line, problem);
+  return value as PlanRecord;
+}
+
+/** Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. */
+export function openPlan(file: string, options: { expect?: string } = {}): OpenPlan {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} does not exist`);
+    throw new HashifyError('PLAN_MISSING', `Cannot open plan ${JSON.stringify(file)}: ${(err as Error).message}`);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} is not a regular file`);
+    const checker = new PlanChecker();
+    const whole = createHash('sha256');
+    const linesHash = createHash('sha256');
+    const chunkDigests: string[] = [];
+    let beforeTrailer = '';
+    try {
+      for (const { text, line } of lines(fd, (_i, bytes) => {
+        whole.update(bytes);
+        chunkDigests.push(createHash('sha256').update(bytes).digest('base64'));
+      })) {
+        if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
+        const rec = parse(text, line);
+        if (rec.type === 'trailer') beforeTrailer = `sha256-${linesHash.copy().digest('base64')}`;
+        linesHash.update(text + '\n');
+        checker.add(rec);
+      }
+      var totals = checker.finish();
+    } catch (err) {
+      if (err instanceof PlanRuleError) throw invalid(file, err.line, err.message);
+      throw err;
+    }
+    const trailer = checker.trailer!;
+    if (trailer.linesIntegrity !== beforeTrailer) {
+      throw invalid(file, totals.ops + totals.storeEntries + 2, 'the trailer integrity does not match the lines before it (edited or corrupted)');
+    }
+    const digest = `sha256-${whole.digest('base64')}`;
+    if (options.expect !== undefined && options.expect !== digest) {
+      throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${JSON.stringify(file)} has digest ${digest}, not the expected ${options.expect}`, {
+        hint: 'the plan changed since it was approved: review it again with `hashify show`',
+      });
+    }
+    const header = checker.header!;
+    return {
+      file,
+      digest,
+      header,
+      trailer,
+      totals,
+      *records() {
+        for (const { text, line } of lines(fd, (i, bytes) => {
+          if (createHash('sha256').update(bytes).digest('base64') !== chunkDigests[i]) {
+            throw new HashifyError('PLAN_INVALID', `Plan ${JSON.stringify(file)} changed while it was being applied`);
+          }
+        })) {
+          yield parse(text, Math.abs(line));
+        }
+      },
+      close() {
+        closeSync(fd);
+      },
+    };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Streams plan records into FILE atomically: lines go to a temp file beside FILE, the
+ * trailer carries the totals and the integrity of every line before it, then fsync and
+ * rename. A crash leaves either no plan or the previous one, never half a plan.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { dirname, basename, join } from 'node:path';
+import { HashifyError } from '../errors.js';
+import { schemaError } from './schema.js';
+import type { BodyRecord, HeaderRecord, TrailerRecord } from './records.js';
+import { fsyncDir } from '../fsyncDir.js';
+
+const FLUSH_AT = 1 << 20;
+
+export interface WrittenPlan {
+  digest: string;
+  trailer: TrailerRecord;
+}
+
+export class PlanWriter {
+  private fd: number;
+  private tmp: string;
+  private chunks: string[] = [];
+  private pending = 0;
+  private lines: Hash = createHash('sha256');
+  private closed = false;
+
+  constructor(private file: string, header: HeaderRecord) {
+    this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+    try {
+      this.fd = openSync(this.tmp, 'wx', 0o644);
+    } catch (err) {
+      throw new HashifyError('IO', `Cannot create the plan file ${JSON.stringify(this.tmp)}: ${(err as Error).message}`, { cause: err });
+    }
+    this.write(header);
+  }
+
+  /** Appends one record (validated against the schema: a planner bug must not reach disk). */
+  write(rec: HeaderRecord | BodyRecord): void {
+    const problem = schemaError(rec);
+    if (problem) throw new Error(`internal error: the planner produced an invalid ${rec.type} record: ${problem}`);
+    const line = JSON.stringify(rec) + '\n';
+    this.lines.update(line);
+    this.chunks.push(line);
+    this.pending += line.length;
+    if (this.pending >= FLUSH_AT) this.flush();
+  }
+
+  private flush(): void {
+    if (this.chunks.length === 0) return;
+    const buf = Buffer.from(this.chunks.join(''), 'utf8');
+    this.chunks = [];
+    this.pending = 0;
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+  }
+
+  /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */
+  finish(totals: Omit<TrailerRecord, 'type' | 'linesIntegrity'>): WrittenPlan {
+    const whole = this.lines.copy();
+    const trailer: TrailerRecord = {
+      type: 'trailer',
+      ...totals,
+      linesIntegrity: `sha256-${this.lines.digest('base64')}`,
+    };
+    const line = JSON.stringify(trailer) + '\n';
+    whole.update(line);
+    this.chunks.push(line);
+    try {
+      this.flush();
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.closed = true;
+      renameSync(this.tmp, this.file);
+      fsyncDir(dirname(this.file));
+    } catch (err) {
+      this.abort();
+      throw new HashifyError('IO', `Cannot write the plan file ${JSON.stringify(this.file)}: ${(err as Error).message}`, { cause: err });
+    }
+    return { digest: `sha256-${whole.digest('base64')}`, trailer };
+  }
+
+  /** Removes the temp file (after an error or an interrupt). */
+  abort(): void {
+    if (!this.closed) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.closed = true;
+    }
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      /* never created or already gone */
+    }
+  }
+}
