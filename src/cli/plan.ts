@@ -83,8 +83,20 @@ function xattrRecord(list: Array<[string, Uint8Array]> | undefined): XattrRecord
   return rec;
 }
 
+/** HASHIFY_TIMING=1 prints how long each phase took (for `make bench` and profiling). */
+function phaseTimer(out: Output): (phase: string) => void {
+  let last = process.hrtime.bigint();
+  const on = Boolean(process.env.HASHIFY_TIMING);
+  return (phase) => {
+    const now = process.hrtime.bigint();
+    if (on) out.info(`timing: ${phase} ${(Number(now - last) / 1e6).toFixed(0)} ms (rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB)`);
+    last = now;
+  };
+}
+
 export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary> {
   const started = process.hrtime.bigint();
+  const phase = phaseTimer(out);
   if (args.roots.length === 0) throw new HashifyError('USAGE', 'plan needs at least one ROOT directory');
   if (!/^[0-9]+$/.test(args.minSize)) throw new HashifyError('USAGE', `--min-size must be a whole number of bytes, not ${JSON.stringify(args.minSize)}`);
   const minSize = BigInt(args.minSize) < 1n ? 1n : BigInt(args.minSize);
@@ -151,6 +163,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     onProgress: (files) => out.progress(`scanning: ${files} files`),
     onWarning: (m) => out.warn(m),
   });
+  phase(`scan (${scan.files} files)`);
   const index: StoreIndex = store ? scanStore(store) : { byInode: new Map(), suffixes: new Map(), entries: 0 };
 
   // Hash.
@@ -173,7 +186,9 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   } finally {
     await pool.close();
   }
+  phase(`hash (${dups.bytesRead} bytes read, ${dups.filesHashed} files hashed)`);
   cache.save((m) => out.warn(m));
+  phase('save cache');
 
   // Assemble and write, one content group at a time.
   const table = scan.table;
@@ -220,6 +235,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     writer.abort();
     throw err;
   }
+  phase('assemble and write');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary: PlanSummary = {
     digest: written.digest,

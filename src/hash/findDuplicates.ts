@@ -8,7 +8,7 @@
 import type { FileTable } from '../scan/fileTable.js';
 import type { HashPool } from './hashPool.js';
 import type { HashCache } from './hashCache.js';
-import type { HashResult, HashTask } from './hashTask.js';
+import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
 
 const SMALL = 64n * 1024n;
 
@@ -23,7 +23,7 @@ export interface DuplicateResult {
   groups: ContentGroup[];
   /** Other rows (paths) of an inode, keyed by its primary row. */
   aliases: Map<number, number[]>;
-  /** Extended attributes read for the rows of `groups`. */
+  /** Extended attributes of the rows of `groups` that have any. */
   xattrs: Map<number, Array<[string, Uint8Array]>>;
   changed: number;
   unreadable: number;
@@ -50,8 +50,10 @@ class Chains<K> {
     this.heads.set(key, row);
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
-  *members(key: K): Generator<number> {
-    for (let r = this.heads.get(key) ?? -1; r >= 0; r = this.next[r]) yield r;
+  members(key: K): number[] {
+    const out: number[] = [];
+    for (let r = this.heads.get(key) ?? -1; r >= 0; r = this.next[r]) out.push(r);
+    return out;
   }
 }
 
@@ -59,6 +61,8 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const result: DuplicateResult = { groups: [], aliases: new Map(), xattrs: new Map(), changed: 0, unreadable: 0, bytesRead: 0, filesHashed: 0 };
+  const algorithm = opts.algorithm;
+  const fullLen = digestBytes('full', algorithm);
 
   // 1. One row per inode: the first path seen; the others become its aliases.
   const firstOfInode = new Map<string, number>();
@@ -77,97 +81,107 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   }
   firstOfInode.clear();
 
-  // 2. Distinct inodes by (device, size).
+  // 2. Distinct inodes by (device, size). Sizes below 2^53 are exact as numbers.
   const next = new Int32Array(n);
-  const bySize = new Chains<string>(next);
-  for (let i = 0; i < n; i++) if (isPrimary[i]) bySize.add(`${table.dev[i]}:${table.size[i]}`, i);
+  const devices = new Map<bigint, Chains<number>>();
+  for (let i = 0; i < n; i++) {
+    if (!isPrimary[i]) continue;
+    let bySize = devices.get(table.dev[i]);
+    if (!bySize) devices.set(table.dev[i], (bySize = new Chains<number>(next)));
+    bySize.add(Number(table.size[i]), i);
+  }
 
-  const digests = new Map<number, Uint8Array>();
-  const expected = (i: number, kind: HashTask['kind']): HashTask => ({
-    kind,
-    path: table.path(i),
-    algorithm: opts.algorithm,
-    dev: table.dev[i],
-    ino: table.ino[i],
-    size: table.size[i],
-    mtime: table.mtime[i],
-    ctime: table.ctime[i],
-    xattrs: kind === 'full',
-  });
+  // Full digests of candidate rows live in one arena; `has` marks which are filled.
+  const digests = new Uint8Array(n * fullLen);
+  const has = new Uint8Array(n); // 1 digest known, 2 digest known and no xattrs to read
   const key = (i: number) => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
-  let progressBytes = 0;
   let progressFiles = 0;
-  const account = (r: HashResult, i: number): boolean => {
-    progressBytes += r.bytesRead;
-    progressFiles++;
+  const account = (rows: Int32Array, r: BatchResult): void => {
     result.bytesRead += r.bytesRead;
-    opts.onProgress?.(progressBytes, progressFiles);
-    if (r.changed) {
-      result.changed++;
-      return false;
-    }
-    if (r.error) {
+    progressFiles += rows.length;
+    opts.onProgress?.(result.bytesRead, progressFiles);
+    for (let k = 0; k < rows.length; k++) if (r.status[k] === STATUS_CHANGED) result.changed++;
+    for (const [k, code] of r.errors) {
       result.unreadable++;
-      warn(`Cannot read ${JSON.stringify(table.path(i).toString())}: ${r.error}; left out of the plan`);
-      return false;
+      warn(`Cannot read ${JSON.stringify(table.path(rows[k]).toString())}: ${code}; left out of the plan`);
     }
-    return true;
   };
 
   const fullRows: number[] = [];
   const partialRows: number[] = [];
-  for (const [k, count] of bySize.counts) {
-    if (count < 2) continue;
-    const members = [...bySize.members(k)];
-    const unknown = members.filter((i) => {
-      const d = opts.cache.get(key(i), opts.algorithm);
-      if (d) digests.set(i, d);
-      return !d;
-    });
-    if (unknown.length === 0) continue;
-    if (table.size[members[0]] <= SMALL || unknown.length < members.length) fullRows.push(...unknown);
-    else partialRows.push(...unknown);
+  for (const bySize of devices.values()) {
+    for (const [size, count] of bySize.counts) {
+      if (count < 2) continue;
+      const members = bySize.members(size);
+      let known = 0;
+      const unknown: number[] = [];
+      for (const i of members) {
+        const hit = opts.cache.get(key(i), algorithm);
+        if (hit) {
+          digests.set(hit.digest, i * fullLen);
+          has[i] = hit.xattrs ? 1 : 2;
+          known++;
+        } else unknown.push(i);
+      }
+      if (unknown.length === 0) continue;
+      if (BigInt(size) <= SMALL || known > 0) fullRows.push(...unknown);
+      else partialRows.push(...unknown);
+    }
   }
 
-  // 3. Partial hashes; rows whose (size, head+tail) is unique are done.
+  // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
   if (partialRows.length) {
     const partial = new Chains<string>(next);
-    await opts.pool.run(partialRows.map((i) => expected(i, 'partial')), (t, r) => {
-      const i = partialRows[t];
-      if (account(r, i)) partial.add(`${table.dev[i]}:${table.size[i]}:${Buffer.from(r.digest!).toString('base64')}`, i);
+    await opts.pool.run(table, partialRows, 'partial', algorithm, (rows, r) => {
+      account(rows, r);
+      const len = digestBytes('partial', algorithm);
+      for (let k = 0; k < rows.length; k++) {
+        if (r.status[k] !== STATUS_OK) continue;
+        const i = rows[k];
+        partial.add(`${table.dev[i]}:${table.size[i]}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
+      }
     });
     for (const [k, count] of partial.counts) if (count >= 2) fullRows.push(...partial.members(k));
   }
 
   // 4. Full hashes (and xattrs, with the file already open).
-  await opts.pool.run(fullRows.map((i) => expected(i, 'full')), (t, r) => {
-    const i = fullRows[t];
-    if (!account(r, i)) return;
-    result.filesHashed++;
-    digests.set(i, r.digest!);
-    result.xattrs.set(i, r.xattrs ?? []);
-    opts.cache.set(key(i), opts.algorithm, r.digest!);
+  await opts.pool.run(table, fullRows, 'full', algorithm, (rows, r) => {
+    account(rows, r);
+    const withXattrs = new Set<number>();
+    for (const [k, list] of r.xattrs) {
+      result.xattrs.set(rows[k], list);
+      withXattrs.add(k);
+    }
+    for (let k = 0; k < rows.length; k++) {
+      if (r.status[k] !== STATUS_OK) continue;
+      const i = rows[k];
+      const d = r.digests.subarray(k * fullLen, (k + 1) * fullLen);
+      digests.set(d, i * fullLen);
+      has[i] = 2;
+      result.filesHashed++;
+      opts.cache.set(key(i), algorithm, d, withXattrs.has(k));
+    }
   });
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const byDigest = new Chains<string>(next);
-  for (const [i, d] of digests) byDigest.add(`${table.dev[i]}:${Buffer.from(d).toString('base64')}`, i);
-  digests.clear();
+  const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
+  for (let i = 0; i < n; i++) if (has[i]) byDigest.add(`${table.dev[i]}:${buf.toString('base64', i * fullLen, (i + 1) * fullLen)}`, i);
   const needXattrs: number[] = [];
   for (const [k, count] of byDigest.counts) {
     if (count < 2) continue;
-    const rows = [...byDigest.members(k)].sort((a, b) => a - b);
+    const rows = byDigest.members(k).sort((a, b) => a - b);
     const colon = k.indexOf(':');
-    result.groups.push({ dev: BigInt(k.slice(0, colon)), integrity: `${opts.algorithm}-${k.slice(colon + 1)}`, rows });
-    for (const i of rows) if (!result.xattrs.has(i)) needXattrs.push(i);
+    result.groups.push({ dev: BigInt(k.slice(0, colon)), integrity: `${algorithm}-${k.slice(colon + 1)}`, rows });
+    for (const i of rows) if (has[i] === 1) needXattrs.push(i);
   }
 
-  // 6. Xattrs of cached inodes that are in a group (their content was not read this time).
+  // 6. Xattrs of cached inodes that had some and are in a group (content not read this time).
   const dropped = new Set<number>();
-  await opts.pool.run(needXattrs.map((i) => expected(i, 'xattrs')), (t, r) => {
-    const i = needXattrs[t];
-    if (account(r, i)) result.xattrs.set(i, r.xattrs ?? []);
-    else dropped.add(i);
+  await opts.pool.run(table, needXattrs, 'xattrs', algorithm, (rows, r) => {
+    account(rows, r);
+    for (const [k, list] of r.xattrs) result.xattrs.set(rows[k], list);
+    for (let k = 0; k < rows.length; k++) if (r.status[k] !== STATUS_OK) dropped.add(rows[k]);
   });
   if (dropped.size) {
     result.groups = result.groups.map((g) => ({ ...g, rows: g.rows.filter((i) => !dropped.has(i)) })).filter((g) => g.rows.length >= 2);

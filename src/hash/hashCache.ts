@@ -13,10 +13,11 @@ import { errnoCode } from '../errors.js';
 
 const FORMAT = 'hashify-hash-cache';
 const VERSION = 1;
-const REC = 112; // dev, ino, size, mtime, ctime (5 × 8), algorithm (8), digest (64)
+const REC = 112; // dev, ino, size, mtime, ctime (5 × 8), algorithm and flags (8), digest (64)
 const WORDS = REC / 8;
 const ALGORITHMS: Record<string, bigint> = { sha256: 1n, sha512: 2n };
 const DIGEST_BYTES: Record<string, number> = { sha256: 32, sha512: 64 };
+const XATTRS_FLAG = 0x100n;
 
 export interface CacheKey {
   dev: bigint;
@@ -36,7 +37,7 @@ export class HashCache {
   private words: BigUint64Array;
   private bytes: Buffer;
   private count: number;
-  private added: Array<{ key: CacheKey; algorithm: string; digest: Uint8Array }> = [];
+  private added: Array<{ key: CacheKey; algorithm: string; digest: Uint8Array; xattrs: boolean }> = [];
   hits = 0;
 
   private constructor(readonly file: string | undefined, records: Buffer) {
@@ -83,22 +84,25 @@ export class HashCache {
     return -1;
   }
 
-  /** The cached digest for exactly this file state, or undefined. */
-  get(key: CacheKey, algorithm: string): Uint8Array | undefined {
+  /**
+   * The cached digest for exactly this file state, or undefined; `xattrs` tells whether the
+   * file had extended attributes then (setting one changes ctime, so it still holds).
+   */
+  get(key: CacheKey, algorithm: string): { digest: Uint8Array; xattrs: boolean } | undefined {
     if (this.count === 0) return undefined;
     const at = this.find(key.dev, key.ino);
     if (at < 0) return undefined;
     const w = this.words;
     const o = at * WORDS;
-    if (w[o + 2] !== key.size || w[o + 3] !== BigInt.asUintN(64, key.mtime) || w[o + 4] !== BigInt.asUintN(64, key.ctime) || w[o + 5] !== ALGORITHMS[algorithm]) {
+    if (w[o + 2] !== key.size || w[o + 3] !== BigInt.asUintN(64, key.mtime) || w[o + 4] !== BigInt.asUintN(64, key.ctime) || (w[o + 5] & 0xffn) !== ALGORITHMS[algorithm]) {
       return undefined;
     }
     this.hits++;
-    return this.bytes.subarray(at * REC + 48, at * REC + 48 + DIGEST_BYTES[algorithm]);
+    return { digest: this.bytes.subarray(at * REC + 48, at * REC + 48 + DIGEST_BYTES[algorithm]), xattrs: (w[o + 5] & XATTRS_FLAG) !== 0n };
   }
 
-  set(key: CacheKey, algorithm: string, digest: Uint8Array): void {
-    if (this.file) this.added.push({ key, algorithm, digest });
+  set(key: CacheKey, algorithm: string, digest: Uint8Array, xattrs: boolean): void {
+    if (this.file) this.added.push({ key, algorithm, digest, xattrs });
   }
 
   /** Writes old and new records, merged and sorted, atomically. Failure only warns. */
@@ -106,14 +110,14 @@ export class HashCache {
     if (!this.file || this.added.length === 0) return;
     const fresh = Buffer.alloc(this.added.length * REC);
     const fw = new BigUint64Array(fresh.buffer, fresh.byteOffset, fresh.length / 8);
-    this.added.forEach(({ key, algorithm, digest }, n) => {
+    this.added.forEach(({ key, algorithm, digest, xattrs }, n) => {
       const o = n * WORDS;
       fw[o] = key.dev;
       fw[o + 1] = key.ino;
       fw[o + 2] = key.size;
       fw[o + 3] = BigInt.asUintN(64, key.mtime);
       fw[o + 4] = BigInt.asUintN(64, key.ctime);
-      fw[o + 5] = ALGORITHMS[algorithm];
+      fw[o + 5] = ALGORITHMS[algorithm] | (xattrs ? XATTRS_FLAG : 0n);
       fresh.set(digest, n * REC + 48);
     });
     const order = (w: BigUint64Array, a: number, b: number) => {

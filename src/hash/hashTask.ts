@@ -1,17 +1,22 @@
 /**
- * One unit of reading work, run in a worker thread (or inline): a partial hash (head and
- * tail), a full content hash, or the extended attributes of one scanned file.
+ * Reading work, run in worker threads (or inline): a partial hash (head and tail), a full
+ * content hash, or the extended attributes of scanned files. `hashRows` works on rows of a
+ * shared FileTable and returns flat arrays, so a batch costs one message each way.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { openChecked, sameAsScanned, type Expected } from './openChecked.js';
 import { readXattrs } from '../native/xattr.js';
+import type { FileTable } from '../scan/fileTable.js';
 
 export const PARTIAL_BYTES = 4096;
+export const PARTIAL_DIGEST_BYTES = 16;
 const BUFFER_BYTES = 1 << 20;
 
+export type HashKind = 'partial' | 'full' | 'xattrs';
+
 export interface HashTask extends Expected {
-  kind: 'partial' | 'full' | 'xattrs';
+  kind: HashKind;
   path: Buffer;
   algorithm: string;
   /** Also read the xattrs (with a full hash: one open for both). */
@@ -30,6 +35,7 @@ export interface HashResult {
 
 let buffer: Buffer | undefined;
 
+/** Hashes (and/or reads the xattrs of) one file, checking it is the inode that was scanned. */
 export function runHashTask(task: HashTask): HashResult {
   const opened = openChecked(task.path, task);
   if ('changed' in opened) return { changed: opened.changed, bytesRead: 0 };
@@ -48,11 +54,13 @@ export function runHashTask(task: HashTask): HashResult {
         const tail = readSync(fd, buffer, 0, size - tailAt, tailAt);
         hash.update(buffer.subarray(0, tail));
         out.bytesRead = head + tail;
-        out.digest = hash.digest().subarray(0, 16);
+        out.digest = hash.digest().subarray(0, PARTIAL_DIGEST_BYTES);
       } else {
+        // Read exactly `size` bytes; a file that grew or shrank meanwhile shows in the
+        // fstat below (size and mtime), so no extra read is spent looking for EOF.
         let pos = 0;
-        for (;;) {
-          const n = readSync(fd, buffer, 0, BUFFER_BYTES, pos);
+        while (pos < size) {
+          const n = readSync(fd, buffer, 0, Math.min(BUFFER_BYTES, size - pos), pos);
           if (n === 0) break;
           hash.update(buffer.subarray(0, n));
           pos += n;
@@ -71,4 +79,54 @@ export function runHashTask(task: HashTask): HashResult {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The results of a batch of rows, as flat arrays (index k is rows[k]). */
+export interface BatchResult {
+  /** rows.length × digest bytes (empty for 'xattrs'). */
+  digests: Uint8Array;
+  /** 0 ok, 1 changed, 2 error. */
+  status: Uint8Array;
+  /** Only the rows that have any. */
+  xattrs: Array<[number, Array<[string, Uint8Array]>]>;
+  errors: Array<[number, string]>;
+  bytesRead: number;
+}
+
+export const STATUS_OK = 0;
+export const STATUS_CHANGED = 1;
+export const STATUS_ERROR = 2;
+
+export function digestBytes(kind: HashKind, algorithm: string): number {
+  return kind === 'xattrs' ? 0 : kind === 'partial' ? PARTIAL_DIGEST_BYTES : algorithm === 'sha512' ? 64 : 32;
+}
+
+/** Runs one kind of work on rows of a table (full hashes also read the xattrs). */
+export function hashRows(table: FileTable, rows: Int32Array, kind: HashKind, algorithm: string): BatchResult {
+  const len = digestBytes(kind, algorithm);
+  const out: BatchResult = { digests: new Uint8Array(rows.length * len), status: new Uint8Array(rows.length), xattrs: [], errors: [], bytesRead: 0 };
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k];
+    const r = runHashTask({
+      kind,
+      path: table.path(i),
+      algorithm,
+      dev: table.dev[i],
+      ino: table.ino[i],
+      size: table.size[i],
+      mtime: table.mtime[i],
+      ctime: table.ctime[i],
+      xattrs: kind === 'full',
+    });
+    out.bytesRead += r.bytesRead;
+    if (r.changed) out.status[k] = STATUS_CHANGED;
+    else if (r.error) {
+      out.status[k] = STATUS_ERROR;
+      out.errors.push([k, r.error]);
+    } else {
+      if (len) out.digests.set(r.digest!, k * len);
+      if (r.xattrs?.length) out.xattrs.push([k, r.xattrs]);
+    }
+  }
+  return out;
 }
