@@ -3,19 +3,13 @@
  * or serialised as strings only at the edges; a name that is not valid UTF-8 keeps its
  * exact bytes in a base64 field next to a readable (lossy) string.
  */
-import { TextDecoder } from 'node:util';
+import { isUtf8 as nodeIsUtf8 } from 'node:buffer';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const SLASH = 0x2f;
 
 /** True when the bytes are valid UTF-8 (and so survive a round trip through a JS string). */
 export function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  return bytes.length === 0 || nodeIsUtf8(bytes);
 }
 
 /** The serialised form of a path: `{ path }`, plus `path64` with the exact bytes when not UTF-8. */

@@ -7,10 +7,10 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { dirnameBytes, encodePath, isWithin, joinPath } from '../pathBytes.js';
-import { scanTree } from '../scan/scanTree.js';
+import { scanParallel } from '../scan/scanParallel.js';
 import { excludeMatcher } from '../scan/excludeMatcher.js';
 import { findDuplicates } from '../hash/findDuplicates.js';
-import { HashPool } from '../hash/hashPool.js';
+import { WorkerPool } from '../workers/workerPool.js';
 import { HashCache, defaultCachePath } from '../hash/hashCache.js';
 import { scanStore, type StoreIndex } from '../store/scanStore.js';
 import { linkMaxOf } from '../store/linkMax.js';
@@ -152,29 +152,32 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     linkMax,
   };
 
-  // Scan.
-  const skip: Buffer[] = [Buffer.from(output), Buffer.from(output + ".journal")];
+  const skip: Buffer[] = [Buffer.from(output), Buffer.from(output + '.journal')];
   if (store) skip.push(store);
-  const scan = scanTree({
-    roots,
-    skip,
-    minSize,
-    exclude: excludeMatcher(args.exclude),
-    onProgress: (files) => out.progress(`scanning: ${files} files`),
-    onWarning: (m) => out.warn(m),
-  });
-  phase(`scan (${scan.files} files)`);
-  const index: StoreIndex = store ? scanStore(store) : { byInode: new Map(), suffixes: new Map(), entries: 0 };
-
-  // Hash.
+  // Scan and hash on every core; the pool's threads keep the process alive until closed.
+  const pool = new WorkerPool(args.threads ?? Math.max(1, availableParallelism()));
   const cacheFile = args.cache === false ? undefined : args.cache || defaultCachePath();
   const cache = cacheFile ? HashCache.load(cacheFile, (m) => out.warn(m)) : HashCache.disabled();
-  const pool = new HashPool(args.threads ?? Math.max(1, availableParallelism()));
-  const hashStart = Date.now();
-  let dups;
+  let scan, index: StoreIndex, dups;
   try {
+    scan = await scanParallel(
+      {
+        roots,
+        skip,
+        minSize,
+        exclude: excludeMatcher(args.exclude),
+        onProgress: (files) => out.progress(`scanning: ${files} files`),
+        onWarning: (m) => out.warn(m),
+      },
+      args.exclude,
+      pool,
+    );
+    phase(`scan (${scan.files} files)`);
+    index = store ? scanStore(store) : { byInode: new Map(), suffixes: new Map(), entries: 0 };
+    const hashStart = Date.now();
     dups = await findDuplicates(scan.table, {
       algorithm: args.algorithm,
+      match,
       pool,
       cache,
       onProgress: (bytes, files) => {

@@ -1,12 +1,14 @@
 /**
  * From scanned files to groups of identical content, reading no byte it need not:
- * distinct inodes are grouped by (device, size); a size shared by nobody is done. Files
+ * distinct inodes are grouped by (device, size) and the stat metadata that must match
+ * (mode, owner, mtime: files that differ there are never linked, so never read); a group
+ * of one is done. Files
  * up to SMALL bytes are hashed whole at once (one read either way); larger ones get a
  * partial hash of head and tail first, and only those that still collide are read whole.
  * A cached digest (same inode, size, mtime, ctime) replaces reading the file.
  */
 import type { FileTable } from '../scan/fileTable.js';
-import type { HashPool } from './hashPool.js';
+import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
 
@@ -33,7 +35,9 @@ export interface DuplicateResult {
 
 export interface FindOptions {
   algorithm: string;
-  pool: HashPool;
+  /** The stat fields that must match for two inodes to be linked (xattrs are compared after reading). */
+  match: { mode: boolean; owner: boolean; mtime: boolean };
+  pool: WorkerPool;
   cache: HashCache;
   onProgress?: (bytes: number, files: number) => void;
   onWarning?: (message: string) => void;
@@ -81,15 +85,18 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   }
   firstOfInode.clear();
 
-  // 2. Distinct inodes by (device, size). Sizes below 2^53 are exact as numbers.
+  // 2. Distinct inodes by (device, size, metadata that must match).
   const next = new Int32Array(n);
-  const devices = new Map<bigint, Chains<number>>();
-  for (let i = 0; i < n; i++) {
-    if (!isPrimary[i]) continue;
-    let bySize = devices.get(table.dev[i]);
-    if (!bySize) devices.set(table.dev[i], (bySize = new Chains<number>(next)));
-    bySize.add(Number(table.size[i]), i);
-  }
+  const { mode, owner, mtime } = opts.match;
+  const statKey = (i: number): string => {
+    let k = `${table.dev[i]}:${table.size[i]}`;
+    if (mode) k += `:${table.mode[i]}`;
+    if (owner) k += `:${table.uid[i]}:${table.gid[i]}`;
+    if (mtime) k += `:${table.mtime[i]}`;
+    return k;
+  };
+  const bySize = new Chains<string>(next);
+  for (let i = 0; i < n; i++) if (isPrimary[i]) bySize.add(statKey(i), i);
 
   // Full digests of candidate rows live in one arena; `has` marks which are filled.
   const digests = new Uint8Array(n * fullLen);
@@ -109,10 +116,10 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 
   const fullRows: number[] = [];
   const partialRows: number[] = [];
-  for (const bySize of devices.values()) {
-    for (const [size, count] of bySize.counts) {
+  {
+    for (const [k, count] of bySize.counts) {
       if (count < 2) continue;
-      const members = bySize.members(size);
+      const members = bySize.members(k);
       let known = 0;
       const unknown: number[] = [];
       for (const i of members) {
@@ -124,7 +131,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
         } else unknown.push(i);
       }
       if (unknown.length === 0) continue;
-      if (BigInt(size) <= SMALL || known > 0) fullRows.push(...unknown);
+      if (table.size[members[0]] <= SMALL || known > 0) fullRows.push(...unknown);
       else partialRows.push(...unknown);
     }
   }
@@ -132,20 +139,20 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
   if (partialRows.length) {
     const partial = new Chains<string>(next);
-    await opts.pool.run(table, partialRows, 'partial', algorithm, (rows, r) => {
+    await opts.pool.hash(table, partialRows, 'partial', algorithm, (rows, r) => {
       account(rows, r);
       const len = digestBytes('partial', algorithm);
       for (let k = 0; k < rows.length; k++) {
         if (r.status[k] !== STATUS_OK) continue;
         const i = rows[k];
-        partial.add(`${table.dev[i]}:${table.size[i]}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
+        partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
       }
     });
     for (const [k, count] of partial.counts) if (count >= 2) fullRows.push(...partial.members(k));
   }
 
   // 4. Full hashes (and xattrs, with the file already open).
-  await opts.pool.run(table, fullRows, 'full', algorithm, (rows, r) => {
+  await opts.pool.hash(table, fullRows, 'full', algorithm, (rows, r) => {
     account(rows, r);
     const withXattrs = new Set<number>();
     for (const [k, list] of r.xattrs) {
@@ -178,7 +185,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 
   // 6. Xattrs of cached inodes that had some and are in a group (content not read this time).
   const dropped = new Set<number>();
-  await opts.pool.run(table, needXattrs, 'xattrs', algorithm, (rows, r) => {
+  await opts.pool.hash(table, needXattrs, 'xattrs', algorithm, (rows, r) => {
     account(rows, r);
     for (const [k, list] of r.xattrs) result.xattrs.set(rows[k], list);
     for (let k = 0; k < rows.length; k++) if (r.status[k] !== STATUS_OK) dropped.add(rows[k]);

@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import type { BodyRecord, HeaderRecord, TrailerRecord } from './records.js';
+import type { BodyRecord, HeaderRecord, LinkRecord, TrailerRecord } from './records.js';
 import { fsyncDir } from '../fsyncDir.js';
 
 const FLUSH_AT = 1 << 20;
@@ -24,6 +24,8 @@ export class PlanWriter {
   private pending = 0;
   private lines: Hash = createHash('sha256');
   private closed = false;
+  private lastTarget?: object;
+  private lastTargetJson = '';
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
@@ -40,11 +42,24 @@ export class PlanWriter {
    * reader validates, and the tests read back every plan they make.
    */
   write(rec: HeaderRecord | BodyRecord): void {
-    const line = JSON.stringify(rec) + '\n';
-    this.lines.update(line);
+    const line = (rec.type === 'link' ? this.linkJson(rec) : JSON.stringify(rec)) + '\n';
     this.chunks.push(line);
     this.pending += line.length;
     if (this.pending >= FLUSH_AT) this.flush();
+  }
+
+  /**
+   * JSON.stringify(rec) for a link record, with the target (the same object for a whole
+   * group, and the largest part of the line) serialised once per group.
+   */
+  private linkJson(rec: LinkRecord): string {
+    if (rec.target !== this.lastTarget) {
+      this.lastTarget = rec.target;
+      this.lastTargetJson = JSON.stringify(rec.target);
+    }
+    const { target, ...rest } = rec;
+    const head = JSON.stringify(rest);
+    return `${head.slice(0, -1)},"target":${this.lastTargetJson}}`;
   }
 
   private flush(): void {
@@ -52,23 +67,25 @@ export class PlanWriter {
     const buf = Buffer.from(this.chunks.join(''), 'utf8');
     this.chunks = [];
     this.pending = 0;
+    this.lines.update(buf);
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
   }
 
   /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */
   finish(totals: Omit<TrailerRecord, 'type' | 'linesIntegrity'>): WrittenPlan {
+    this.flush();
     const whole = this.lines.copy();
     const trailer: TrailerRecord = {
       type: 'trailer',
       ...totals,
       linesIntegrity: `sha256-${this.lines.digest('base64')}`,
     };
-    const line = JSON.stringify(trailer) + '\n';
+    const line = Buffer.from(JSON.stringify(trailer) + '\n', 'utf8');
     whole.update(line);
-    this.chunks.push(line);
     try {
-      this.flush();
+      let off = 0;
+      while (off < line.length) off += writeSync(this.fd, line, off, line.length - off);
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.closed = true;

@@ -27,6 +27,8 @@ function sharedBytes(n: number): Uint8Array {
 /** The shared buffers of a table: what a worker needs to rebuild a read-only view. */
 export interface TableShare {
   length: number;
+  namesUsed: number;
+  dirCount: number;
   columns: Record<string, SharedArrayBuffer>;
   names: SharedArrayBuffer;
   dirBytes: SharedArrayBuffer;
@@ -51,7 +53,7 @@ export class FileTable {
   nameStart = new Uint32Array(new SharedArrayBuffer(4 * 1024));
   nameEnd = new Uint32Array(new SharedArrayBuffer(4 * 1024));
   private names = sharedBytes(1 << 16);
-  private namesUsed = 0;
+  namesUsed = 0;
   private dirBytes = sharedBytes(1 << 14);
   private dirUsed = 0;
   private dirStart = new Uint32Array(new SharedArrayBuffer(4 * 256));
@@ -62,6 +64,8 @@ export class FileTable {
   static fromShare(share: TableShare): FileTable {
     const t = new FileTable();
     t.length = share.length;
+    t.namesUsed = share.namesUsed;
+    t.dirCount = share.dirCount;
     for (const k of BIG) {
       const signed = k === 'mtime' || k === 'ctime' || k === 'atime';
       (t as unknown as Record<string, Column>)[k] = signed ? new BigInt64Array(share.columns[k]) : new BigUint64Array(share.columns[k]);
@@ -79,6 +83,8 @@ export class FileTable {
     for (const k of [...BIG, ...SMALL]) columns[k] = (this as unknown as Record<string, Column>)[k].buffer as SharedArrayBuffer;
     return {
       length: this.length,
+      namesUsed: this.namesUsed,
+      dirCount: this.dirCount,
       columns,
       names: this.names.buffer as SharedArrayBuffer,
       dirBytes: this.dirBytes.buffer as SharedArrayBuffer,
@@ -93,14 +99,14 @@ export class FileTable {
       this.dirStart = sharedLike(this.dirStart, this.dirStart.length * 2);
       this.dirEnd = sharedLike(this.dirEnd, this.dirEnd.length * 2);
     }
-    this.dirBytes = this.append(this.dirBytes, this.dirUsed, path);
+    this.dirBytes = this.appendBytes(this.dirBytes, this.dirUsed, path);
     this.dirStart[i] = this.dirUsed;
     this.dirUsed += path.length;
     this.dirEnd[i] = this.dirUsed;
     return i;
   }
 
-  private append(arena: Uint8Array, used: number, bytes: Buffer): Uint8Array {
+  private appendBytes(arena: Uint8Array, used: number, bytes: Buffer): Uint8Array {
     if (used + bytes.length > arena.length) {
       const bigger = sharedBytes(Math.max(arena.length * 2, used + bytes.length));
       bigger.set(arena.subarray(0, used));
@@ -130,7 +136,7 @@ export class FileTable {
     this.gid[i] = Number(st.gid);
     this.nlink[i] = Number(st.nlink);
     this.dir[i] = dir;
-    this.names = this.append(this.names, this.namesUsed, name);
+    this.names = this.appendBytes(this.names, this.namesUsed, name);
     this.nameStart[i] = this.namesUsed;
     this.namesUsed += name.length;
     this.nameEnd[i] = this.namesUsed;
@@ -170,6 +176,34 @@ export class FileTable {
       ctime: this.ctime[i].toString(),
       atime: this.atime[i].toString(),
     };
+  }
+
+  /** Appends every row of another table (a scanning thread's) to this one. */
+  append(other: FileTable): void {
+    const base = this.length;
+    const n = other.length;
+    if (base + n > this.dev.length) {
+      let cap = this.dev.length;
+      while (cap < base + n) cap *= 2;
+      for (const k of [...BIG, ...SMALL]) {
+        const self = this as unknown as Record<string, Column>;
+        self[k] = sharedLike(self[k], cap);
+      }
+    }
+    const self = this as unknown as Record<string, { set(a: unknown, at: number): void }>;
+    const theirs = other as unknown as Record<string, Column>;
+    for (const k of [...BIG, 'mode', 'uid', 'gid', 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
+    const dirBase = this.dirCount;
+    for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d));
+    const nameBase = this.namesUsed;
+    this.names = this.appendBytes(this.names, this.namesUsed, Buffer.from(other.names.buffer, other.names.byteOffset, other.namesUsed));
+    this.namesUsed += other.namesUsed;
+    for (let r = 0; r < n; r++) {
+      this.dir[base + r] = other.dir[r] + dirBase;
+      this.nameStart[base + r] = other.nameStart[r] + nameBase;
+      this.nameEnd[base + r] = other.nameEnd[r] + nameBase;
+    }
+    this.length = base + n;
   }
 
   /** Bytes held, for the memory-per-file measurement. */

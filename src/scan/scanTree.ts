@@ -3,7 +3,8 @@
  * FileTable. Never follows a symlink, never enters another filesystem than the root's,
  * the store, an excluded path or hashify's own temp files; anything that is not a regular
  * file (symlink, device, FIFO, socket) is never recorded. Synchronous on purpose: one
- * lstat here costs ~2 µs, the thread-pool round trip of an async one several times that.
+ * lstat costs ~3 µs, an async one's thread-pool round trip several times that; to use
+ * every core, `scanParallel` (scanParallel.ts) hands whole subtrees to worker threads.
  */
 import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { errnoCode } from '../errors.js';
@@ -21,8 +22,7 @@ export interface ScanOptions {
   onWarning?: (message: string) => void;
 }
 
-export interface ScanResult {
-  table: FileTable;
+export interface ScanCounts {
   /** Regular files seen, of any size. */
   files: number;
   bytes: bigint;
@@ -31,71 +31,125 @@ export interface ScanResult {
   vanished: number;
 }
 
-const TMP_PREFIX = Buffer.from('.hashify-tmp-');
-
-export function scanTree(opts: ScanOptions): ScanResult {
-  const table = new FileTable();
-  const result: ScanResult = { table, files: 0, bytes: 0n, unreadable: 0, otherDevice: 0, vanished: 0 };
-  const warn = opts.onWarning ?? (() => {});
-  for (const root of opts.roots) {
-    const rootStat = lstatSync(root, { bigint: true });
-    const rootText = root.toString('utf8');
-    const stack: Buffer[] = [root];
-    while (stack.length) {
-      const dir = stack.pop()!;
-      let entries: Dirent<Buffer>[];
-      try {
-        entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          result.vanished++;
-          continue;
-        }
-        result.unreadable++;
-        warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
-        continue;
-      }
-      entries.sort((a, b) => Buffer.compare(a.name, b.name));
-      let dirIndex = -1;
-      const subdirs: Buffer[] = [];
-      for (const entry of entries) {
-        const name = entry.name;
-        if (name.length > TMP_PREFIX.length && name.subarray(0, TMP_PREFIX.length).equals(TMP_PREFIX)) continue;
-        const isDir = entry.isDirectory();
-        if (!isDir && !entry.isFile()) continue; // symlinks, devices, FIFOs, sockets: never touched
-        const path = joinPath(dir, name);
-        if (opts.skip.some((s) => isWithin(path, s))) continue;
-        const abs = path.toString('utf8');
-        if (opts.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
-        const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-        if (!st) {
-          result.vanished++;
-          continue;
-        }
-        if (isDir) {
-          if (!st.isDirectory()) continue;
-          if (st.dev !== rootStat.dev) {
-            result.otherDevice++;
-            warn(`Not crossing into another filesystem at ${JSON.stringify(abs)}`);
-            continue;
-          }
-          subdirs.push(path);
-          continue;
-        }
-        if (!st.isFile()) continue; // replaced since readdir
-        result.files++;
-        result.bytes += st.size;
-        if (st.size === 0n || st.size < opts.minSize) continue;
-        if (dirIndex < 0) dirIndex = table.addDir(dir);
-        table.add(dirIndex, name, st);
-        if (opts.onProgress && (result.files & 1023) === 0) opts.onProgress(result.files);
-      }
-      // Depth-first in name order: push in reverse so the first name is visited first.
-      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
-    }
-  }
-  opts.onProgress?.(result.files);
-  return result;
+export interface ScanResult extends ScanCounts {
+  table: FileTable;
 }
 
+/** A directory to read, and the root it lies under (for relative exclude patterns and the device). */
+export interface DirTask {
+  dir: Buffer;
+  root: number;
+}
+
+export interface WalkContext {
+  roots: Buffer[];
+  rootTexts: string[];
+  rootDevs: bigint[];
+  skip: Buffer[];
+  minSize: bigint;
+  exclude: ExcludeMatcher;
+  warn: (message: string) => void;
+}
+
+export function newCounts(): ScanCounts {
+  return { files: 0, bytes: 0n, unreadable: 0, otherDevice: 0, vanished: 0 };
+}
+
+export function addCounts(to: ScanCounts, from: ScanCounts): void {
+  to.files += from.files;
+  to.bytes += from.bytes;
+  to.unreadable += from.unreadable;
+  to.otherDevice += from.otherDevice;
+  to.vanished += from.vanished;
+}
+
+const TMP_PREFIX = Buffer.from('.hashify-tmp-');
+
+/** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
+export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
+  const { dir, root } = task;
+  let entries: Dirent<Buffer>[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') counts.vanished++;
+    else {
+      counts.unreadable++;
+      ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
+    }
+    return [];
+  }
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
+  let dirIndex = -1;
+  const subdirs: DirTask[] = [];
+  const rootText = ctx.rootTexts[root];
+  for (const entry of entries) {
+    const name = entry.name;
+    if (name.length > TMP_PREFIX.length && name.subarray(0, TMP_PREFIX.length).equals(TMP_PREFIX)) continue;
+    const isDir = entry.isDirectory();
+    if (!isDir && !entry.isFile()) continue; // symlinks, devices, FIFOs, sockets: never touched
+    const path = joinPath(dir, name);
+    if (ctx.skip.length && ctx.skip.some((s) => isWithin(path, s))) continue;
+    const abs = path.toString('utf8');
+    if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
+    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    if (!st) {
+      counts.vanished++;
+      continue;
+    }
+    if (isDir) {
+      if (!st.isDirectory()) continue;
+      if (st.dev !== ctx.rootDevs[root]) {
+        counts.otherDevice++;
+        ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(abs)}`);
+        continue;
+      }
+      subdirs.push({ dir: path, root });
+      continue;
+    }
+    if (!st.isFile()) continue; // replaced since readdir
+    counts.files++;
+    counts.bytes += st.size;
+    if (st.size === 0n || st.size < ctx.minSize) continue;
+    if (dirIndex < 0) dirIndex = table.addDir(dir);
+    table.add(dirIndex, name, st);
+  }
+  return subdirs;
+}
+
+/** Walks the subtrees below `tasks`, depth-first in name order. */
+export function walk(tasks: DirTask[], ctx: WalkContext, table: FileTable, counts: ScanCounts, onProgress?: (files: number) => void): void {
+  const stack = [...tasks].reverse();
+  let seen = 0;
+  while (stack.length) {
+    const subdirs = readDirectory(stack.pop()!, ctx, table, counts);
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+    if (onProgress && counts.files - seen >= 1024) {
+      seen = counts.files;
+      onProgress(counts.files);
+    }
+  }
+}
+
+/** The context of a walk over `opts.roots`. */
+export function walkContext(opts: ScanOptions): WalkContext {
+  return {
+    roots: opts.roots,
+    rootTexts: opts.roots.map((r) => r.toString('utf8')),
+    rootDevs: opts.roots.map((r) => lstatSync(r, { bigint: true }).dev),
+    skip: opts.skip,
+    minSize: opts.minSize,
+    exclude: opts.exclude,
+    warn: opts.onWarning ?? (() => {}),
+  };
+}
+
+/** Scans on this thread only. */
+export function scanTree(opts: ScanOptions): ScanResult {
+  const table = new FileTable();
+  const counts = newCounts();
+  walk(opts.roots.map((dir, root) => ({ dir, root })), walkContext(opts), table, counts, opts.onProgress);
+  opts.onProgress?.(counts.files);
+  return { table, ...counts };
+}

@@ -1,0 +1,34 @@
+/**
+ * Scans with every core: the top levels of the roots are read here until there are enough
+ * subtrees to share out, then worker threads walk whole subtrees (each into its own
+ * FileTable in shared memory), and their tables are appended to this one. Row order does
+ * not matter: everything after the scan sorts by path.
+ */
+import { FileTable } from './fileTable.js';
+import { addCounts, newCounts, readDirectory, walkContext, type DirTask, type ScanOptions, type ScanResult } from './scanTree.js';
+import type { WorkerPool } from '../workers/workerPool.js';
+
+/** Enough subtrees to keep the threads evenly busy. */
+const SPLIT_AT = 64;
+const MAX_SPLIT_DEPTH = 4;
+
+export async function scanParallel(opts: ScanOptions, patterns: string[], pool: WorkerPool): Promise<ScanResult> {
+  const ctx = walkContext(opts);
+  const table = new FileTable();
+  const counts = newCounts();
+  let frontier: DirTask[] = opts.roots.map((dir, root) => ({ dir, root }));
+  for (let depth = 0; depth < MAX_SPLIT_DEPTH && frontier.length > 0 && frontier.length < SPLIT_AT; depth++) {
+    const next: DirTask[] = [];
+    for (const task of frontier) next.push(...readDirectory(task, ctx, table, counts));
+    frontier = next;
+  }
+  if (frontier.length) {
+    const results = await pool.scan(frontier, ctx, patterns, (files) => opts.onProgress?.(counts.files + files), opts.onWarning ?? (() => {}));
+    for (const r of results) {
+      table.append(r.table);
+      addCounts(counts, r.counts);
+    }
+  }
+  opts.onProgress?.(counts.files);
+  return { table, ...counts };
+}

@@ -1,0 +1,56 @@
+/**
+ * Worker thread entry. Two kinds of work: walking subtrees into a FileTable of its own
+ * (scan), and hashing batches of rows of the main thread's shared FileTable (hash).
+ */
+import { parentPort } from 'node:worker_threads';
+import { FileTable, type TableShare } from '../scan/fileTable.js';
+import { hashRows, type HashKind } from '../hash/hashTask.js';
+import { newCounts, walk, type ScanCounts, type WalkContext } from '../scan/scanTree.js';
+import { excludeMatcher } from '../scan/excludeMatcher.js';
+
+export type ToWorker =
+  | { table: TableShare }
+  | { batch: number; rows: Int32Array; kind: HashKind; algorithm: string }
+  | { scanInit: { roots: Uint8Array[]; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
+  | { scanDir: { id: number; dir: Uint8Array; root: number } }
+  | { scanCollect: true };
+
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+let table: FileTable | undefined;
+let scan: { ctx: WalkContext; table: FileTable; counts: ScanCounts; warnings: string[] } | undefined;
+
+parentPort!.on('message', (msg: ToWorker) => {
+  if ('table' in msg) {
+    table = FileTable.fromShare(msg.table);
+  } else if ('batch' in msg) {
+    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm);
+    parentPort!.postMessage({ batch: msg.batch, result }, [result.digests.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
+  } else if ('scanInit' in msg) {
+    const init = msg.scanInit;
+    const roots = init.roots.map(buf);
+    const warnings: string[] = [];
+    scan = {
+      ctx: {
+        roots,
+        rootTexts: roots.map((r) => r.toString('utf8')),
+        rootDevs: init.rootDevs,
+        skip: init.skip.map(buf),
+        minSize: init.minSize,
+        exclude: excludeMatcher(init.exclude),
+        warn: (m) => warnings.push(m),
+      },
+      table: new FileTable(),
+      counts: newCounts(),
+      warnings,
+    };
+  } else if ('scanDir' in msg) {
+    const s = scan!;
+    walk([{ dir: buf(msg.scanDir.dir), root: msg.scanDir.root }], s.ctx, s.table, s.counts);
+    parentPort!.postMessage({ scanned: msg.scanDir.id, files: s.counts.files, warnings: s.warnings.splice(0) });
+  } else if ('scanCollect' in msg) {
+    const s = scan!;
+    scan = undefined;
+    parentPort!.postMessage({ collected: s.table.share(), counts: s.counts });
+  }
+});
