@@ -13,12 +13,13 @@ node_modules/.installed: package.json package-lock.json
 
 install: node_modules/.installed
 
-# The xattr addon is a few lines of C against Node's own headers (no download, no node-gyp).
-dist/native/xattr.node: native/xattr.c
+# The native addon (fd xattrs, futimens, syncfs) is a few lines of C against Node's own
+# headers: no download, no node-gyp.
+dist/native/linux.node: native/linux.c
 	@mkdir -p dist/native
 	cc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -I$(NODE_INCLUDE) $< -o $@
 
-native: dist/native/xattr.node
+native: dist/native/linux.node
 
 build: install native
 	node_modules/.bin/tsc -p tsconfig.json

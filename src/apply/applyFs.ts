@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { cloneFile } from './reflink.js';
+import { linux } from '../native/addon.js';
 
 const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
@@ -19,7 +20,8 @@ export interface ApplyFs {
   unlink(p: Buffer): void;
   mkdirp(p: Buffer): void;
   realpath(p: Buffer): Buffer;
-  fsyncDir(p: Buffer): void;
+  /** Makes everything written on the filesystem holding directory `p` durable (syncfs). */
+  syncFilesystem(p: Buffer): void;
   clone(src: Buffer, dst: Buffer): void;
 }
 
@@ -33,10 +35,10 @@ export const realFs: ApplyFs = {
   unlink: (p) => fs.unlinkSync(p),
   mkdirp: (p) => void fs.mkdirSync(p, { recursive: true, mode: 0o755 }),
   realpath: (p) => fs.realpathSync.native(p, { encoding: 'buffer' }),
-  fsyncDir: (p) => {
+  syncFilesystem: (p) => {
     const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      fs.fsyncSync(fd);
+      linux().syncfs(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -16,8 +16,9 @@
  *     and is removed when the operation runs again.
  *   - after rename(), before the journal: the path is the target inode → step 1.
  *   - torn journal write: the frame fails its checksum and is ignored.
- * The journal is written at checkpoints after fsync of the touched directories, so it
- * never claims a change that a power cut could take back.
+ * The journal is written at checkpoints, after syncfs() of every filesystem touched since
+ * the last one, so it never claims a change that a power cut could take back; whatever
+ * happened after the last checkpoint is found again by looking at the filesystem.
  */
 import type { BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -77,29 +78,35 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
   for (const s of state.status) if (s === OP_DONE || s === OP_SKIPPED) counts.resumedAt++;
   const tmpTag = createHash('sha256').update(plan.digest).digest('hex').slice(0, 12);
   const reflink = plan.header.link === 'reflink';
-  const touchedDirs = new Set<string>();
-  const dirBytes = new Map<string, Buffer>();
   let sinceCheckpoint = 0;
   let lastCheckpoint = Date.now();
   const every = opts.checkpointEvery ?? 512;
   const everyMs = opts.checkpointMs ?? 1000;
 
+  // One directory per filesystem touched since the last checkpoint: syncfs() on it makes
+  // every link and rename there durable with one journal commit.
+  const touched = new Map<bigint, Buffer>();
+  const madeDirs = new Set<string>();
   const checkpoint = () => {
-    // Directories first: the journal must never get ahead of what is durable.
-    for (const [k, d] of dirBytes) {
+    // The filesystem first: the journal must never get ahead of what is durable.
+    for (const dir of touched.values()) {
       try {
-        fs.fsyncDir(d);
+        fs.syncFilesystem(dir);
       } catch {
         /* the directory may be gone; its operations are re-checked on resume */
       }
-      dirBytes.delete(k);
     }
-    touchedDirs.clear();
+    touched.clear();
     journal.checkpoint();
     sinceCheckpoint = 0;
     lastCheckpoint = Date.now();
   };
-  const touch = (dir: Buffer) => dirBytes.set(dir.toString('latin1'), dir);
+  const touch = (dir: Buffer, dev: bigint | string) => {
+    const d = BigInt(dev);
+    if (!touched.has(d)) touched.set(d, dir);
+  };
+  /** A resumed run may find temp names a crash left; a first run cannot. */
+  const resumed = state.exists;
 
   let g: GroupState = { group: -1, storeReady: true, seen: new Map() };
   let finished = 0;
@@ -148,13 +155,18 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       g.skip = `a directory above its keeper ${JSON.stringify(keeper.toString())} was replaced`;
       return;
     }
-    fs.mkdirp(dirnameBytes(entry));
+    const shard = dirnameBytes(entry);
+    const shardKey = shard.toString('latin1');
+    if (!madeDirs.has(shardKey)) {
+      fs.mkdirp(shard);
+      madeDirs.add(shardKey);
+    }
     try {
       fs.link(keeper, entry);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
-    touch(dirnameBytes(entry));
+    touch(shard, s.stat.dev);
     const after = fs.lstat(entry);
     if (!after || after.dev.toString() !== s.stat.dev || after.ino.toString() !== s.stat.ino) {
       g.skip = `the store entry ${JSON.stringify(entry.toString())} was taken by another file`;
@@ -180,16 +192,19 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     const targetKey = inodeKey(op.target.stat.dev, op.target.stat.ino);
     const dir = dirnameBytes(path);
     const tmp = joinPath(dir, Buffer.from(`.hashify-tmp-${tmpTag}-${op.op}`));
-    // A temp name of ours left by a crash: remove it (only if it is what we would have made).
-    const leftover = fs.lstat(tmp);
-    if (leftover) {
+    /** Removes a temp name of ours left by a crash; false when something else is there. */
+    const clearTmp = (): boolean => {
+      const leftover = fs.lstat(tmp);
+      if (!leftover) return true;
       const ours = reflink ? leftover.isFile() && leftover.uid.toString() === String(op.stat.uid) : inodeKey(leftover.dev, leftover.ino) === targetKey;
       if (!ours) {
         record(op.op, { t: 'fail', op: op.op, code: 'EEXIST', why: `an unexpected file is at the temp name ${JSON.stringify(tmp.toString())}` }, 'failed');
-        return;
+        return false;
       }
       fs.unlink(tmp);
-    }
+      return true;
+    };
+    if (resumed && !clearTmp()) return;
 
     // 1. Already done?
     const st = fs.lstat(path);
@@ -247,12 +262,16 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       if (opts.verifyContent && !sameContent(path, target)) return drift(op, 'its bytes differ from the target (--verify-content)');
       // 4. Replace.
       try {
-        if (reflink) {
-          fs.clone(target, tmp);
-          setMetadata(tmp, op.stat, op.xattrs);
-        } else {
-          fs.link(target, tmp);
+        const make = () => (reflink ? fs.clone(target, tmp) : fs.link(target, tmp));
+        try {
+          make();
+        } catch (err) {
+          // The temp name is taken: ours from a crash (remove it and go on), or not ours.
+          if (errnoCode(err) !== 'EEXIST') throw err;
+          if (!clearTmp()) return;
+          make();
         }
+        if (reflink) setMetadata(tmp, op.stat, op.xattrs);
         fs.rename(tmp, path);
       } catch (err) {
         try {
@@ -262,7 +281,7 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
         }
         throw err;
       }
-      touch(dir);
+      touch(dir, op.stat.dev);
       const xafter = fs.fstat(fd);
       g.seen.set(fileKey, { ctime: xafter.ctimeNs, nlink: Number(xafter.nlink) });
       if (xafter.nlink === 0n) {

@@ -1,17 +1,21 @@
 /*
- * Extended attributes by file descriptor (flistxattr/fgetxattr/fsetxattr).
+ * The Linux calls Node does not offer: extended attributes by file descriptor
+ * (flistxattr/fgetxattr/fsetxattr/fremovexattr), futimens with exact nanoseconds, and
+ * syncfs.
  *
- * Why our own addon: the maintained npm bindings take string paths only, so a
+ * Why our own addon for xattrs: the maintained npm bindings take string paths only, so a
  * file name that is not valid UTF-8 cannot be named, and they resolve the path
  * again at every call. hashify opens each file once with O_NOFOLLOW, checks the
  * descriptor is the inode it scanned, and reads or writes attributes through
  * that same descriptor: no symlink is ever followed and no rename race applies.
  */
+#define _GNU_SOURCE /* syncfs */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <sys/xattr.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +131,16 @@ static napi_value xtimes(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* syncfs(fd): makes everything written on fd's filesystem durable with one journal
+ * commit, where an fsync per touched directory costs one commit each. */
+static napi_value xsyncfs(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &fd)) { napi_throw_type_error(env, NULL, "fd expected"); return NULL; }
+  if (syncfs(fd) < 0) return throw_errno(env, "syncfs", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     { "list", NULL, xlist, NULL, NULL, NULL, napi_default, NULL },
@@ -134,6 +148,7 @@ NAPI_MODULE_INIT() {
     { "set", NULL, xset, NULL, NULL, NULL, napi_default, NULL },
     { "remove", NULL, xremove, NULL, NULL, NULL, napi_default, NULL },
     { "setTimes", NULL, xtimes, NULL, NULL, NULL, napi_default, NULL },
+    { "syncfs", NULL, xsyncfs, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
