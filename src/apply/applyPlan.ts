@@ -25,6 +25,9 @@ import { createHash } from 'node:crypto';
 import { errnoCode } from '../errors.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import type { LinkRecord, OpenPlanLike, StoreRecord } from './types.js';
+import type { TargetRecord } from '../planfile/records.js';
+import { encodePath } from '../pathBytes.js';
+import { parseStoreEntryPath, storeEntryPath } from '../store/storePath.js';
 import { checkIdentity, type Seen } from './identity.js';
 import type { ApplyFs } from './applyFs.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord, type JournalState } from '../journal/journal.js';
@@ -68,6 +71,8 @@ interface GroupState {
   storeReady: boolean;
   skip?: string;
   seen: Map<string, Seen>;
+  /** After EMLINK on the planned target: the file that took its place for the rest of the group. */
+  override?: TargetRecord;
 }
 
 const inodeKey = (dev: bigint | string, ino: bigint | string) => `${dev}:${ino}`;
@@ -186,10 +191,40 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     }
   };
 
+  /**
+   * EMLINK: the target has as many links as the filesystem allows. The file of `op` (already
+   * checked) becomes the target for the rest of its group: a new store entry with the next
+   * free suffix, or, without a store, the new keeper. Its path keeps its inode, so the
+   * operation is done. Journaled, so a resumed run follows the new target.
+   */
+  const retarget = (op: LinkRecord, path: Buffer): void => {
+    let newTarget = path;
+    if (g.store) {
+      const store = decodePath(plan.header.store!);
+      const parsed = parseStoreEntryPath(store, decodePath(g.store))!;
+      for (let suffix = parsed.suffix + 1; ; suffix++) {
+        const entry = storeEntryPath(store, parsed.integrity, suffix);
+        const st = fs.lstat(entry);
+        if (st && inodeKey(st.dev, st.ino) !== inodeKey(op.stat.dev, op.stat.ino)) continue;
+        if (!st) fs.link(path, entry);
+        touch(dirnameBytes(entry), op.stat.dev);
+        newTarget = entry;
+        break;
+      }
+    }
+    g.override = { ...encodePath(newTarget), stat: op.stat, xattrs: op.xattrs };
+    const now = fs.lstat(newTarget);
+    if (now) g.seen.set(inodeKey(now.dev, now.ino), { ctime: now.ctimeNs, nlink: Number(now.nlink) });
+    journal.append({ t: 'retarget', group: op.group, op: op.op, path: newTarget });
+    record(op.op, { t: 'done', op: op.op, how: 'retarget' }, 'applied');
+    opts.onEvent?.(`The target of group ${op.group} reached the link-count limit; ${JSON.stringify(newTarget.toString())} continues it`);
+  };
+
   const runOp = (op: LinkRecord): void => {
     const path = decodePath(op);
-    const target = decodePath(op.target);
-    const targetKey = inodeKey(op.target.stat.dev, op.target.stat.ino);
+    const planned = g.override ?? op.target;
+    const target = decodePath(planned);
+    const targetKey = inodeKey(planned.stat.dev, planned.stat.ino);
     const dir = dirnameBytes(path);
     const tmp = joinPath(dir, Buffer.from(`.hashify-tmp-${tmpTag}-${op.op}`));
     /** Removes a temp name of ours left by a crash; false when something else is there. */
@@ -233,7 +268,7 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     }
     // 3. Target, then file.
     const tst = fs.lstat(target);
-    const tv = tst ? checkIdentity(target, tst, op.target.stat, g.seen.get(targetKey), { integrity: op.integrity, xattrs: op.target.xattrs }) : { ok: false as const, drift: 'it is gone' };
+    const tv = tst ? checkIdentity(target, tst, planned.stat, g.seen.get(targetKey), { integrity: op.integrity, xattrs: planned.xattrs }) : { ok: false as const, drift: 'it is gone' };
     if (!tv.ok) {
       g.skip = `its target ${JSON.stringify(target.toString())} changed since planning: ${tv.drift}`;
       record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
@@ -295,7 +330,15 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       record(op.op, { t: 'done', op: op.op, how: 'applied' }, 'applied');
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
-      const why = describeError(code, path, err);
+      if (code === 'EMLINK' && !reflink) {
+        try {
+          retarget(op, path);
+          return;
+        } catch (again) {
+          err = again;
+        }
+      }
+      const why = describeError(errnoCode(err) ?? 'EIO', path, err);
       record(op.op, { t: 'fail', op: op.op, code, why }, 'failed');
       opts.onEvent?.(`Operation ${op.op} failed: ${why}`);
       if (FATAL.has(code)) counts.fatal = why;
@@ -319,6 +362,8 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     if (rec.type !== 'link') continue;
     if (rec.group !== g.group) g = { group: rec.group, storeReady: true, seen: new Map() };
     const status = state.status[rec.op];
+    const moved = state.retargets.get(rec.group);
+    if (moved?.op === rec.op && status === OP_DONE) g.override = { ...encodePath(moved.path), stat: rec.stat, xattrs: rec.xattrs };
     if (status === OP_DONE) counts.alreadyDone++;
     else if (status === OP_SKIPPED) counts.skipped++;
     else runOp(rec);

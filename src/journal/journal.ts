@@ -15,7 +15,9 @@ export type JournalKind = 'apply' | 'undo';
 export type JournalRecord =
   | { t: 'header'; v: number; kind: JournalKind; plan: string }
   | { t: 'run'; at: string; pid: number }
-  | { t: 'done'; op: number; how: 'applied' | 'already' }
+  | { t: 'done'; op: number; how: 'applied' | 'already' | 'retarget' }
+  /** The target of `group` was full (EMLINK): from `op` on it is the inode at `path`. */
+  | { t: 'retarget'; group: number; op: number; path: Uint8Array }
   | { t: 'skip'; op: number; why: string }
   | { t: 'fail'; op: number; code: string; why: string }
   | { t: 'end' };
@@ -29,6 +31,8 @@ export const OP_FAILED = 3;
 export interface JournalState {
   status: Uint8Array;
   reasons: Map<number, string>;
+  /** Groups whose target moved to a new inode after EMLINK, and where. */
+  retargets: Map<number, { op: number; path: Buffer }>;
   exists: boolean;
   runs: number;
 }
@@ -41,7 +45,7 @@ function foreign(file: string, why: string): HashifyError {
 
 /** Reads a journal; a missing file is an empty state. Validates its binding to the plan. */
 export function readJournal(file: string, planDigest: string, kind: JournalKind, ops: number): JournalState & { valid: number } {
-  const state = { status: new Uint8Array(ops), reasons: new Map<number, string>(), exists: false, runs: 0, valid: 0 };
+  const state = { status: new Uint8Array(ops), reasons: new Map<number, string>(), retargets: new Map<number, { op: number; path: Buffer }>(), exists: false, runs: 0, valid: 0 };
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -62,6 +66,9 @@ export function readJournal(file: string, planDigest: string, kind: JournalKind,
   if (head.plan !== planDigest) throw foreign(file, `belongs to plan ${head.plan}, not to this plan (${planDigest})`);
   for (const r of records.slice(1) as JournalRecord[]) {
     if (r.t === 'run') state.runs++;
+    if (r.t === 'retarget' && Number.isInteger(r.op) && r.op >= 0 && r.op < ops && r.path instanceof Uint8Array) {
+      state.retargets.set(r.group, { op: r.op, path: Buffer.from(r.path) });
+    }
     if (r.t !== 'done' && r.t !== 'skip' && r.t !== 'fail') continue;
     if (!Number.isInteger(r.op) || r.op < 0 || r.op >= ops) throw foreign(file, `names operation ${r.op}, which this plan does not have`);
     state.status[r.op] = r.t === 'done' ? OP_DONE : r.t === 'skip' ? OP_SKIPPED : OP_FAILED;
