@@ -12,7 +12,7 @@ import { excludeMatcher } from '../scan/excludeMatcher.js';
 import { findDuplicates } from '../hash/findDuplicates.js';
 import { WorkerPool } from '../workers/workerPool.js';
 import { HashCache, defaultCachePath } from '../hash/hashCache.js';
-import { scanStore, type StoreIndex } from '../store/scanStore.js';
+import { storeEntriesFor } from '../store/storeEntries.js';
 import { linkMaxOf } from '../store/linkMax.js';
 import { canReflink } from '../apply/reflink.js';
 import { planContent, newCounters, type PlanContent } from '../plan/assemblePlan.js';
@@ -158,7 +158,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   const pool = new WorkerPool(args.threads ?? Math.max(1, availableParallelism()));
   const cacheFile = args.cache === false ? undefined : args.cache || defaultCachePath();
   const cache = cacheFile ? HashCache.load(cacheFile, (m) => out.warn(m)) : HashCache.disabled();
-  let scan, index: StoreIndex, dups;
+  let scan, dups;
   try {
     scan = await scanParallel(
       {
@@ -173,7 +173,6 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       pool,
     );
     phase(`scan (${scan.files} files)`);
-    index = store ? scanStore(store) : { byInode: new Map(), suffixes: new Map(), entries: 0 };
     const hashStart = Date.now();
     dups = await findDuplicates(scan.table, {
       algorithm: args.algorithm,
@@ -199,25 +198,27 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   const writer = new PlanWriter(output, header);
   let written;
   try {
+    let entries: ReturnType<typeof storeEntriesFor> = [];
     const ctx = {
       store,
       link: args.link,
       match,
       linkMax,
-      usedSuffixes: (integrity: string) => new Set(index.suffixes.get(integrity) ?? []),
+      usedSuffixes: () => new Set(entries.map((e) => e.suffix)),
     };
     const records: BodyRecord[] = [];
     for (const g of dups.groups) {
+      entries = store ? storeEntriesFor(store, g.integrity) : [];
       const content: PlanContent = {
         integrity: g.integrity,
         inodes: g.rows.map((row) => {
           const paths = [row, ...(dups.aliases.get(row) ?? [])].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y));
-          const entry = index.byInode.get(`${table.dev[row]}:${table.ino[row]}`);
+          const entry = entries.find((e) => e.dev === table.dev[row] && e.ino === table.ino[row]);
           return {
             stat: table.stat(row),
             paths,
             xattrs: xattrRecord(dups.xattrs.get(row)),
-            storeEntry: entry && entry.integrity === g.integrity ? { path: entry.path, suffix: entry.suffix } : undefined,
+            storeEntry: entry ? { path: entry.path, suffix: entry.suffix } : undefined,
           };
         }),
       };

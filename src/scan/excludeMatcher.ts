@@ -6,10 +6,11 @@
  */
 import picomatch from 'picomatch';
 
-export type ExcludeMatcher = (absolute: string, relative: string, name: string) => boolean;
+/** `matchesNothing` lets a walk skip building the strings when there are no patterns. */
+export type ExcludeMatcher = ((absolute: string, relative: string, name: string) => boolean) & { matchesNothing?: boolean };
 
 export function excludeMatcher(patterns: readonly string[]): ExcludeMatcher {
-  if (patterns.length === 0) return () => false;
+  if (patterns.length === 0) return Object.assign(() => false, { matchesNothing: true });
   const opts = { dot: true };
   const byName = patterns.filter((p) => !p.includes('/')).map((p) => picomatch(p, opts));
   const byRelative = patterns.filter((p) => p.includes('/') && !p.startsWith('/')).map((p) => picomatch(p.replace(/\/+$/, ''), opts));

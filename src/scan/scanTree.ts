@@ -91,8 +91,10 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
     if (!isDir && !entry.isFile()) continue; // symlinks, devices, FIFOs, sockets: never touched
     const path = joinPath(dir, name);
     if (ctx.skip.length && ctx.skip.some((s) => isWithin(path, s))) continue;
-    const abs = path.toString('utf8');
-    if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
+    if (!ctx.exclude.matchesNothing) {
+      const abs = path.toString('utf8');
+      if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
+    }
     const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
     if (!st) {
       counts.vanished++;
@@ -102,7 +104,7 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
       if (!st.isDirectory()) continue;
       if (st.dev !== ctx.rootDevs[root]) {
         counts.otherDevice++;
-        ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(abs)}`);
+        ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(path.toString())}`);
         continue;
       }
       subdirs.push({ dir: path, root });
