@@ -131,8 +131,9 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
         } else unknown.push(i);
       }
       if (unknown.length === 0) continue;
-      if (table.size[members[0]] <= SMALL || known > 0) fullRows.push(...unknown);
-      else partialRows.push(...unknown);
+      // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
+      const into = table.size[members[0]] <= SMALL || known > 0 ? fullRows : partialRows;
+      for (const i of unknown) into.push(i);
     }
   }
 
@@ -148,7 +149,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
         partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
       }
     });
-    for (const [k, count] of partial.counts) if (count >= 2) fullRows.push(...partial.members(k));
+    for (const [k, count] of partial.counts) if (count >= 2) for (const i of partial.members(k)) fullRows.push(i);
   }
 
   // 4. Full hashes (and xattrs, with the file already open).

@@ -13,22 +13,33 @@ type Column = BigUint64Array | BigInt64Array | Uint32Array;
 const BIG = ['dev', 'ino', 'size', 'mtime', 'ctime', 'atime'] as const;
 const SMALL = ['mode', 'uid', 'gid', 'nlink', 'dir', 'nameStart', 'nameEnd'] as const;
 
-function sharedLike<T extends Column>(a: T, n: number): T {
-  const Ctor = a.constructor as new (buf: SharedArrayBuffer) => T;
-  const b = new Ctor(new SharedArrayBuffer(n * a.BYTES_PER_ELEMENT));
-  (b as unknown as { set(x: T): void }).set(a);
-  return b;
+/**
+ * Columns are growable SharedArrayBuffers viewed by length-tracking typed arrays: growing
+ * happens in place (address space is reserved up front, memory is used as rows arrive), so
+ * no column is ever copied and no doubled-then-dropped buffer waits for the collector.
+ */
+const MAX_ROWS = 2 ** 29; // 536M files: a growable SharedArrayBuffer holds at most 4 GiB
+const MAX_BYTES = 2 ** 32;
+
+function growable(bytes: number, max: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes, { maxByteLength: max });
 }
 
-function sharedBytes(n: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(n));
+function grow(buffer: ArrayBufferLike, bytes: number): void {
+  const b = buffer as SharedArrayBuffer;
+  // Grow by half again (rounded to whole 8-byte elements), or to what is needed.
+  if (b.byteLength < bytes) b.grow(Math.min(b.maxByteLength, Math.max(bytes, Math.ceil((b.byteLength * 1.5) / 8) * 8)));
 }
+
+const big = (rows: number) => growable(rows * 8, MAX_ROWS * 8);
+const small = (rows: number) => growable(rows * 4, MAX_ROWS * 4);
 
 /** The shared buffers of a table: what a worker needs to rebuild a read-only view. */
 export interface TableShare {
   length: number;
   namesUsed: number;
   dirCount: number;
+  dirUsed: number;
   columns: Record<string, SharedArrayBuffer>;
   names: SharedArrayBuffer;
   dirBytes: SharedArrayBuffer;
@@ -38,26 +49,26 @@ export interface TableShare {
 
 export class FileTable {
   length = 0;
-  dev = new BigUint64Array(new SharedArrayBuffer(8 * 1024));
-  ino = new BigUint64Array(new SharedArrayBuffer(8 * 1024));
-  size = new BigUint64Array(new SharedArrayBuffer(8 * 1024));
-  mtime = new BigInt64Array(new SharedArrayBuffer(8 * 1024));
-  ctime = new BigInt64Array(new SharedArrayBuffer(8 * 1024));
-  atime = new BigInt64Array(new SharedArrayBuffer(8 * 1024));
-  mode = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  uid = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  gid = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  nlink = new Uint32Array(new SharedArrayBuffer(4 * 1024));
+  dev = new BigUint64Array(big(1024));
+  ino = new BigUint64Array(big(1024));
+  size = new BigUint64Array(big(1024));
+  mtime = new BigInt64Array(big(1024));
+  ctime = new BigInt64Array(big(1024));
+  atime = new BigInt64Array(big(1024));
+  mode = new Uint32Array(small(1024));
+  uid = new Uint32Array(small(1024));
+  gid = new Uint32Array(small(1024));
+  nlink = new Uint32Array(small(1024));
   /** Directory of the path (index into the directory arena) and the name's place in `names`. */
-  dir = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  nameStart = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  nameEnd = new Uint32Array(new SharedArrayBuffer(4 * 1024));
-  private names = sharedBytes(1 << 16);
+  dir = new Uint32Array(small(1024));
+  nameStart = new Uint32Array(small(1024));
+  nameEnd = new Uint32Array(small(1024));
+  private names = new Uint8Array(growable(1 << 16, MAX_BYTES));
   namesUsed = 0;
-  private dirBytes = sharedBytes(1 << 14);
+  private dirBytes = new Uint8Array(growable(1 << 14, MAX_BYTES));
   private dirUsed = 0;
-  private dirStart = new Uint32Array(new SharedArrayBuffer(4 * 256));
-  private dirEnd = new Uint32Array(new SharedArrayBuffer(4 * 256));
+  private dirStart = new Uint32Array(small(256));
+  private dirEnd = new Uint32Array(small(256));
   dirCount = 0;
 
   /** A read-only view over the shared buffers of another thread's table. */
@@ -66,6 +77,7 @@ export class FileTable {
     t.length = share.length;
     t.namesUsed = share.namesUsed;
     t.dirCount = share.dirCount;
+    t.dirUsed = share.dirUsed;
     for (const k of BIG) {
       const signed = k === 'mtime' || k === 'ctime' || k === 'atime';
       (t as unknown as Record<string, Column>)[k] = signed ? new BigInt64Array(share.columns[k]) : new BigUint64Array(share.columns[k]);
@@ -85,6 +97,7 @@ export class FileTable {
       length: this.length,
       namesUsed: this.namesUsed,
       dirCount: this.dirCount,
+      dirUsed: this.dirUsed,
       columns,
       names: this.names.buffer as SharedArrayBuffer,
       dirBytes: this.dirBytes.buffer as SharedArrayBuffer,
@@ -95,36 +108,31 @@ export class FileTable {
 
   addDir(path: Buffer): number {
     const i = this.dirCount++;
-    if (i >= this.dirStart.length) {
-      this.dirStart = sharedLike(this.dirStart, this.dirStart.length * 2);
-      this.dirEnd = sharedLike(this.dirEnd, this.dirEnd.length * 2);
-    }
-    this.dirBytes = this.appendBytes(this.dirBytes, this.dirUsed, path);
+    grow(this.dirStart.buffer, (i + 1) * 4);
+    grow(this.dirEnd.buffer, (i + 1) * 4);
+    grow(this.dirBytes.buffer, this.dirUsed + path.length);
+    this.dirBytes.set(path, this.dirUsed);
     this.dirStart[i] = this.dirUsed;
     this.dirUsed += path.length;
     this.dirEnd[i] = this.dirUsed;
     return i;
   }
 
-  private appendBytes(arena: Uint8Array, used: number, bytes: Buffer): Uint8Array {
-    if (used + bytes.length > arena.length) {
-      const bigger = sharedBytes(Math.max(arena.length * 2, used + bytes.length));
-      bigger.set(arena.subarray(0, used));
-      arena = bigger;
+  /** Makes room for `rows` rows in every column alike (they grow in place, by half again). */
+  private growRows(rows: number): void {
+    const capacity = Math.max(rows, Math.ceil(this.dev.length * 1.5 / 2) * 2);
+    const self = this as unknown as Record<string, Column>;
+    for (const k of [...BIG, ...SMALL]) {
+      const b = self[k].buffer as SharedArrayBuffer;
+      const bytes = capacity * self[k].BYTES_PER_ELEMENT;
+      if (b.byteLength < bytes) b.grow(bytes);
     }
-    arena.set(bytes, used);
-    return arena;
   }
 
   add(dir: number, name: Buffer, st: BigIntStats): number {
     const i = this.length++;
-    if (i >= this.dev.length) {
-      const n = this.dev.length * 2;
-      for (const k of [...BIG, ...SMALL]) {
-        const self = this as unknown as Record<string, Column>;
-        self[k] = sharedLike(self[k], n);
-      }
-    }
+    if (i >= this.dev.length) this.growRows(i + 1);
+    // (Every column has the same capacity in rows: checking one is checking all.)
     this.dev[i] = st.dev;
     this.ino[i] = st.ino;
     this.size[i] = st.size;
@@ -136,7 +144,8 @@ export class FileTable {
     this.gid[i] = Number(st.gid);
     this.nlink[i] = Number(st.nlink);
     this.dir[i] = dir;
-    this.names = this.appendBytes(this.names, this.namesUsed, name);
+    grow(this.names.buffer, this.namesUsed + name.length);
+    this.names.set(name, this.namesUsed);
     this.nameStart[i] = this.namesUsed;
     this.namesUsed += name.length;
     this.nameEnd[i] = this.namesUsed;
@@ -178,25 +187,35 @@ export class FileTable {
     };
   }
 
+  /**
+   * Makes room for exactly `rows` rows, `names` name bytes and `dirs` directories more, so
+   * that appending the tables of the scanning threads grows each column once.
+   */
+  reserve(rows: number, names: number, dirs: number, dirBytes: number): void {
+    this.growRows(this.length + rows);
+    grow(this.names.buffer, this.namesUsed + names);
+    grow(this.dirStart.buffer, (this.dirCount + dirs) * 4);
+    grow(this.dirEnd.buffer, (this.dirCount + dirs) * 4);
+    grow(this.dirBytes.buffer, this.dirUsed + dirBytes);
+  }
+
+  /** Bytes of directory paths held (for `reserve`). */
+  get dirBytesUsed(): number {
+    return this.dirUsed;
+  }
+
   /** Appends every row of another table (a scanning thread's) to this one. */
   append(other: FileTable): void {
     const base = this.length;
     const n = other.length;
-    if (base + n > this.dev.length) {
-      let cap = this.dev.length;
-      while (cap < base + n) cap *= 2;
-      for (const k of [...BIG, ...SMALL]) {
-        const self = this as unknown as Record<string, Column>;
-        self[k] = sharedLike(self[k], cap);
-      }
-    }
+    this.reserve(n, other.namesUsed, other.dirCount, other.dirBytesUsed);
     const self = this as unknown as Record<string, { set(a: unknown, at: number): void }>;
     const theirs = other as unknown as Record<string, Column>;
     for (const k of [...BIG, 'mode', 'uid', 'gid', 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
     const dirBase = this.dirCount;
     for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d));
     const nameBase = this.namesUsed;
-    this.names = this.appendBytes(this.names, this.namesUsed, Buffer.from(other.names.buffer, other.names.byteOffset, other.namesUsed));
+    this.names.set(other.names.subarray(0, other.namesUsed), this.namesUsed);
     this.namesUsed += other.namesUsed;
     for (let r = 0; r < n; r++) {
       this.dir[base + r] = other.dir[r] + dirBase;

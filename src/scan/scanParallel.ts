@@ -19,11 +19,13 @@ export async function scanParallel(opts: ScanOptions, patterns: string[], pool: 
   let frontier: DirTask[] = opts.roots.map((dir, root) => ({ dir, root }));
   for (let depth = 0; depth < MAX_SPLIT_DEPTH && frontier.length > 0 && frontier.length < SPLIT_AT; depth++) {
     const next: DirTask[] = [];
-    for (const task of frontier) next.push(...readDirectory(task, ctx, table, counts));
+    for (const task of frontier) for (const sub of readDirectory(task, ctx, table, counts)) next.push(sub);
     frontier = next;
   }
   if (frontier.length) {
     const results = await pool.scan(frontier, ctx, patterns, (files) => opts.onProgress?.(counts.files + files), opts.onWarning ?? (() => {}));
+    const sum = (f: (t: FileTable) => number) => results.reduce((a, r) => a + f(r.table), 0);
+    table.reserve(sum((t) => t.length), sum((t) => t.namesUsed), sum((t) => t.dirCount), sum((t) => t.dirBytesUsed));
     for (const r of results) {
       table.append(r.table);
       addCounts(counts, r.counts);
