@@ -171,16 +171,20 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
     }
   });
 
-  // 5. Group by (device, digest); a digest held by one inode is done.
+  // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
+  // digest bytes as a one-byte string (after a device number only when there are several).
   const byDigest = new Chains<string>(next);
   const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
-  for (let i = 0; i < n; i++) if (has[i]) byDigest.add(`${table.dev[i]}:${buf.toString('base64', i * fullLen, (i + 1) * fullLen)}`, i);
+  const devices = new Map<bigint, number>();
+  for (let i = 0; i < n; i++) if (has[i] && !devices.has(table.dev[i])) devices.set(table.dev[i], devices.size);
+  const devPrefix = (i: number) => (devices.size > 1 ? `${devices.get(table.dev[i])}:` : '');
+  for (let i = 0; i < n; i++) if (has[i]) byDigest.add(devPrefix(i) + buf.toString('latin1', i * fullLen, (i + 1) * fullLen), i);
   const needXattrs: number[] = [];
   for (const [k, count] of byDigest.counts) {
     if (count < 2) continue;
     const rows = byDigest.members(k).sort((a, b) => a - b);
-    const colon = k.indexOf(':');
-    result.groups.push({ dev: BigInt(k.slice(0, colon)), integrity: `${algorithm}-${k.slice(colon + 1)}`, rows });
+    const digest = Buffer.from(k.slice(k.length - fullLen), 'latin1').toString('base64');
+    result.groups.push({ dev: table.dev[rows[0]], integrity: `${algorithm}-${digest}`, rows });
     for (const i of rows) if (has[i] === 1) needXattrs.push(i);
   }
 

@@ -120,6 +120,7 @@ export class FileTable {
 
   /** Makes room for `rows` rows in every column alike (they grow in place, by half again). */
   private growRows(rows: number): void {
+    if (rows <= this.dev.length) return;
     const capacity = Math.max(rows, Math.ceil(this.dev.length * 1.5 / 2) * 2);
     const self = this as unknown as Record<string, Column>;
     for (const k of [...BIG, ...SMALL]) {
@@ -131,8 +132,8 @@ export class FileTable {
 
   add(dir: number, name: Buffer, st: BigIntStats): number {
     const i = this.length++;
-    if (i >= this.dev.length) this.growRows(i + 1);
-    // (Every column has the same capacity in rows: checking one is checking all.)
+    this.growRows(i + 1); // every column has the same capacity in rows
+
     this.dev[i] = st.dev;
     this.ino[i] = st.ino;
     this.size[i] = st.size;

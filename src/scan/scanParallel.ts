@@ -1,7 +1,7 @@
 /**
  * Scans with every core: the top levels of the roots are read here until there are enough
- * subtrees to share out, then worker threads walk whole subtrees (each into its own
- * FileTable in shared memory), and their tables are appended to this one. Row order does
+ * subtrees to share out, then worker threads walk whole subtrees, each handing back its
+ * rows in a FileTable in shared memory that is appended to this one and dropped. Row order does
  * not matter: everything after the scan sorts by path.
  */
 import { FileTable } from './fileTable.js';
@@ -23,13 +23,18 @@ export async function scanParallel(opts: ScanOptions, patterns: string[], pool: 
     frontier = next;
   }
   if (frontier.length) {
-    const results = await pool.scan(frontier, ctx, patterns, (files) => opts.onProgress?.(counts.files + files), opts.onWarning ?? (() => {}));
-    const sum = (f: (t: FileTable) => number) => results.reduce((a, r) => a + f(r.table), 0);
-    table.reserve(sum((t) => t.length), sum((t) => t.namesUsed), sum((t) => t.dirCount), sum((t) => t.dirBytesUsed));
-    for (const r of results) {
-      table.append(r.table);
-      addCounts(counts, r.counts);
-    }
+    const progress = opts.onProgress ?? (() => {});
+    await pool.scan(
+      frontier,
+      ctx,
+      patterns,
+      (rows, c) => {
+        table.append(rows);
+        addCounts(counts, c);
+        progress(counts.files);
+      },
+      opts.onWarning ?? (() => {}),
+    );
   }
   opts.onProgress?.(counts.files);
   return { table, ...counts };

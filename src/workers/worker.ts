@@ -5,20 +5,19 @@
 import { parentPort } from 'node:worker_threads';
 import { FileTable, type TableShare } from '../scan/fileTable.js';
 import { hashRows, type HashKind } from '../hash/hashTask.js';
-import { newCounts, walk, type ScanCounts, type WalkContext } from '../scan/scanTree.js';
+import { newCounts, walk, type WalkContext } from '../scan/scanTree.js';
 import { excludeMatcher } from '../scan/excludeMatcher.js';
 
 export type ToWorker =
   | { table: TableShare }
   | { batch: number; rows: Int32Array; kind: HashKind; algorithm: string }
   | { scanInit: { roots: Uint8Array[]; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
-  | { scanDir: { id: number; dir: Uint8Array; root: number } }
-  | { scanCollect: true };
+  | { scanDir: { id: number; dir: Uint8Array; root: number } };
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 let table: FileTable | undefined;
-let scan: { ctx: WalkContext; table: FileTable; counts: ScanCounts; warnings: string[] } | undefined;
+let scan: { ctx: WalkContext; warnings: string[] } | undefined;
 
 parentPort!.on('message', (msg: ToWorker) => {
   if ('table' in msg) {
@@ -40,17 +39,15 @@ parentPort!.on('message', (msg: ToWorker) => {
         exclude: excludeMatcher(init.exclude),
         warn: (m) => warnings.push(m),
       },
-      table: new FileTable(),
-      counts: newCounts(),
       warnings,
     };
   } else if ('scanDir' in msg) {
+    // Each subtree's rows go back at once, in a table of their own that the main thread
+    // copies and drops: this thread never holds more than one subtree.
     const s = scan!;
-    walk([{ dir: buf(msg.scanDir.dir), root: msg.scanDir.root }], s.ctx, s.table, s.counts);
-    parentPort!.postMessage({ scanned: msg.scanDir.id, files: s.counts.files, warnings: s.warnings.splice(0) });
-  } else if ('scanCollect' in msg) {
-    const s = scan!;
-    scan = undefined;
-    parentPort!.postMessage({ collected: s.table.share(), counts: s.counts });
+    const table = new FileTable();
+    const counts = newCounts();
+    walk([{ dir: buf(msg.scanDir.dir), root: msg.scanDir.root }], s.ctx, table, counts);
+    parentPort!.postMessage({ scanned: msg.scanDir.id, table: table.share(), counts, warnings: s.warnings.splice(0) });
   }
 });

@@ -59,14 +59,6 @@ function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (ms
   });
 }
 
-function request<T>(worker: Worker, msg: ToWorker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.postMessage(msg);
-  });
-}
-
 export class WorkerPool {
   private workers: Worker[] = [];
   private shared?: FileTable;
@@ -75,45 +67,41 @@ export class WorkerPool {
     for (let i = 0; i < threads; i++) this.workers.push(new Worker(workerPath()));
   }
 
-  /** Walks the subtrees, sharing them out; returns each worker's table and counts. */
+  /**
+   * Walks the subtrees, sharing them out; `onSubtree` gets each subtree's rows (a table to
+   * copy from, then drop) and counts as it finishes.
+   */
   async scan(
     tasks: DirTask[],
     ctx: WalkContext,
     patterns: string[],
-    onProgress: (files: number) => void,
+    onSubtree: (table: FileTable, counts: ScanCounts) => void,
     onWarning: (m: string) => void,
-  ): Promise<Array<{ table: FileTable; counts: ScanCounts }>> {
+  ): Promise<void> {
     if (this.threads === 0) {
       const table = new FileTable();
       const counts = newCounts();
       walk(tasks, { ...ctx, warn: onWarning }, table, counts);
-      return [{ table, counts }];
+      onSubtree(table, counts);
+      return;
     }
     const init: ToWorker = {
       scanInit: { roots: ctx.roots, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
     let next = 0;
-    const files = new Array<number>(this.workers.length).fill(0);
     await Promise.all(
-      this.workers.map((w, k) =>
-        drive<{ files: number; warnings: string[] }>(
+      this.workers.map((w) =>
+        drive<{ table: TableShare; counts: ScanCounts; warnings: string[] }>(
           w,
           () => (next < tasks.length ? { scanDir: { id: next, dir: tasks[next].dir, root: tasks[next++].root } } : undefined),
           (msg) => {
-            files[k] = msg.files;
             msg.warnings.forEach(onWarning);
-            onProgress(files.reduce((a, b) => a + b, 0));
+            onSubtree(FileTable.fromShare(msg.table), msg.counts);
           },
         ),
       ),
     );
-    const out = [];
-    for (const w of this.workers) {
-      const msg = await request<{ collected: TableShare; counts: ScanCounts }>(w, { scanCollect: true });
-      out.push({ table: FileTable.fromShare(msg.collected), counts: msg.counts });
-    }
-    return out;
   }
 
   /**
