@@ -1,12 +1,11 @@
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-
-const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+import { closeSync, readSync } from 'node:fs';
+import { openNoAtime } from '../openNoAtime.js';
 
 /** True when the two files have exactly the same bytes (`--verify-content`). */
 export function sameContent(a: Buffer, b: Buffer): boolean {
-  const fa = openSync(a, FLAGS);
+  const fa = openNoAtime(a);
   try {
-    const fb = openSync(b, FLAGS);
+    const fb = openNoAtime(b);
     try {
       const ba = Buffer.allocUnsafe(1 << 20);
       const bb = Buffer.allocUnsafe(1 << 20);
