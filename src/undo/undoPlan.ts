@@ -120,7 +120,10 @@ export async function undoPlan(plan: OpenPlanLike, opts: UndoOptions): Promise<U
       return;
     }
     const here = key(st.dev, st.ino);
-    if (here === key(op.stat.dev, op.stat.ino) || (here !== target!.key && looksRestored(st, op.stat))) {
+    // Its original inode, or a copy an earlier undo made: either way its size, mode, owner
+    // and mtime are the recorded ones. (The inode number alone proves nothing: once apply
+    // freed the original, the filesystem may give its number to a new file.)
+    if (here !== target!.key && looksRestored(st, op.stat)) {
       // Never relinked, or restored by an earlier run.
       if (!copy) copy = { path, key: here };
       record(op.op, { t: 'done', op: op.op, how: 'already' }, 'already');

@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { lstatSync, writeFileSync, existsSync } from 'node:fs';
+import { makeTree, type Tree } from '../helpers/tree.js';
+import { hashify, spawnHashify } from '../helpers/cli.js';
+
+/** Every recorded property of each file, keyed by path: what undo must give back. */
+function metadata(t: Tree, rels: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rels) {
+    const st = lstatSync(t.path(r), { bigint: true });
+    const attrs = execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', '-e', 'hex', t.path(r)], { encoding: 'utf8' }).split('\n').slice(1).join(' ');
+    out[r] = `nlink=${st.nlink} mode=${st.mode.toString(8)} uid=${st.uid} gid=${st.gid} mtime=${st.mtimeNs} atime=${st.atimeNs} size=${st.size} ${attrs}`;
+  }
+  return out;
+}
+
+const mtime = new Date('2021-02-03T04:05:06.123Z');
+const hasTools = (() => {
+  try {
+    execFileSync('getfattr', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function guests(): Tree {
+  const t = makeTree({
+    'a/conf': { content: 'conf\n', xattrs: { 'user.tag': 'hello' }, mode: 0o640, uid: 65534, gid: 65534, mtime },
+    'b/conf': { content: 'conf\n', xattrs: { 'user.tag': 'hello' }, mode: 0o640, uid: 65534, gid: 65534, mtime },
+    'a/big': { content: 'x'.repeat(100_000), mtime },
+    'b/big': { content: 'x'.repeat(100_000), mtime },
+    'b/big.link': { hardlink: 'b/big' },
+    'c/big': { content: 'x'.repeat(100_000), mtime },
+  });
+  execFileSync('setcap', ['cap_net_raw+ep', t.path('a/big')]);
+  execFileSync('setcap', ['cap_net_raw+ep', t.path('b/big')]);
+  execFileSync('setcap', ['cap_net_raw+ep', t.path('c/big')]);
+  return t;
+}
+const FILES = ['a/conf', 'b/conf', 'a/big', 'b/big', 'b/big.link', 'c/big'];
+
+(hasTools ? describe : describe.skip)('undo', () => {
+  if (!hasTools) console.log('skipping undo tests: getfattr/setcap not installed');
+
+  test('restores independent inodes with identical content and metadata, and re-shares hard links', () => {
+    const t = guests();
+    try {
+      const before = metadata(t, FILES);
+      const plan = t.path('p.plan.jsonl');
+      expect(hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
+      expect(lstatSync(t.path('a/big')).ino).toBe(lstatSync(t.path('c/big')).ino);
+      const r = hashify(['undo', plan, '--json']);
+      expect(r.status).toBe(0);
+      expect(r.json()).toMatchObject({ restored: 3, skipped: 0, failed: 0 });
+      expect(metadata(t, FILES)).toEqual(before);
+      expect(lstatSync(t.path('b/big')).ino).toBe(lstatSync(t.path('b/big.link')).ino);
+      expect(lstatSync(t.path('a/big')).ino).not.toBe(lstatSync(t.path('c/big')).ino);
+      // A second undo has nothing to do.
+      expect(hashify(['undo', plan, '--json']).json()).toMatchObject({ restored: 0, alreadyDone: 3 });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('of a plan never applied does nothing and exits 0', () => {
+    const t = guests();
+    try {
+      const before = metadata(t, FILES);
+      const plan = t.path('p.plan.jsonl');
+      hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '-o', plan, '--no-cache', '-q']);
+      const r = hashify(['undo', plan, '--json']);
+      expect(r.status).toBe(0);
+      expect(r.json()).toMatchObject({ restored: 0, skipped: 0, failed: 0 });
+      expect(metadata(t, FILES)).toEqual(before);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('leaves a path that changed since apply alone and reports it (exit 3)', () => {
+    const t = guests();
+    try {
+      const plan = t.path('p.plan.jsonl');
+      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
+      // Replaced by its owner after apply: a new file at the path.
+      writeFileSync(t.path('b/conf.new'), 'mine now\n');
+      execFileSync('mv', [t.path('b/conf.new'), t.path('b/conf')]);
+      const r = hashify(['undo', plan, '--json']);
+      expect(r.status).toBe(3);
+      expect(r.json().skipped).toBe(1);
+      expect(execFileSync('cat', [t.path('b/conf')], { encoding: 'utf8' })).toBe('mine now\n');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('is resumable after SIGKILL at any moment', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) for (const g of ['a', 'b']) files[`${g}/d${i % 9}/f${i}`] = `file ${i}\n`.repeat(1 + (i % 30) * 30);
+    const t = makeTree(files);
+    try {
+      const plan = t.path('p.plan.jsonl');
+      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
+      let kills = 0;
+      for (let attempt = 0; attempt < 60; attempt++) {
+        const child = spawnHashify(['undo', plan, '-q']);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120 + ((attempt * 37) % 300));
+        const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+        clearTimeout(timer);
+        if (signal === 'SIGKILL') kills++;
+        // Every path exists with its content after every kill.
+        for (const [rel, content] of Object.entries(files)) expect(execFileSync('cat', [t.path(rel)], { encoding: 'utf8' })).toBe(content);
+        if (code === 0) break;
+      }
+      expect(kills).toBeGreaterThan(0);
+      const r = hashify(['undo', plan, '--json']);
+      expect(r.status).toBe(0);
+      const inodes = new Set(Object.keys(files).map((rel) => lstatSync(t.path(rel)).ino));
+      expect(inodes.size).toBe(Object.keys(files).length);
+      expect(existsSync(t.path('.hash/sha256'))).toBe(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
