@@ -85,8 +85,8 @@ export function runShow(args: ShowArgs, out: Output): number {
         ...(trailer.skipped && Object.values(trailer.skipped).some((v) => v)
           ? [`  left out while planning: ${Object.entries(trailer.skipped).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(', ')}`]
           : []),
-        ...(largest.length ? ['', `  Largest groups (by bytes shared):`] : []),
-        ...largest.map((g) => `    group ${g.group}: ${g.paths} paths x ${formatBytes(g.size)} -> ${g.target}`),
+        ...(largest.length ? ['', `  Largest groups (by bytes they save):`] : []),
+        ...largest.map((g) => `    group ${g.group}: ${g.paths} links x ${formatBytes(g.size)} -> ${g.target}`),
         ...(args.ops ? ['', '  Operations:', ...opLines] : []),
         '',
         `Digest: ${digest}`,

@@ -60,7 +60,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
       () => [
         `${counts.restored} paths restored to their own inode, ${counts.alreadyDone} already independent, ${counts.skipped} left alone (changed since apply), ${counts.failed} failed` +
           (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops}.`,
-        ...(counts.restored ? [`Store entries no longer used can be removed with \`hashify gc STORE\`.`] : []),
+        ...(counts.restored && plan.header.store ? [`Store entries this plan made are removed; others no file uses any more: \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
       ],
     );
     const resume = `run \`hashify undo ${args.plan}\` again to resume`;
