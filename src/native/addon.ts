@@ -10,6 +10,8 @@ export interface LinuxAddon {
   remove(fd: number, name: string): void;
   setTimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
+  /** One directory's regular files and subdirectories with their lstat fields; layout in native/linux.c. */
+  readDir(path: Buffer): ArrayBuffer;
 }
 
 let addon: LinuxAddon | undefined;

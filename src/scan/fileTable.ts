@@ -49,45 +49,51 @@ export interface TableShare {
 
 export class FileTable {
   length = 0;
-  dev = new BigUint64Array(big(1024));
-  ino = new BigUint64Array(big(1024));
-  size = new BigUint64Array(big(1024));
-  mtime = new BigInt64Array(big(1024));
-  ctime = new BigInt64Array(big(1024));
-  atime = new BigInt64Array(big(1024));
-  mode = new Uint32Array(small(1024));
-  uid = new Uint32Array(small(1024));
-  gid = new Uint32Array(small(1024));
-  nlink = new Uint32Array(small(1024));
+  dev!: BigUint64Array;
+  ino!: BigUint64Array;
+  size!: BigUint64Array;
+  mtime!: BigInt64Array;
+  ctime!: BigInt64Array;
+  atime!: BigInt64Array;
+  mode!: Uint32Array;
+  uid!: Uint32Array;
+  gid!: Uint32Array;
+  nlink!: Uint32Array;
   /** Directory of the path (index into the directory arena) and the name's place in `names`. */
-  dir = new Uint32Array(small(1024));
-  nameStart = new Uint32Array(small(1024));
-  nameEnd = new Uint32Array(small(1024));
-  private names = new Uint8Array(growable(1 << 16, MAX_BYTES));
+  dir!: Uint32Array;
+  nameStart!: Uint32Array;
+  nameEnd!: Uint32Array;
+  private names!: Uint8Array;
   namesUsed = 0;
-  private dirBytes = new Uint8Array(growable(1 << 14, MAX_BYTES));
+  private dirBytes!: Uint8Array;
   private dirUsed = 0;
-  private dirStart = new Uint32Array(small(256));
-  private dirEnd = new Uint32Array(small(256));
+  private dirStart!: Uint32Array;
+  private dirEnd!: Uint32Array;
   dirCount = 0;
 
-  /** A read-only view over the shared buffers of another thread's table. */
-  static fromShare(share: TableShare): FileTable {
-    const t = new FileTable();
-    t.length = share.length;
-    t.namesUsed = share.namesUsed;
-    t.dirCount = share.dirCount;
-    t.dirUsed = share.dirUsed;
-    for (const k of BIG) {
-      const signed = k === 'mtime' || k === 'ctime' || k === 'atime';
-      (t as unknown as Record<string, Column>)[k] = signed ? new BigInt64Array(share.columns[k]) : new BigUint64Array(share.columns[k]);
+  /** A new empty table, or (with `share`) a view over the shared buffers of another thread's table. */
+  constructor(share?: TableShare) {
+    const self = this as unknown as Record<string, Column>;
+    if (share) {
+      this.length = share.length;
+      this.namesUsed = share.namesUsed;
+      this.dirCount = share.dirCount;
+      this.dirUsed = share.dirUsed;
     }
-    for (const k of SMALL) (t as unknown as Record<string, Column>)[k] = new Uint32Array(share.columns[k]);
-    t.names = new Uint8Array(share.names);
-    t.dirBytes = new Uint8Array(share.dirBytes);
-    t.dirStart = new Uint32Array(share.dirStart);
-    t.dirEnd = new Uint32Array(share.dirEnd);
-    return t;
+    for (const k of BIG) {
+      const buffer = share ? share.columns[k] : big(1024);
+      self[k] = k === 'mtime' || k === 'ctime' || k === 'atime' ? new BigInt64Array(buffer) : new BigUint64Array(buffer);
+    }
+    for (const k of SMALL) self[k] = new Uint32Array(share ? share.columns[k] : small(1024));
+    this.names = new Uint8Array(share ? share.names : growable(1 << 16, MAX_BYTES));
+    this.dirBytes = new Uint8Array(share ? share.dirBytes : growable(1 << 14, MAX_BYTES));
+    this.dirStart = new Uint32Array(share ? share.dirStart : small(256));
+    this.dirEnd = new Uint32Array(share ? share.dirEnd : small(256));
+  }
+
+  /** A read-only view over the shared buffers of another thread's table (nothing is copied). */
+  static fromShare(share: TableShare): FileTable {
+    return new FileTable(share);
   }
 
   share(): TableShare {
@@ -144,6 +150,33 @@ export class FileTable {
     this.uid[i] = Number(st.uid);
     this.gid[i] = Number(st.gid);
     this.nlink[i] = Number(st.nlink);
+    this.dir[i] = dir;
+    grow(this.names.buffer, this.namesUsed + name.length);
+    this.names.set(name, this.namesUsed);
+    this.nameStart[i] = this.namesUsed;
+    this.namesUsed += name.length;
+    this.nameEnd[i] = this.namesUsed;
+    return i;
+  }
+
+  /**
+   * Adds a row from a native readDir record (layout in native/linux.c) that starts at 8-byte
+   * word `w` of the views `u64`, `i64` and `u32` over the records.
+   */
+  addRecord(dir: number, name: Buffer, u64: BigUint64Array, i64: BigInt64Array, u32: Uint32Array, w: number): number {
+    const i = this.length++;
+    this.growRows(i + 1);
+    this.dev[i] = u64[w + 1];
+    this.ino[i] = u64[w + 2];
+    this.size[i] = u64[w + 3];
+    this.mtime[i] = i64[w + 4];
+    this.ctime[i] = i64[w + 5];
+    this.atime[i] = i64[w + 6];
+    const t = (w + 7) * 2;
+    this.mode[i] = u32[t];
+    this.uid[i] = u32[t + 1];
+    this.gid[i] = u32[t + 2];
+    this.nlink[i] = u32[t + 3];
     this.dir[i] = dir;
     grow(this.names.buffer, this.namesUsed + name.length);
     this.names.set(name, this.namesUsed);

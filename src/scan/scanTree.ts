@@ -2,11 +2,13 @@
  * Walks the roots and records every regular file of at least `minSize` bytes in a
  * FileTable. Never follows a symlink, never enters another filesystem than the root's,
  * the store, an excluded path or hashify's own temp files; anything that is not a regular
- * file (symlink, device, FIFO, socket) is never recorded. Synchronous on purpose: one
- * lstat costs ~3 µs, an async one's thread-pool round trip several times that; to use
- * every core, `scanParallel` (scanParallel.ts) hands whole subtrees to worker threads.
+ * file (symlink, device, FIFO, socket) is never recorded. Each directory is read by one
+ * native call (readdir and an fstatat per entry, relative to the directory's descriptor,
+ * into one buffer): no stats object and no path string per file. Synchronous on purpose;
+ * to use every core, `scanParallel` (scanParallel.ts) hands whole subtrees to worker threads.
  */
-import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
 import { isWithin, joinPath } from '../pathBytes.js';
 import { FileTable } from './fileTable.js';
@@ -65,44 +67,55 @@ export function addCounts(to: ScanCounts, from: ScanCounts): void {
 
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 
+/** Record layout of the native readDir (native/linux.c): offsets in bytes. */
+const KIND_VANISHED = 0;
+const KIND_FILE = 1;
+const REC_HEAD = 72;
+
 /** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
 export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
   const { dir, root } = task;
-  let entries: Dirent<Buffer>[];
+  let records: ArrayBuffer;
   try {
-    entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as Dirent<Buffer>[];
+    records = linux().readDir(dir);
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') counts.vanished++;
+    // Vanished, or no longer a directory (a symlink now stands there: never followed).
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
     else {
       counts.unreadable++;
       ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
     }
     return [];
   }
-  entries.sort((a, b) => Buffer.compare(a.name, b.name));
+  const u32 = new Uint32Array(records);
+  const u64 = new BigUint64Array(records);
+  const i64 = new BigInt64Array(records);
+  const bytes = Buffer.from(records);
   let dirIndex = -1;
   const subdirs: DirTask[] = [];
   const rootText = ctx.rootTexts[root];
-  for (const entry of entries) {
-    const name = entry.name;
+  const rootDev = ctx.rootDevs[root];
+  for (let at = 0; at < bytes.length; ) {
+    const kind = u32[at >> 2];
+    const nameLength = u32[(at >> 2) + 1];
+    const name = bytes.subarray(at + REC_HEAD, at + REC_HEAD + nameLength);
+    const w = at >> 3; // the record in 8-byte words
+    at += REC_HEAD + ((nameLength + 7) & ~7);
+    if (kind === KIND_VANISHED) {
+      counts.vanished++;
+      continue;
+    }
     if (name.length > TMP_PREFIX.length && name.subarray(0, TMP_PREFIX.length).equals(TMP_PREFIX)) continue;
-    const isDir = entry.isDirectory();
-    if (!isDir && !entry.isFile()) continue; // symlinks, devices, FIFOs, sockets: never touched
     const path = joinPath(dir, name);
     if (ctx.skip.length && ctx.skip.some((s) => isWithin(path, s))) continue;
     if (!ctx.exclude.matchesNothing) {
       const abs = path.toString('utf8');
       if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
     }
-    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-    if (!st) {
-      counts.vanished++;
-      continue;
-    }
-    if (isDir) {
-      if (!st.isDirectory()) continue;
-      if (st.dev !== ctx.rootDevs[root]) {
+    const dev = u64[w + 1];
+    if (kind !== KIND_FILE) {
+      if (dev !== rootDev) {
         counts.otherDevice++;
         ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(path.toString())}`);
         continue;
@@ -110,12 +123,12 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
       subdirs.push({ dir: path, root });
       continue;
     }
-    if (!st.isFile()) continue; // replaced since readdir
+    const size = u64[w + 3];
     counts.files++;
-    counts.bytes += st.size;
-    if (st.size === 0n || st.size < ctx.minSize) continue;
+    counts.bytes += size;
+    if (size === 0n || size < ctx.minSize) continue;
     if (dirIndex < 0) dirIndex = table.addDir(dir);
-    table.add(dirIndex, name, st);
+    table.addRecord(dirIndex, name, u64, i64, u32, w);
   }
   return subdirs;
 }

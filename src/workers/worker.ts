@@ -12,7 +12,7 @@ export type ToWorker =
   | { table: TableShare }
   | { batch: number; rows: Int32Array; kind: HashKind; algorithm: string }
   | { scanInit: { roots: Uint8Array[]; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
-  | { scanDir: { id: number; dir: Uint8Array; root: number } };
+  | { scanDir: { id: number; dirs: Uint8Array[]; roots: number[] } };
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -42,12 +42,12 @@ parentPort!.on('message', (msg: ToWorker) => {
       warnings,
     };
   } else if ('scanDir' in msg) {
-    // Each subtree's rows go back at once, in a table of their own that the main thread
-    // copies and drops: this thread never holds more than one subtree.
+    // Each run of subtrees' rows goes back at once, in a table of its own that the main
+    // thread copies and drops: this thread never holds more than one run.
     const s = scan!;
     const table = new FileTable();
     const counts = newCounts();
-    walk([{ dir: buf(msg.scanDir.dir), root: msg.scanDir.root }], s.ctx, table, counts);
+    walk(msg.scanDir.dirs.map((d, k) => ({ dir: buf(d), root: msg.scanDir.roots[k] })), s.ctx, table, counts);
     parentPort!.postMessage({ scanned: msg.scanDir.id, table: table.share(), counts, warnings: s.warnings.splice(0) });
   }
 });

@@ -14,6 +14,9 @@ import { FileTable, type TableShare } from '../scan/fileTable.js';
 import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/scanTree.js';
 import type { ToWorker } from './worker.js';
 
+/** Subtree runs per scanning thread: enough to even out uneven subtrees. */
+const SCAN_RUNS_PER_THREAD = 8;
+
 const BATCH_ROWS = 256;
 const BATCH_BYTES = 16n << 20n;
 const IN_FLIGHT = 2;
@@ -89,12 +92,20 @@ export class WorkerPool {
       scanInit: { roots: ctx.roots, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
+    // Runs of consecutive subtrees, a few per thread: each run costs one table and one
+    // message each way, whatever its number of directories.
+    const runLength = Math.ceil(tasks.length / (this.threads * SCAN_RUNS_PER_THREAD));
     let next = 0;
+    const nextRun = (): ToWorker | undefined => {
+      if (next >= tasks.length) return undefined;
+      const run = tasks.slice(next, (next += runLength));
+      return { scanDir: { id: next, dirs: run.map((t) => t.dir), roots: run.map((t) => t.root) } };
+    };
     await Promise.all(
       this.workers.map((w) =>
         drive<{ table: TableShare; counts: ScanCounts; warnings: string[] }>(
           w,
-          () => (next < tasks.length ? { scanDir: { id: next, dir: tasks[next].dir, root: tasks[next++].root } } : undefined),
+          nextRun,
           (msg) => {
             msg.warnings.forEach(onWarning);
             onSubtree(FileTable.fromShare(msg.table), msg.counts);
