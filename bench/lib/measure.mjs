@@ -1,0 +1,208 @@
+// Runs every tool on every corpus, alternately, BENCH_RUNS times after one untimed warm-up
+// each (warm page cache), and prints a Markdown table of medians, ratios and peak RSS. Then
+// the full job on fresh copies of the guests, checked for correctness. Exits non-zero when a
+// correctness check fails.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dir = process.env.BENCH_DIR;
+const runs = Number(process.env.BENCH_RUNS);
+const guestsDir = join(dir, `guests-${process.env.BENCH_GUESTS}`);
+const cli = join(process.cwd(), 'dist/cli.js');
+const scratch = mkdtempSync(join(tmpdir(), 'hashify-bench-'));
+const cacheFile = join(scratch, 'replan.cache');
+
+const sub = (d) => readdirSync(d).filter((n) => !n.startsWith('.')).sort().map((n) => join(d, n));
+const corpora = [
+  { name: 'guests', roots: sub(guestsDir) },
+  { name: 'usr-small', roots: sub(join(dir, 'usr-small')) },
+  { name: 'bigfiles', roots: [join(dir, 'bigfiles')] },
+  ...(process.env.BENCH_SKIP_MILLION ? [] : [{ name: 'million', roots: [join(dir, 'million')], files: Number(process.env.BENCH_MILLION) }]),
+];
+
+/** The duplicate-finding phase of each tool: nothing is changed on disk. */
+const tools = (roots) => [
+  { name: 'hashify plan', cmd: ['node', cli, 'plan', ...roots, '-o', join(scratch, 'p.plan.jsonl'), '--no-cache', '-q', '--no-progress'], hashify: true },
+  { name: 'hashify re-plan (cache)', cmd: ['node', cli, 'plan', ...roots, '-o', join(scratch, 'r.plan.jsonl'), '--cache', cacheFile, '-q', '--no-progress'], hashify: true },
+  { name: 'jdupes -r -q', cmd: ['jdupes', '-r', '-q', ...roots] },
+  { name: 'hardlink -n', cmd: ['hardlink', '-n', '-q', ...roots] },
+  { name: 'rdfind -dryrun', cmd: ['rdfind', '-dryrun', 'true', '-makeresultsfile', 'false', ...roots] },
+  { name: 'rmlint', cmd: ['rmlint', '-o', 'fdupes:/dev/null', '-T', 'df', ...roots], cwd: scratch },
+  { name: 'fdupes -r -q', cmd: ['fdupes', '-r', '-q', ...roots], slow: true },
+  { name: 'floor: find -type f', cmd: ['find', ...roots, '-type', 'f'], floor: true },
+  { name: 'floor: find -type f -printf %s %i %n', cmd: ['find', ...roots, '-type', 'f', '-printf', '%s %i %n\\n'], floor: true },
+  { name: 'floor: cat size-shared files', cmd: ['bash', '-c', `xargs -0 cat < ${join(scratch, 'shared.list')} > /dev/null`], floor: true },
+];
+
+/** Runs one command under GNU time: seconds and peak RSS (KiB). */
+function timed(t) {
+  const out = join(scratch, 'time.out');
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, 'timeout', t.slow ? '600' : '3600', ...t.cmd], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: t.cwd ?? process.cwd(),
+    maxBuffer: 1 << 26,
+  });
+  const [secs, rss] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  // jdupes, fdupes, rmlint and rdfind exit non-zero when they find duplicates; only a timeout or a kill is an error.
+  if (r.status === 124 || r.signal) return { secs: NaN, rss: NaN };
+  return { secs, rss };
+}
+
+/** Paths of the files whose size is shared with another file: what any tool must read. */
+function sharedList(roots) {
+  const bySize = new Map();
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const s = lstatSync(p).size;
+        if (s > 0) bySize.set(s, [...(bySize.get(s) ?? []), p]);
+      }
+    }
+  };
+  roots.forEach(walk);
+  let bytes = 0;
+  const paths = [];
+  for (const [size, ps] of bySize) if (ps.length > 1) for (const p of ps) (paths.push(p), (bytes += size));
+  writeFileSync(join(scratch, 'shared.list'), paths.join('\0'));
+  return bytes;
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+const lines = [];
+const say = (s = '') => {
+  lines.push(s);
+  console.log(s);
+};
+const machine = () => {
+  const fs = execFileSync('df', ['-T', dir], { encoding: 'utf8' }).split('\n')[1].split(/\s+/)[1];
+  return `${cpus().length} × ${cpus()[0].model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${fs} at ${dir}, Node ${process.version}`;
+};
+
+say(`# hashify benchmark, ${new Date().toISOString().slice(0, 10)}`);
+say();
+say(`Machine: ${machine()}. Warm page cache; ${runs} timed runs per tool, alternating; median seconds.`);
+say('Targets: plan ≤ 1.0× the fastest peer on every corpus; re-plan ≤ 2× `find`; plan+apply ≤ 0.5× `hardlink -t -X`; ≤ 300 B of peak RSS per file at 1M files.');
+let failed = false;
+
+for (const c of corpora) {
+  const bytes = sharedList(c.roots);
+  const files = Number(execFileSync('bash', ['-c', `find ${c.roots.map((r) => `'${r}'`).join(' ')} -type f | wc -l`], { encoding: 'utf8' }));
+  const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million'));
+  for (const t of ts) timed(t); // warm-up (and warms the hashify cache)
+  const results = new Map(ts.map((t) => [t.name, { secs: [], rss: [] }]));
+  for (let i = 0; i < (c.files ? Math.min(runs, 3) : runs); i++) {
+    for (const t of ts) {
+      const r = timed(t);
+      results.get(t.name).secs.push(r.secs);
+      results.get(t.name).rss.push(r.rss);
+    }
+  }
+  const med = new Map([...results].map(([n, r]) => [n, { secs: median(r.secs), rss: Math.max(...r.rss.filter((x) => !Number.isNaN(x))) }]));
+  const plan = med.get('hashify plan').secs;
+  const planJson = JSON.parse(execFileSync('node', [cli, 'plan', ...c.roots, '-o', join(scratch, 'p.plan.jsonl'), '--no-cache', '-q', '--json'], { encoding: 'utf8' }));
+  const peers = ts.filter((t) => !t.hashify && !t.floor).map((t) => t.name);
+  const fastest = Math.min(...peers.map((p) => med.get(p).secs).filter((x) => !Number.isNaN(x)));
+  say();
+  say(`## ${c.name}: ${files} files, ${(bytes / 2 ** 20).toFixed(0)} MiB in files whose size is shared; hashify plan read ${(planJson.bytesRead / 2 ** 20).toFixed(0)} MiB`);
+  say();
+  say('| tool | median s | hashify plan ÷ tool | peak RSS MiB |');
+  say('|---|---:|---:|---:|');
+  for (const t of ts) {
+    const m = med.get(t.name);
+    say(`| ${t.name} | ${fmt(m.secs)} | ${t.hashify ? '' : fmt(plan / m.secs)} | ${fmt(m.rss / 1024, 0)} |`);
+  }
+  const replan = med.get('hashify re-plan (cache)').secs;
+  const find = med.get('floor: find -type f').secs;
+  say();
+  say(`plan ÷ fastest peer: **${fmt(plan / fastest)}** (target ≤ 1.0); re-plan ÷ find: **${fmt(replan / find)}** (target ≤ 2.0)` +
+    (c.files ? `; peak RSS per file: **${fmt((med.get('hashify plan').rss * 1024) / files, 0)} B** (target ≤ 300)` : ''));
+}
+
+// The full job on fresh copies: hashify plan + apply against hardlink -t -X (mtime ignored,
+// xattrs respected, so hashify runs with --ignore-mtime for the same rule), in store mode
+// (hashify's default: every content also linked into the store) and in --no-store mode
+// (hardlink's model). Each copy is synced before the clock starts, as files at rest on a
+// host are: otherwise the first syncfs of apply would write out the whole fresh copy.
+function manifest(root) {
+  const m = new Map();
+  const walk = (d, rel) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === '.hash') continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, `${rel}/${e.name}`);
+      else if (e.isFile()) {
+        const st = lstatSync(p);
+        m.set(`${rel}/${e.name}`, { hash: createHash('sha256').update(readFileSync(p)).digest('hex'), ino: st.ino, meta: `${st.mode} ${st.uid} ${st.gid}` });
+      }
+    }
+  };
+  walk(root, '');
+  return m;
+}
+const jobs = [
+  { name: 'hashify plan --ignore-mtime + apply', tool: 'hashify', flags: [] },
+  { name: 'hashify plan --ignore-mtime --no-store + apply', tool: 'hashify', flags: ['--no-store'] },
+  { name: 'hardlink -t -X', tool: 'hardlink' },
+];
+const full = new Map(jobs.map((j) => [j.name, { secs: [], inodes: '', applyRate: [] }]));
+for (let i = 0; i < Math.min(runs, 3); i++) {
+  for (const job of jobs) {
+    const copy = join(scratch, 'full');
+    rmSync(copy, { recursive: true, force: true });
+    execFileSync('cp', ['-a', guestsDir, copy]); // keeps owners, modes, times and xattrs exactly
+    execFileSync('sync');
+    const before = i === 0 ? manifest(copy) : undefined;
+    const roots = sub(copy);
+    const r = full.get(job.name);
+    const start = process.hrtime.bigint();
+    if (job.tool === 'hashify') {
+      const plan = join(scratch, 'full.plan.jsonl');
+      rmSync(`${plan}.journal`, { force: true });
+      execFileSync('node', [cli, 'plan', ...roots, '-o', plan, '--no-cache', '--ignore-mtime', '-q', ...job.flags]);
+      const applied = JSON.parse(execFileSync('node', [cli, 'apply', plan, '--json', '-q'], { encoding: 'utf8' }));
+      r.applyRate.push(applied.ops / applied.seconds);
+      if (applied.applied !== applied.ops) {
+        say(`CORRECTNESS FAILURE: ${job.name} applied ${applied.applied} of ${applied.ops} operations`);
+        failed = true;
+      }
+    } else {
+      execFileSync('hardlink', ['-t', '-X', '-q', ...roots]);
+    }
+    r.secs.push(Number(process.hrtime.bigint() - start) / 1e9);
+    if (before) {
+      const after = manifest(copy);
+      for (const [rel, { hash, meta }] of before) {
+        const a = after.get(rel);
+        if (a?.hash !== hash || a.meta !== meta) {
+          say(`CORRECTNESS FAILURE: ${job.name} changed or lost ${rel}`);
+          failed = true;
+        }
+      }
+      r.inodes = `${new Set([...before.values()].map((v) => v.ino)).size} → ${new Set([...after.values()].map((v) => v.ino)).size}`;
+    }
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+const hl = median(full.get('hardlink -t -X').secs);
+say();
+say(`## full job on fresh, synced copies of the guests (plan + apply vs hardlink -t -X)`);
+say();
+say('| job | median s | ÷ hardlink -t -X | distinct inodes before → after | apply ops/s |');
+say('|---|---:|---:|---|---:|');
+for (const [name, r] of full) {
+  say(`| ${name} | ${fmt(median(r.secs))} | ${name.startsWith('hardlink') ? '' : fmt(median(r.secs) / hl)} | ${r.inodes} | ${r.applyRate.length ? fmt(median(r.applyRate), 0) : ''} |`);
+}
+say();
+say(`plan+apply ÷ hardlink -t -X: **${fmt(median(full.get(jobs[0].name).secs) / hl)}** (store), **${fmt(median(full.get(jobs[1].name).secs) / hl)}** (--no-store) (target ≤ 0.5); apply **${fmt(median(full.get(jobs[0].name).applyRate), 0)} ops/s** (target ≥ 20000); contents and metadata verified unchanged: ${failed ? 'NO' : 'yes'}`);
+rmSync(scratch, { recursive: true, force: true });
+if (failed) process.exit(1);

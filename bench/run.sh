@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make bench: hashify against jdupes, rmlint, rdfind, fdupes and util-linux hardlink on the
+# same warm trees, alternately, several times; medians, ratios, peak RSS; then the full job
+# (plan + apply) against `hardlink -t -X` on fresh copies, checked for correctness.
+#
+#   BENCH_DIR=/var/tmp/hashify-bench   where corpora live (kept between runs)
+#   BENCH_RUNS=5                       timed runs per tool and corpus
+#   BENCH_GUESTS=8                     Debian guests in the `guests` corpus
+#   BENCH_BIG_MB=2048                  size of each file of the `bigfiles` corpus
+#   BENCH_MILLION=1000000              files of the `million` corpus (BENCH_SKIP_MILLION=1 skips it)
+#   BENCH_QUICK=1                      a few minutes: 2 guests, small corpora, 3 runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BENCH_DIR=${BENCH_DIR:-/var/tmp/hashify-bench}
+if [ -n "${BENCH_QUICK:-}" ]; then
+  : "${BENCH_RUNS:=3}" "${BENCH_GUESTS:=2}" "${BENCH_BIG_MB:=64}" "${BENCH_SKIP_MILLION:=1}"
+fi
+export BENCH_RUNS=${BENCH_RUNS:-5} BENCH_GUESTS=${BENCH_GUESTS:-8} BENCH_BIG_MB=${BENCH_BIG_MB:-2048}
+export BENCH_MILLION=${BENCH_MILLION:-1000000} BENCH_SKIP_MILLION=${BENCH_SKIP_MILLION:-}
+mkdir -p "$BENCH_DIR" bench/out
+
+# The peers and tools, from Debian.
+need=()
+for pair in jdupes:jdupes rmlint:rmlint rdfind:rdfind fdupes:fdupes debootstrap:debootstrap /usr/bin/time:time; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}"
+  apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
+fi
+
+bash bench/corpus/guests.sh
+node bench/corpus/usrSmall.mjs "$BENCH_DIR/usr-small"
+node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
+[ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
+
+node bench/lib/measure.mjs | tee bench/out/results.md
