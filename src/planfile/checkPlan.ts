@@ -241,6 +241,7 @@ export class PlanChecker {
     const want: Array<[string, number | string, number | string]> = [
       ['ops', rec.ops, this.nextOp],
       ['groups', rec.groups, this.groups],
+      ['sharedInodes', rec.sharedInodes, this.groups],
       ['storeEntries', rec.storeEntries, this.storeEntries],
       ['bytesReclaimable', rec.bytesReclaimable, this.bytesReclaimable.toString()],
     ];

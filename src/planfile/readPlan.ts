@@ -8,8 +8,9 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { HashifyError, errnoCode } from '../errors.js';
 import { schemaError } from './schema.js';
+import { isUtf8 } from '../pathBytes.js';
 import { PlanChecker, PlanRuleError, type PlanTotals } from './checkPlan.js';
-import type { HeaderRecord, PlanRecord, TrailerRecord } from './records.js';
+import { trailerJson, type HeaderRecord, type PlanRecord, type TrailerRecord } from './records.js';
 
 const CHUNK = 1 << 20;
 const MAX_LINE = 1 << 24;
@@ -48,6 +49,9 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Ge
     let start = 0;
     for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
       line++;
+      // The trailer's integrity is checked over the decoded text: bytes that are not UTF-8
+      // would decode to U+FFFD like the different bytes of another file.
+      if (!isUtf8(data.subarray(start, nl))) throw new PlanRuleError(line, 'the line is not valid UTF-8');
       yield { text: data.toString('utf8', start, nl), line };
       start = nl + 1;
     }
@@ -97,7 +101,11 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
       })) {
         if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
         const rec = parse(text, line);
-        if (rec.type === 'trailer') beforeTrailer = `sha256-${linesHash.copy().digest('base64')}`;
+        if (rec.type === 'trailer') {
+          // No integrity covers the trailer's own line: only the form hashify writes is accepted.
+          if (trailerJson(rec) !== text) throw new PlanRuleError(line, 'the trailer is not in the form hashify writes (edited?)');
+          beforeTrailer = `sha256-${linesHash.copy().digest('base64')}`;
+        }
         linesHash.update(text + '\n');
         checker.add(rec);
       }

@@ -94,3 +94,13 @@ export interface TrailerRecord {
 export type PlanRecord = HeaderRecord | StoreRecord | LinkRecord | TrailerRecord;
 /** What the planner produces between header and trailer. */
 export type BodyRecord = StoreRecord | LinkRecord;
+
+/**
+ * The trailer's one serialisation, keys in a fixed order. No integrity covers the trailer's
+ * own line, so readers accept exactly this spelling of it and no other.
+ */
+export function trailerJson(t: TrailerRecord): string {
+  const { type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, skipped, linesIntegrity } = t;
+  const ordered = skipped && { otherDevice: skipped.otherDevice, unreadable: skipped.unreadable, changedWhileScanning: skipped.changedWhileScanning };
+  return JSON.stringify({ type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, ...(ordered ? { skipped: ordered } : {}), linesIntegrity });
+}

@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import type { BodyRecord, HeaderRecord, LinkRecord, TrailerRecord } from './records.js';
+import { trailerJson, type BodyRecord, type HeaderRecord, type LinkRecord, type TrailerRecord } from './records.js';
 import { fsyncDir } from '../fsyncDir.js';
 
 const FLUSH_AT = 1 << 20;
@@ -81,7 +81,7 @@ export class PlanWriter {
       ...totals,
       linesIntegrity: `sha256-${this.lines.digest('base64')}`,
     };
-    const line = Buffer.from(JSON.stringify(trailer) + '\n', 'utf8');
+    const line = Buffer.from(trailerJson(trailer) + '\n', 'utf8');
     whole.update(line);
     try {
       let off = 0;
