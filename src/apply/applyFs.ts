@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { cloneFile } from './reflink.js';
 import { linux } from '../native/addon.js';
+import { errnoCode } from '../errors.js';
+import { dirnameBytes } from '../pathBytes.js';
 
 const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
@@ -15,6 +17,7 @@ export interface ApplyFs {
   openRead(p: Buffer): number;
   fstat(fd: number): BigIntStats;
   close(fd: number): void;
+  /** link, rename and unlink fail with ELOOP when a directory of a path is no longer the one at that path. */
   link(existing: Buffer, newPath: Buffer): void;
   rename(from: Buffer, to: Buffer): void;
   unlink(p: Buffer): void;
@@ -25,15 +28,73 @@ export interface ApplyFs {
   clone(src: Buffer, dst: Buffer): void;
 }
 
+/**
+ * `mkdir -p` that reports the real error. Node's `mkdirSync(p, { recursive: true })` turns
+ * EROFS (among others) on a directory that does not exist yet into ENOENT
+ * (nodejs/node#47098), which hid a read-only store behind "no such file or directory".
+ */
+export function mkdirs(p: Buffer, mode = 0o755): void {
+  const existingDir = (err: unknown) => errnoCode(err) === 'EEXIST' && fs.statSync(p).isDirectory();
+  try {
+    fs.mkdirSync(p, { mode });
+  } catch (err) {
+    if (existingDir(err)) return;
+    const parent = dirnameBytes(p);
+    if (errnoCode(err) !== 'ENOENT' || parent.equals(p)) throw err;
+    mkdirs(parent, mode);
+    try {
+      fs.mkdirSync(p, { mode });
+    } catch (again) {
+      if (!existingDir(again)) throw again;
+    }
+  }
+}
+
+const PROC_FD = fs.existsSync('/proc/self/fd');
+
+/**
+ * Runs `fn` with each of `paths` rewritten to `/proc/self/fd/N/NAME`, where N is its
+ * directory, opened and proven to be the directory at that path (O_NOFOLLOW on the last
+ * component, and the kernel's own name for the open directory equal to the path: no symlink
+ * anywhere in it). A directory swapped for a symlink after hashify checked it can then not
+ * send a link, rename or unlink anywhere else: it fails with ELOOP.
+ */
+function inCheckedDirs<T>(paths: Buffer[], fn: (inDirs: Buffer[]) => T): T {
+  if (!PROC_FD) return fn(paths);
+  const fds: number[] = [];
+  try {
+    const inDirs = paths.map((p) => {
+      const slash = p.lastIndexOf(0x2f);
+      const dir = slash <= 0 ? Buffer.from('/') : p.subarray(0, slash);
+      const replaced = () => Object.assign(new Error(`ELOOP: the directory ${JSON.stringify(dir.toString())} was replaced (a symlink in its path?)`), { code: 'ELOOP' });
+      let fd: number;
+      try {
+        fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+      } catch (err) {
+        // A symlink as the last component gives ENOTDIR (with O_DIRECTORY), not ELOOP.
+        if (errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ELOOP') throw replaced();
+        throw err;
+      }
+      fds.push(fd);
+      const proc = `/proc/self/fd/${fd}`;
+      if (!fs.readlinkSync(proc, { encoding: 'buffer' }).equals(dir)) throw replaced();
+      return Buffer.concat([Buffer.from(proc + '/'), p.subarray(slash + 1)]);
+    });
+    return fn(inDirs);
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+  }
+}
+
 export const realFs: ApplyFs = {
   lstat: (p) => fs.lstatSync(p, { bigint: true, throwIfNoEntry: false }),
   openRead: (p) => fs.openSync(p, READ_FLAGS),
   fstat: (fd) => fs.fstatSync(fd, { bigint: true }),
   close: (fd) => fs.closeSync(fd),
-  link: (a, b) => fs.linkSync(a, b),
-  rename: (a, b) => fs.renameSync(a, b),
-  unlink: (p) => fs.unlinkSync(p),
-  mkdirp: (p) => void fs.mkdirSync(p, { recursive: true, mode: 0o755 }),
+  link: (a, b) => inCheckedDirs([a, b], ([da, db]) => fs.linkSync(da, db)),
+  rename: (a, b) => inCheckedDirs([a, b], ([da, db]) => fs.renameSync(da, db)),
+  unlink: (p) => inCheckedDirs([p], ([dp]) => fs.unlinkSync(dp)),
+  mkdirp: (p) => mkdirs(p),
   realpath: (p) => fs.realpathSync.native(p, { encoding: 'buffer' }),
   syncFilesystem: (p) => {
     const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);

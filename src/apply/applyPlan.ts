@@ -20,10 +20,10 @@
  * the last one, so it never claims a change that a power cut could take back; whatever
  * happened after the last checkpoint is found again by looking at the filesystem.
  */
-import type { BigIntStats } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readlinkSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { errnoCode } from '../errors.js';
-import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
+import { basenameBytes, decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import type { LinkRecord, OpenPlanLike, StoreRecord } from './types.js';
 import type { TargetRecord } from '../planfile/records.js';
 import { encodePath } from '../pathBytes.js';
@@ -73,6 +73,8 @@ interface GroupState {
   seen: Map<string, Seen>;
   /** After EMLINK on the planned target: the file that took its place for the rest of the group. */
   override?: TargetRecord;
+  /** The target whose directories were checked to be in place (no symlink swapped in). */
+  placed?: Buffer;
 }
 
 const inodeKey = (dev: bigint | string, ino: bigint | string) => `${dev}:${ino}`;
@@ -169,6 +171,10 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     try {
       fs.link(keeper, entry);
     } catch (err) {
+      if (errnoCode(err) === 'ELOOP') {
+        g.skip = `a directory above its keeper ${JSON.stringify(keeper.toString())} or the store entry was replaced (symlink?)`;
+        return;
+      }
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
     touch(shard, s.stat.dev);
@@ -255,14 +261,25 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       }
     }
     if (g.skip) {
-      record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+      drift(op, g.skip); // reported like any drift; stops the run under --on-drift abort
       return;
     }
     // 2. Store entry.
     if (g.store && !g.storeReady) {
-      ensureStore(g.store);
+      try {
+        ensureStore(g.store);
+      } catch (err) {
+        // An error linking the keeper into the store (EPERM from protected_hardlinks, EACCES,
+        // ENOSPC…) fails this operation, not the whole run; the next apply retries it.
+        const code = errnoCode(err) ?? 'EIO';
+        const why = `cannot make its store entry: ${describeError(code, decodePath(g.store.from ?? g.store), err)}`;
+        record(op.op, { t: 'fail', op: op.op, code, why }, 'failed');
+        opts.onEvent?.(`Operation ${op.op} failed: ${why}`);
+        if (FATAL.has(code)) counts.fatal = why;
+        return;
+      }
       if (g.skip) {
-        record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+        drift(op, g.skip); // reported like any drift; stops the run under --on-drift abort
         return;
       }
     }
@@ -271,10 +288,20 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     const tv = tst ? checkIdentity(target, tst, planned.stat, g.seen.get(targetKey), { integrity: op.integrity, xattrs: planned.xattrs }) : { ok: false as const, drift: 'it is gone' };
     if (!tv.ok) {
       g.skip = `its target ${JSON.stringify(target.toString())} changed since planning: ${tv.drift}`;
-      record(op.op, { t: 'skip', op: op.op, why: g.skip }, 'skipped');
+      drift(op, g.skip); // reported like any drift; stops the run under --on-drift abort
       return;
     }
     g.seen.set(targetKey, { ctime: tst!.ctimeNs, nlink: Number(tst!.nlink) });
+    if (!g.placed?.equals(target)) {
+      // The target's path must lead to the target's own directory: a directory above it swapped
+      // for a symlink (to the very directory, moved out of the roots) is drift, too.
+      if (!inPlace(target)) {
+        g.skip = `a directory above its target ${JSON.stringify(target.toString())} was replaced (symlink?)`;
+        drift(op, g.skip); // reported like any drift; stops the run under --on-drift abort
+        return;
+      }
+      g.placed = target;
+    }
     if (!st) {
       drift(op, 'it is gone');
       return;
@@ -296,6 +323,8 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       if (!inPlace(path)) return drift(op, 'a directory above it was replaced (symlink?)');
       if (opts.verifyContent && !sameContent(path, target)) return drift(op, 'its bytes differ from the target (--verify-content)');
       // 4. Replace.
+      const dirFd = openCheckedDir(dir);
+      if (dirFd === undefined) return drift(op, 'a directory above it was replaced (symlink?)');
       try {
         const make = () => (reflink ? fs.clone(target, tmp) : fs.link(target, tmp));
         try {
@@ -306,15 +335,25 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
           if (!clearTmp()) return;
           make();
         }
+        if (!reflink) {
+          // The new name must be the target inode: not whatever its name held by the time of link().
+          const made = fs.lstat(tmp);
+          if (!made || inodeKey(made.dev, made.ino) !== targetKey) {
+            throw Object.assign(new Error(`ELOOP: the new link ${JSON.stringify(tmp.toString())} is not its target`), { code: 'ELOOP' });
+          }
+        }
         if (reflink) setMetadata(tmp, op.stat, op.xattrs);
         fs.rename(tmp, path);
       } catch (err) {
         try {
           fs.unlink(tmp);
-        } catch {
-          /* not created */
+        } catch (again) {
+          // The directory was swapped away after the link: remove the temp name from it.
+          if (errnoCode(again) === 'ELOOP' && !reflink) removeInDir(dirFd, basenameBytes(tmp), targetKey);
         }
         throw err;
+      } finally {
+        if (dirFd >= 0) closeSync(dirFd);
       }
       touch(dir, op.stat.dev);
       const xafter = fs.fstat(fd);
@@ -330,6 +369,16 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       record(op.op, { t: 'done', op: op.op, how: 'applied' }, 'applied');
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
+      if (code === 'ELOOP') {
+        // A directory (or the target) was swapped while it was linked: the checked directories
+        // refused it (applyFs), nothing was changed anywhere else.
+        const now = fs.lstat(target);
+        if (!now || inodeKey(now.dev, now.ino) !== targetKey || !inPlace(target)) {
+          g.skip = `its target ${JSON.stringify(target.toString())} or a directory above it was replaced while it was linked`;
+          drift(op, g.skip);
+        } else drift(op, 'a directory above it was replaced (symlink?) while it was linked');
+        return;
+      }
       if (code === 'EMLINK' && !reflink) {
         try {
           retarget(op, path);
@@ -382,6 +431,39 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
   checkpoint();
   opts.onProgress?.(finished, counts.ops);
   return counts;
+}
+
+/**
+ * Opens directory `dir` when it is the directory at that path (no symlink in it); undefined
+ * when it is not; -1 when it cannot be opened for another reason (unreadable: go on without).
+ */
+function openCheckedDir(dir: Buffer): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = errnoCode(err);
+    return code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' ? undefined : -1;
+  }
+  try {
+    if (readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }).equals(dir)) return fd;
+  } catch {
+    return fd; // no /proc: the realpath check is all there is
+  }
+  closeSync(fd);
+  return undefined;
+}
+
+/** Removes `name` from the open directory `dirFd` if it is the inode `key` (our temp link). */
+function removeInDir(dirFd: number, name: Buffer, key: string): void {
+  if (dirFd < 0) return;
+  const p = Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]);
+  try {
+    const st = lstatSync(p, { bigint: true });
+    if (inodeKey(st.dev, st.ino) === key) unlinkSync(p);
+  } catch {
+    /* gone already, or no /proc */
+  }
 }
 
 function describeError(code: string, path: Buffer, err: unknown): string {

@@ -34,7 +34,18 @@ export function acquireLock(file: string, what: string): Lock {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o644);
-      writeSync(fd, me + '\n');
+      try {
+        writeSync(fd, me + '\n');
+      } catch (err) {
+        // ENOSPC/EDQUOT/EIO writing the owner: leave no empty lock file behind.
+        closeSync(fd);
+        try {
+          unlinkSync(file);
+        } catch {
+          /* nothing more to do */
+        }
+        throw err;
+      }
       closeSync(fd);
       return {
         release() {

@@ -3,14 +3,14 @@
  * lock the plan and the store, then run the operations with a journal. SIGINT/SIGTERM stop
  * after the current operation with a checkpoint and a line saying how to resume.
  */
-import { mkdirSync } from 'node:fs';
-import { EXIT } from '../errors.js';
+import { lstatSync, realpathSync } from 'node:fs';
+import { EXIT, HashifyError } from '../errors.js';
 import { openPlan } from '../planfile/readPlan.js';
-import { decodePath, joinPath } from '../pathBytes.js';
+import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { applyPlan } from '../apply/applyPlan.js';
-import { realFs } from '../apply/applyFs.js';
+import { mkdirs, realFs } from '../apply/applyFs.js';
 import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
 
 export interface ApplyArgs extends GlobalOptions {
@@ -21,12 +21,35 @@ export interface ApplyArgs extends GlobalOptions {
   verifyContent: boolean;
 }
 
+/**
+ * The store must be where the plan put it: plan refuses a store that is a symlink, so a
+ * symlink now, there or in a directory above it, was swapped in since, and would take every
+ * link (and the lock) somewhere else.
+ */
+function checkStorePath(store: Buffer): void {
+  for (let p = store; ; p = dirnameBytes(p)) {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) {
+      if (p.length > 1) continue;
+      return;
+    }
+    const real = st.isSymbolicLink() ? undefined : realpathSync.native(p, { encoding: 'buffer' });
+    if (!real?.equals(p)) {
+      throw new HashifyError('IO', `Store ${JSON.stringify(store.toString())} is not where the plan put it: ${JSON.stringify(p.toString())} is or passes through a symlink now; refused`, {
+        hint: 'put the store directory back, or make a new plan',
+      });
+    }
+    return;
+  }
+}
+
 /** Locks for a run over `plan`: the plan's own, then its store's. */
 export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
   const locks = [acquireLock(`${planFile}.lock`, `Plan ${JSON.stringify(planFile)}`)];
   try {
     if (store) {
-      mkdirSync(store, { recursive: true, mode: 0o755 });
+      checkStorePath(store);
+      mkdirs(store);
       locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`));
     }
   } catch (err) {

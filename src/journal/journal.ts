@@ -113,9 +113,18 @@ export class JournalWriter {
     const data = Buffer.concat(this.pending);
     this.pending = [];
     let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.position + off);
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.position + off);
+      fsyncSync(this.fd);
+    } catch (err) {
+      // ENOSPC, EROFS, EIO…: name the journal. A partly written frame is a torn tail that the
+      // next run cuts off; what it described is re-checked against the filesystem.
+      throw new HashifyError('IO', `Cannot write journal ${JSON.stringify(this.file)}: ${(err as Error).message}`, {
+        hint: 'fix the cause (free space, a writable filesystem), then run the same command again: it resumes',
+        cause: err,
+      });
+    }
     this.position += data.length;
-    fsyncSync(this.fd);
   }
 
   close(): void {
