@@ -36,8 +36,19 @@ function run(handler: Handler) {
 
 const planOption = (y: Argv) => y.positional('plan', { type: 'string', describe: 'the plan file', demandOption: true });
 
+/**
+ * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
+ * does not fill a command's positionals from after `--`, so each operand that starts with
+ * `-` is passed as `./-name`, the same file, and the `--` itself is dropped.
+ */
+function operands(args: string[]): string[] {
+  const i = args.indexOf('--');
+  if (i < 0) return args;
+  return [...args.slice(0, i), ...args.slice(i + 1).map((a) => (a.startsWith('-') ? `./${a}` : a))];
+}
+
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  await yargs(operands(hideBin(process.argv)))
     .scriptName('hashify')
     .usage('$0 <command> [options]\n\nDeduplicate identical files by hard links, in two reviewable steps:\n  hashify plan ROOT... -o PLAN    scan and hash; changes nothing\n  hashify show PLAN               review it; note its digest\n  hashify apply PLAN --expect D   execute exactly that plan; rerun to resume')
     .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout (human text goes to stderr)' })
