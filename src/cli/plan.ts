@@ -12,7 +12,7 @@ import { excludeMatcher } from '../scan/excludeMatcher.js';
 import { findDuplicates } from '../hash/findDuplicates.js';
 import { WorkerPool } from '../workers/workerPool.js';
 import { HashCache, defaultCachePath } from '../hash/hashCache.js';
-import { storeEntriesFor } from '../store/storeEntries.js';
+import { storeEntriesFor, storeLookup } from '../store/storeEntries.js';
 import { linkMaxOf } from '../store/linkMax.js';
 import { canReflink } from '../apply/reflink.js';
 import { planContent, newCounters, type PlanContent } from '../plan/assemblePlan.js';
@@ -212,8 +212,9 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       usedSuffixes: () => new Set(entries.map((e) => e.suffix)),
     };
     const records: BodyRecord[] = [];
+    const lookup = store ? storeLookup(store) : undefined;
     for (const g of dups.groups) {
-      entries = store ? storeEntriesFor(store, g.integrity) : [];
+      entries = lookup ? lookup(g.integrity) : [];
       const content: PlanContent = {
         integrity: g.integrity,
         inodes: g.rows.map((row) => {

@@ -1,7 +1,9 @@
 /**
  * The entries a store already has for one content: its shard directory is read (a few
  * names) instead of walking the whole store, so a plan pays only for the contents it links.
- * The planner uses them to recognise hashified inodes and to name new entries apart.
+ * The planner uses them to recognise hashified inodes and to name new entries apart. The
+ * two directory levels above the shards are listed once each and remembered, so a content
+ * whose shard does not exist (every content, in a new store) costs no system call.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
@@ -15,16 +17,43 @@ export interface StoreEntry {
   ino: bigint;
 }
 
+/** The names in `dir`, or undefined when it does not exist. */
+function list(dir: Buffer): Buffer[] | undefined {
+  try {
+    return readdirSync(dir, { encoding: 'buffer' });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** Looks up the entries of one content after another in `store` (see storeEntriesFor). */
+export function storeLookup(store: Buffer): (integrity: string) => StoreEntry[] {
+  const listings = new Map<string, Set<string> | undefined>();
+  const has = (dir: Buffer, name: Buffer): boolean => {
+    const key = dir.toString('latin1');
+    let names = listings.get(key);
+    if (!listings.has(key)) {
+      const listed = list(dir);
+      names = listed && new Set(listed.map((n) => n.toString('latin1')));
+      listings.set(key, names);
+    }
+    return names?.has(name.toString('latin1')) ?? false;
+  };
+  const base = (p: Buffer) => p.subarray(p.lastIndexOf(0x2f) + 1);
+  return (integrity) => {
+    const shard = dirnameBytes(storeEntryPath(store, integrity, 0));
+    const upper = dirnameBytes(shard);
+    if (!has(dirnameBytes(upper), base(upper)) || !has(upper, base(shard))) return [];
+    return storeEntriesFor(store, integrity);
+  };
+}
+
 export function storeEntriesFor(store: Buffer, integrity: string): StoreEntry[] {
   const first = storeEntryPath(store, integrity, 0);
   const shard = dirnameBytes(first);
-  let names: Buffer[];
-  try {
-    names = readdirSync(shard, { encoding: 'buffer' });
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
-    throw err;
-  }
+  const names = list(shard);
+  if (!names) return [];
   const out: StoreEntry[] = [];
   for (const name of names) {
     const path = joinPath(shard, name);
