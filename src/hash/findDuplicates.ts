@@ -4,7 +4,9 @@
  * (mode, owner, mtime: files that differ there are never linked, so never read); a group
  * of one is done. Files
  * up to SMALL bytes are hashed whole at once (one read either way); larger ones get a
- * partial hash of head and tail first, and only those that still collide are read whole.
+ * partial hash of head and tail first, and only those that still collide are read whole:
+ * side by side, one of them hashed and the others compared with it byte for byte
+ * (hashTask.ts `compareRows`), so n equal files cost one hash, not n.
  * A cached digest (same inode, size, mtime, ctime) replaces reading the file.
  */
 import type { FileTable } from '../scan/fileTable.js';
@@ -13,6 +15,10 @@ import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
 
 const SMALL = 64n * 1024n;
+/** Rows in one comparison batch (open files at once). */
+const COMPARE_BATCH = 64;
+/** Candidate groups of files this large are shared out over the threads (each hashes the first). */
+const SPLIT_COMPARE_AT = 16n << 20n;
 
 export interface ContentGroup {
   dev: bigint;
@@ -103,12 +109,19 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   const has = new Uint8Array(n); // 1 digest known, 2 digest known and no xattrs to read
   const key = (i: number) => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
   let progressFiles = 0;
+  const reported = new Set<number>(); // a row can be in several comparison batches
   const account = (rows: Int32Array, r: BatchResult): void => {
     result.bytesRead += r.bytesRead;
     progressFiles += rows.length;
     opts.onProgress?.(result.bytesRead, progressFiles);
-    for (let k = 0; k < rows.length; k++) if (r.status[k] === STATUS_CHANGED) result.changed++;
+    for (let k = 0; k < rows.length; k++) {
+      if (r.status[k] !== STATUS_CHANGED || reported.has(rows[k])) continue;
+      reported.add(rows[k]);
+      result.changed++;
+    }
     for (const [k, code] of r.errors) {
+      if (reported.has(rows[k])) continue;
+      reported.add(rows[k]);
       result.unreadable++;
       warn(`Cannot read ${JSON.stringify(table.path(rows[k]).toString())}: ${code}; left out of the plan`);
     }
@@ -116,6 +129,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 
   const fullRows: number[] = [];
   const partialRows: number[] = [];
+  const compareGroups: number[][] = [];
   {
     for (const [k, count] of bySize.counts) {
       if (count < 2) continue;
@@ -149,11 +163,12 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
         partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
       }
     });
-    for (const [k, count] of partial.counts) if (count >= 2) for (const i of partial.members(k)) fullRows.push(i);
+    for (const [k, count] of partial.counts) if (count >= 2) compareGroups.push(partial.members(k).sort((a, b) => a - b));
   }
 
-  // 4. Full hashes (and xattrs, with the file already open).
-  await opts.pool.hash(table, fullRows, 'full', algorithm, (rows, r) => {
+  // 4. Full hashes (and xattrs, with the file already open): rows one by one, and candidate
+  // groups compared side by side.
+  const onFull = (rows: Int32Array, r: BatchResult): void => {
     account(rows, r);
     const withXattrs = new Set<number>();
     for (const [k, list] of r.xattrs) {
@@ -169,7 +184,24 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
       result.filesHashed++;
       opts.cache.set(key(i), algorithm, d, withXattrs.has(k));
     }
-  });
+  };
+  await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
+  const batches: Int32Array[] = [];
+  for (const g of compareGroups) {
+    const others = g.length - 1;
+    const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
+    const per = Math.min(COMPARE_BATCH - 1, spread);
+    for (let s = 1; s <= others; s += per) {
+      const chunk = g.slice(s, s + per);
+      const b = new Int32Array(1 + chunk.length);
+      b[0] = g[0];
+      b.set(chunk, 1);
+      batches.push(b);
+    }
+  }
+  const bytes = (b: Int32Array) => table.size[b[0]] * BigInt(b.length);
+  batches.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0)); // largest first: even finish
+  await opts.pool.hashBatches(table, batches, 'compare', algorithm, onFull);
 
   // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
   // digest bytes as a one-byte string (after a device number only when there are several).

@@ -38,7 +38,9 @@ function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (ms
       pending++;
       worker.postMessage(msg);
     };
+    let done = false;
     const finish = () => {
+      done = true;
       worker.off('message', onMessage);
       worker.off('error', reject);
       resolve();
@@ -57,8 +59,13 @@ function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (ms
     };
     worker.on('message', onMessage);
     worker.on('error', reject);
-    for (let k = 0; k < IN_FLIGHT; k++) send();
-    if (pending === 0) finish();
+    // One request now; the rest once every worker has had its first, so that a few large
+    // requests are spread over the workers instead of queueing on the first one.
+    send();
+    if (pending === 0) return finish();
+    setImmediate(() => {
+      for (let k = 1; k < IN_FLIGHT && !done; k++) send();
+    });
   });
 }
 
@@ -120,7 +127,6 @@ export class WorkerPool {
    * particular order. The table must not grow while this runs.
    */
   async hash(table: FileTable, rows: number[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
-    if (rows.length === 0) return;
     let next = 0;
     const take = (): Int32Array | undefined => {
       if (next >= rows.length) return undefined;
@@ -132,10 +138,31 @@ export class WorkerPool {
       }
       return Int32Array.from(rows.slice(start, next));
     };
+    await this.run(table, take, kind, algorithm, onBatch);
+  }
+
+  /** Runs `kind` on batches made by the caller (a 'compare' batch is one candidate group). */
+  async hashBatches(table: FileTable, batches: Int32Array[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
+    let next = 0;
+    await this.run(table, () => batches[next++], kind, algorithm, onBatch);
+  }
+
+  private async run(table: FileTable, take: () => Int32Array | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
     if (this.threads === 0) {
       for (let b = take(); b; b = take()) onBatch(b, hashRows(table, b, kind, algorithm));
       return;
     }
+    const first = take();
+    if (!first) return;
+    let pending: Int32Array | undefined = first;
+    const nextBatch = (): Int32Array | undefined => {
+      if (pending) {
+        const b = pending;
+        pending = undefined;
+        return b;
+      }
+      return take();
+    };
     if (this.shared !== table) {
       for (const w of this.workers) w.postMessage({ table: table.share() });
       this.shared = table;
@@ -147,7 +174,7 @@ export class WorkerPool {
         drive<{ batch: number; result: BatchResult }>(
           w,
           () => {
-            const b = take();
+            const b = nextBatch();
             if (!b) return undefined;
             batches.set(id, b);
             return { batch: id++, rows: b, kind, algorithm };
