@@ -45,7 +45,8 @@ function checkStorePath(store: Buffer): void {
 
 /** Locks for a run over `plan`: the plan's own, then its store's. */
 export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
-  const locks = [acquireLock(`${planFile}.lock`, `Plan ${JSON.stringify(planFile)}`)];
+  // Named after the plan's real path: the same plan reached through a symlink meets the same lock.
+  const locks = [acquireLock(`${realpathSync.native(planFile)}.lock`, `Plan ${JSON.stringify(planFile)}`)];
   try {
     if (store) {
       checkStorePath(store);

@@ -181,7 +181,8 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     const hashStart = Date.now();
     dups = await findDuplicates(scan.table, {
       algorithm: args.algorithm,
-      match,
+      // A clone keeps each file's own inode and metadata: only the content must match.
+      match: args.link === 'reflink' ? { mtime: false, owner: false, mode: false } : match,
       pool,
       cache,
       onProgress: (bytes, files) => {

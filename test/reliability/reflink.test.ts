@@ -46,6 +46,12 @@ function guests(): Record<string, Entry> {
     spec[`${g}/etc/conf`] = { content: 'a small shared file\n', mtime: MTIME, mode: 0o600 };
     spec[`${g}/own`] = { content: `only in ${g}\n`.repeat(100), mtime: MTIME };
   }
+  // The same content under other metadata in each guest: a clone keeps each file's own
+  // metadata, so only the content must match (hard links would need --ignore-*).
+  const meta = 'same content, other mode, owner and mtime\n'.repeat(200);
+  spec['a/meta'] = { content: meta, mtime: MTIME, mode: 0o644 };
+  spec['b/meta'] = { content: meta, mtime: new Date('2021-01-01T00:00:00Z'), mode: 0o600 };
+  spec['c/meta'] = { content: meta, mtime: MTIME, mode: 0o755, uid: 1000, gid: 100 };
   // Two names of one inode: a clone would split them, so they must stay one inode.
   spec['b/lib/big2.hardlink'] = { hardlink: 'b/lib/big2' };
   return spec;
@@ -102,12 +108,12 @@ onBtrfs('reflink on btrfs', () => {
     const plan = join(scratch, 'p.plan.jsonl');
     const p = hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '--link', 'reflink', '-o', plan, '--no-cache', '--json']);
     expect({ status: p.status, out: describeResult(p) }).toMatchObject({ status: 0 });
-    // Two clones per shared content (big1, big2, big3, etc/conf). For big2 the keeper is b's
-    // two-name inode (most links first): it keeps both names, a's and c's become its clones.
-    expect(p.json().ops).toBe(8);
+    // Two clones per shared content (big1, big2, big3, etc/conf, meta). For big2 the keeper is
+    // b's two-name inode (most links first): it keeps both names, a's and c's become its clones.
+    expect(p.json().ops).toBe(10);
     const r = hashify(['apply', plan, '--json']);
     expect({ status: r.status, out: describeResult(r) }).toMatchObject({ status: 0 });
-    expect(r.json()).toMatchObject({ applied: 8, failed: 0, skipped: 0 });
+    expect(r.json()).toMatchObject({ applied: 10, failed: 0, skipped: 0 });
 
     // Content and every piece of metadata as before, path by path.
     expect(contentAndMetadata(t.root)).toEqual(before);
@@ -137,7 +143,7 @@ onBtrfs('reflink on btrfs', () => {
     // A rerun finds everything done.
     const again = hashify(['apply', plan, '--json']);
     expect({ status: again.status, out: describeResult(again) }).toMatchObject({ status: 0 });
-    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 8 });
+    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 10 });
 
     // Copy-on-write: writing into one copy changes no other.
     const fd = fs.openSync(t.path('b/big1'), 'r+');
