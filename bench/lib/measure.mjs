@@ -30,11 +30,13 @@ const tools = (roots) => [
   { name: 'jdupes -r -q', cmd: ['jdupes', '-r', '-q', ...roots] },
   { name: 'hardlink -n', cmd: ['hardlink', '-n', '-q', ...roots] },
   { name: 'rdfind -dryrun', cmd: ['rdfind', '-dryrun', 'true', '-makeresultsfile', 'false', ...roots] },
-  { name: 'rmlint', cmd: ['rmlint', '-o', 'fdupes:/dev/null', '-T', 'df', ...roots], cwd: scratch },
+  // (rmlint replaces its output file by rename: never give it /dev/null.)
+  { name: 'rmlint', cmd: ['rmlint', '-o', `fdupes:${join(scratch, 'rmlint.out')}`, '-T', 'df', ...roots], cwd: scratch },
   { name: 'fdupes -r -q', cmd: ['fdupes', '-r', '-q', ...roots], slow: true },
   { name: 'floor: find -type f', cmd: ['find', ...roots, '-type', 'f'], floor: true },
   { name: 'floor: find -type f -printf %s %i %n', cmd: ['find', ...roots, '-type', 'f', '-printf', '%s %i %n\\n'], floor: true },
-  { name: 'floor: cat size-shared files', cmd: ['bash', '-c', `xargs -0 cat < ${join(scratch, 'shared.list')} > /dev/null`], floor: true },
+  // Through a pipe: GNU cat may hand a copy to /dev/null to the kernel without reading it.
+  { name: 'floor: cat size-shared files', cmd: ['bash', '-c', `xargs -0 cat < ${join(scratch, 'shared.list')} | cat > /dev/null`], floor: true },
 ];
 
 /** Runs one command under GNU time: seconds and peak RSS (KiB). */
