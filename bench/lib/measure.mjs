@@ -16,12 +16,15 @@ const scratch = mkdtempSync(join(tmpdir(), 'hashify-bench-'));
 const cacheFile = join(scratch, 'replan.cache');
 
 const sub = (d) => readdirSync(d).filter((n) => !n.startsWith('.')).sort().map((n) => join(d, n));
-const corpora = [
+const only = process.env.BENCH_CORPORA ? process.env.BENCH_CORPORA.split(',') : undefined; // e.g. million,full
+const timeoutSecs = Number(process.env.BENCH_TIMEOUT ?? 600);
+const allCorpora = [
   { name: 'guests', roots: sub(guestsDir) },
   { name: 'usr-small', roots: sub(join(dir, 'usr-small')) },
   { name: 'bigfiles', roots: [join(dir, 'bigfiles')] },
   ...(process.env.BENCH_SKIP_MILLION ? [] : [{ name: 'million', roots: [join(dir, 'million')], files: Number(process.env.BENCH_MILLION) }]),
 ];
+const corpora = allCorpora.filter((c) => !only || only.includes(c.name));
 
 /** The duplicate-finding phase of each tool: nothing is changed on disk. */
 const tools = (roots) => [
@@ -42,7 +45,7 @@ const tools = (roots) => [
 /** Runs one command under GNU time: seconds and peak RSS (KiB). */
 function timed(t) {
   const out = join(scratch, 'time.out');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, 'timeout', t.slow ? '600' : '3600', ...t.cmd], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, 'timeout', String(timeoutSecs), ...t.cmd], {
     stdio: ['ignore', 'ignore', 'pipe'],
     cwd: t.cwd ?? process.cwd(),
     maxBuffer: 1 << 26,
@@ -62,7 +65,10 @@ function sharedList(roots) {
       if (e.isDirectory()) walk(p);
       else if (e.isFile()) {
         const s = lstatSync(p).size;
-        if (s > 0) bySize.set(s, [...(bySize.get(s) ?? []), p]);
+        if (s === 0) continue;
+        const list = bySize.get(s);
+        if (list) list.push(p);
+        else bySize.set(s, [p]);
       }
     }
   };
@@ -100,11 +106,12 @@ for (const c of corpora) {
   const bytes = sharedList(c.roots);
   const files = Number(execFileSync('bash', ['-c', `find ${c.roots.map((r) => `'${r}'`).join(' ')} -type f | wc -l`], { encoding: 'utf8' }));
   const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million'));
-  for (const t of ts) timed(t); // warm-up (and warms the hashify cache)
+  // Warm-up (and warms the hashify cache); a tool that times out here is not run again.
+  const timedOut = new Set(ts.filter((t) => Number.isNaN(timed(t).secs)).map((t) => t.name));
   const results = new Map(ts.map((t) => [t.name, { secs: [], rss: [] }]));
   for (let i = 0; i < (c.files ? Math.min(runs, 3) : runs); i++) {
     for (const t of ts) {
-      const r = timed(t);
+      const r = timedOut.has(t.name) ? { secs: NaN, rss: NaN } : timed(t);
       results.get(t.name).secs.push(r.secs);
       results.get(t.name).rss.push(r.rss);
     }
@@ -121,7 +128,8 @@ for (const c of corpora) {
   say('|---|---:|---:|---:|');
   for (const t of ts) {
     const m = med.get(t.name);
-    say(`| ${t.name} | ${fmt(m.secs)} | ${t.hashify ? '' : fmt(plan / m.secs)} | ${fmt(m.rss / 1024, 0)} |`);
+    if (timedOut.has(t.name)) say(`| ${t.name} | > ${timeoutSecs} (stopped) | < ${fmt(plan / timeoutSecs)} | |`);
+    else say(`| ${t.name} | ${fmt(m.secs)} | ${t.hashify ? '' : fmt(plan / m.secs)} | ${fmt(m.rss / 1024, 0)} |`);
   }
   const replan = med.get('hashify re-plan (cache)').secs;
   const find = med.get('floor: find -type f').secs;
@@ -157,7 +165,7 @@ const jobs = [
   { name: 'hardlink -t -X', tool: 'hardlink' },
 ];
 const full = new Map(jobs.map((j) => [j.name, { secs: [], inodes: '', applyRate: [] }]));
-for (let i = 0; i < Math.min(runs, 3); i++) {
+for (let i = 0; i < (only && !only.includes('full') ? 0 : Math.min(runs, 3)); i++) {
   for (const job of jobs) {
     const copy = join(scratch, 'full');
     rmSync(copy, { recursive: true, force: true });
@@ -195,16 +203,18 @@ for (let i = 0; i < Math.min(runs, 3); i++) {
     rmSync(copy, { recursive: true, force: true });
   }
 }
-const hl = median(full.get('hardlink -t -X').secs);
-say();
-say(`## full job on fresh, synced copies of the guests (plan + apply vs hardlink -t -X)`);
-say();
-say('| job | median s | ÷ hardlink -t -X | distinct inodes before → after | apply ops/s |');
-say('|---|---:|---:|---|---:|');
-for (const [name, r] of full) {
-  say(`| ${name} | ${fmt(median(r.secs))} | ${name.startsWith('hardlink') ? '' : fmt(median(r.secs) / hl)} | ${r.inodes} | ${r.applyRate.length ? fmt(median(r.applyRate), 0) : ''} |`);
+if (full.get(jobs[0].name).secs.length) {
+  const hl = median(full.get('hardlink -t -X').secs);
+  say();
+  say(`## full job on fresh, synced copies of the guests (plan + apply vs hardlink -t -X)`);
+  say();
+  say('| job | median s | ÷ hardlink -t -X | distinct inodes before → after | apply ops/s |');
+  say('|---|---:|---:|---|---:|');
+  for (const [name, r] of full) {
+    say(`| ${name} | ${fmt(median(r.secs))} | ${name.startsWith('hardlink') ? '' : fmt(median(r.secs) / hl)} | ${r.inodes} | ${r.applyRate.length ? fmt(median(r.applyRate), 0) : ''} |`);
+  }
+  say();
+  say(`plan+apply ÷ hardlink -t -X: **${fmt(median(full.get(jobs[0].name).secs) / hl)}** (store), **${fmt(median(full.get(jobs[1].name).secs) / hl)}** (--no-store) (target ≤ 0.5); apply **${fmt(median(full.get(jobs[0].name).applyRate), 0)} ops/s** (target ≥ 20000); contents and metadata verified unchanged: ${failed ? 'NO' : 'yes'}`);
 }
-say();
-say(`plan+apply ÷ hardlink -t -X: **${fmt(median(full.get(jobs[0].name).secs) / hl)}** (store), **${fmt(median(full.get(jobs[1].name).secs) / hl)}** (--no-store) (target ≤ 0.5); apply **${fmt(median(full.get(jobs[0].name).applyRate), 0)} ops/s** (target ≥ 20000); contents and metadata verified unchanged: ${failed ? 'NO' : 'yes'}`);
 rmSync(scratch, { recursive: true, force: true });
 if (failed) process.exit(1);
