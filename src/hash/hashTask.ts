@@ -103,42 +103,36 @@ export function digestBytes(kind: HashKind, algorithm: string): number {
   return kind === 'xattrs' ? 0 : kind === 'partial' ? PARTIAL_DIGEST_BYTES : algorithm === 'sha512' ? 64 : 32;
 }
 
+const expected = (table: FileTable, i: number): Expected => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
+
+const newBatch = (rows: number, len: number): BatchResult => ({ digests: new Uint8Array(rows * len), status: new Uint8Array(rows), xattrs: [], errors: [], bytesRead: 0 });
+
+/** Runs `kind` on row i of `table` and puts the result at index k of `out`. */
+function hashInto(table: FileTable, i: number, kind: Exclude<HashKind, 'compare'>, algorithm: string, out: BatchResult, k: number, len: number): void {
+  const r = runHashTask({ kind, path: table.path(i), algorithm, ...expected(table, i), xattrs: kind === 'full' });
+  out.bytesRead += r.bytesRead;
+  if (r.changed) out.status[k] = STATUS_CHANGED;
+  else if (r.error) {
+    out.status[k] = STATUS_ERROR;
+    out.errors.push([k, r.error]);
+  } else {
+    if (len) out.digests.set(r.digest!, k * len);
+    if (r.xattrs?.length) out.xattrs.push([k, r.xattrs]);
+  }
+}
+
 /** Runs one kind of work on rows of a table (full hashes also read the xattrs). */
 export function hashRows(table: FileTable, rows: Int32Array, kind: HashKind, algorithm: string): BatchResult {
   if (kind === 'compare') return compareRows(table, rows, algorithm);
   const len = digestBytes(kind, algorithm);
-  const out: BatchResult = { digests: new Uint8Array(rows.length * len), status: new Uint8Array(rows.length), xattrs: [], errors: [], bytesRead: 0 };
-  for (let k = 0; k < rows.length; k++) {
-    const i = rows[k];
-    const r = runHashTask({
-      kind,
-      path: table.path(i),
-      algorithm,
-      dev: table.dev[i],
-      ino: table.ino[i],
-      size: table.size[i],
-      mtime: table.mtime[i],
-      ctime: table.ctime[i],
-      xattrs: kind === 'full',
-    });
-    out.bytesRead += r.bytesRead;
-    if (r.changed) out.status[k] = STATUS_CHANGED;
-    else if (r.error) {
-      out.status[k] = STATUS_ERROR;
-      out.errors.push([k, r.error]);
-    } else {
-      if (len) out.digests.set(r.digest!, k * len);
-      if (r.xattrs?.length) out.xattrs.push([k, r.xattrs]);
-    }
-  }
+  const out = newBatch(rows.length, len);
+  for (let k = 0; k < rows.length; k++) hashInto(table, rows[k], kind, algorithm, out, k, len);
   return out;
 }
 
 const COMPARE_CHUNK = 256 * 1024; // stays in L2 cache between the read and the compare
 let chunkA: Buffer | undefined;
 let chunkB: Buffer | undefined;
-
-const expected = (table: FileTable, i: number): Expected => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
 
 /**
  * rows[0] is hashed; every other row (same device, size and head+tail as rows[0]) is read in
@@ -148,20 +142,8 @@ const expected = (table: FileTable, i: number): Expected => ({ dev: table.dev[i]
  */
 export function compareRows(table: FileTable, rows: Int32Array, algorithm: string): BatchResult {
   const len = digestBytes('full', algorithm);
-  const out: BatchResult = { digests: new Uint8Array(rows.length * len), status: new Uint8Array(rows.length), xattrs: [], errors: [], bytesRead: 0 };
-  const alone = (k: number): void => {
-    const i = rows[k];
-    const r = runHashTask({ kind: 'full', path: table.path(i), algorithm, ...expected(table, i), xattrs: true });
-    out.bytesRead += r.bytesRead;
-    if (r.changed) out.status[k] = STATUS_CHANGED;
-    else if (r.error) {
-      out.status[k] = STATUS_ERROR;
-      out.errors.push([k, r.error]);
-    } else {
-      out.digests.set(r.digest!, k * len);
-      if (r.xattrs?.length) out.xattrs.push([k, r.xattrs]);
-    }
-  };
+  const out = newBatch(rows.length, len);
+  const alone = (k: number): void => hashInto(table, rows[k], 'full', algorithm, out, k, len);
   const fds = new Array<number>(rows.length).fill(-1);
   try {
     for (let k = 0; k < rows.length; k++) {

@@ -168,13 +168,7 @@ export class FileTable {
     this.uid[i] = Number(st.uid);
     this.gid[i] = Number(st.gid);
     this.nlink[i] = Number(st.nlink);
-    this.dir[i] = dir;
-    this.fit('names', this.namesUsed + name.length);
-    this.names.set(name, this.namesUsed);
-    this.nameStart[i] = this.namesUsed;
-    this.namesUsed += name.length;
-    this.nameEnd[i] = this.namesUsed;
-    return i;
+    return this.setName(i, dir, name);
   }
 
   /**
@@ -195,6 +189,11 @@ export class FileTable {
     this.uid[i] = u32[t + 1];
     this.gid[i] = u32[t + 2];
     this.nlink[i] = u32[t + 3];
+    return this.setName(i, dir, name);
+  }
+
+  /** Row i's directory and name (appended to the name arena). */
+  private setName(i: number, dir: number, name: Buffer): number {
     this.dir[i] = dir;
     this.fit('names', this.namesUsed + name.length);
     this.names.set(name, this.namesUsed);
