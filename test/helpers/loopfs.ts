@@ -176,3 +176,21 @@ export function loopMountAvailable(type: LoopFsType = 'ext4'): { ok: boolean; re
   probed.set(type, result);
   return result;
 }
+
+/**
+ * A list of cleanups run after each test, newest first (also when the test failed), so a
+ * loop filesystem is unmounted and detached as soon as its test is done.
+ */
+export function perTestCleanups(): Array<() => void> {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        c();
+      } catch (err) {
+        console.warn(`cleanup failed: ${(err as Error).message}`);
+      }
+    }
+  });
+  return cleanups;
+}

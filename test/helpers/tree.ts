@@ -106,4 +106,18 @@ export function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-
+/** Every entry below root (directories and symlinks too) with its identity, plus regular files' content. */
+export function fullSnapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = { ...snapshot(root) };
+  const walk = (dir: Buffer, rel: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const p = Buffer.concat([dir, Buffer.from('/'), e.name]);
+      const r = `${rel}/${e.name.toString('latin1')}`;
+      const st = fs.lstatSync(p, { bigint: true });
+      out[`lstat:${r}`] = `${st.ino} ${st.nlink} ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.size} ${st.mtimeNs}`;
+      if (e.isDirectory()) walk(p, r);
+    }
+  };
+  walk(Buffer.from(root), '');
+  return out;
+}

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { makeTree, snapshot } from '../helpers/tree.js';
+import { makeTree, fullSnapshot } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
 import { runShow } from '../../src/cli/show.js';
 import { Output } from '../../src/cli/output.js';
@@ -355,22 +355,6 @@ function showInProcess(file: string): string {
     if (err instanceof HashifyError && err.exitCode === 2) return 'refused';
     return `unexpected ${(err as Error)?.stack ?? String(err)}`;
   }
-}
-
-/** Every entry below root with its identity (inode, links, mode, owner, size, mtime), and file content. */
-function fullSnapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = { ...snapshot(root) };
-  const walk = (dir: Buffer, rel: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
-      const p = Buffer.concat([dir, Buffer.from('/'), e.name]);
-      const r = `${rel}/${e.name.toString('latin1')}`;
-      const st = fs.lstatSync(p, { bigint: true });
-      out[`lstat:${r}`] = `${st.ino} ${st.nlink} ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.size} ${st.mtimeNs}`;
-      if (e.isDirectory()) walk(p, r);
-    }
-  };
-  walk(Buffer.from(root), '');
-  return out;
 }
 
 describe(`plan file fuzzing (seed ${SEED}, ${MUTANTS} mutants per plan)`, () => {

@@ -7,24 +7,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { makeTree, snapshot } from '../helpers/tree.js';
+import { makeTree, fullSnapshot } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
-
-/** Every entry below root (directories and symlinks too) with its identity, plus regular files' content. */
-function fullSnapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = { ...snapshot(root) };
-  const walk = (dir: Buffer, rel: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
-      const p = Buffer.concat([dir, Buffer.from('/'), e.name]);
-      const r = `${rel}/${e.name.toString('latin1')}`;
-      const st = fs.lstatSync(p, { bigint: true });
-      out[`lstat:${r}`] = `${st.ino} ${st.nlink} ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.size} ${st.mtimeNs}`;
-      if (e.isDirectory()) walk(p, r);
-    }
-  };
-  walk(Buffer.from(root), '');
-  return out;
-}
 
 const sri = (bytes: Buffer | string) => 'sha256-' + createHash('sha256').update(bytes).digest('base64');
 

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { makeTree, type Tree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
-import { loopMountAvailable, makeLoopFs, type LoopFs } from '../helpers/loopfs.js';
+import { loopMountAvailable, makeLoopFs, perTestCleanups, type LoopFs } from '../helpers/loopfs.js';
 import { contentAndMetadata, describeResult, files, fillFilesystem, inodeCount, jsonOf, tmpLeftovers, twoGuests } from './support.js';
 
 const probe = loopMountAvailable('ext4');
@@ -23,17 +23,7 @@ const d = probe.ok ? describe : describe.skip;
 const N = 300;
 
 d('apply and undo on a full filesystem (ENOSPC)', () => {
-  const cleanups: Array<() => void> = [];
-  // Per test: unmount and detach as soon as a test is done (also when it failed).
-  afterEach(() => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        c();
-      } catch (err) {
-        console.warn(`cleanup failed: ${(err as Error).message}`);
-      }
-    }
-  });
+  const cleanups = perTestCleanups();
   const loopFs = (sizeMiB: number, mkfsArgs: string[] = []): LoopFs => {
     const m = makeLoopFs({ type: 'ext4', sizeMiB, mkfsArgs });
     cleanups.push(() => m.cleanup());

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeTree, snapshot, type Tree } from '../helpers/tree.js';
 import { hashify, spawnHashify } from '../helpers/cli.js';
-import { loopMountAvailable, makeLoopFs, type LoopFs } from '../helpers/loopfs.js';
+import { loopMountAvailable, makeLoopFs, perTestCleanups, type LoopFs } from '../helpers/loopfs.js';
 import { contentAndMetadata, describeResult, files, inodeCount, jsonOf, tmpLeftovers, twoGuests } from './support.js';
 
 const probe = loopMountAvailable('ext4');
@@ -18,17 +18,7 @@ if (!probe.ok) console.warn(`skipping read-only filesystem (EROFS) tests: ${prob
 const d = probe.ok ? describe : describe.skip;
 
 d('apply on a read-only filesystem (EROFS)', () => {
-  const cleanups: Array<() => void> = [];
-  // Per test: unmount and detach as soon as a test is done (also when it failed).
-  afterEach(() => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        c();
-      } catch (err) {
-        console.warn(`cleanup failed: ${(err as Error).message}`);
-      }
-    }
-  });
+  const cleanups = perTestCleanups();
   const loopFs = (sizeMiB: number): LoopFs => {
     const m = makeLoopFs({ type: 'ext4', sizeMiB });
     cleanups.push(() => m.cleanup());
