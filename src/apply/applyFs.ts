@@ -53,11 +53,34 @@ export function mkdirs(p: Buffer, mode = 0o755): void {
 const PROC_FD = fs.existsSync('/proc/self/fd');
 
 /**
+ * Opens directory `dir` when it is the directory at that path: O_NOFOLLOW on its last
+ * component, and the kernel's own name for the open directory (/proc/self/fd) equal to the
+ * path, so no symlink anywhere in it. Undefined when a symlink stands in the way; other
+ * errors (ENOENT, EACCES…) are thrown. Without /proc only the last component is checked.
+ */
+export function openProvenDir(dir: Buffer): number | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    // A symlink as the last component gives ENOTDIR (with O_DIRECTORY), not ELOOP.
+    if (errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ELOOP') return undefined;
+    throw err;
+  }
+  try {
+    if (!PROC_FD || fs.readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }).equals(dir)) return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  fs.closeSync(fd);
+  return undefined;
+}
+
+/**
  * Runs `fn` with each of `paths` rewritten to `/proc/self/fd/N/NAME`, where N is its
- * directory, opened and proven to be the directory at that path (O_NOFOLLOW on the last
- * component, and the kernel's own name for the open directory equal to the path: no symlink
- * anywhere in it). A directory swapped for a symlink after hashify checked it can then not
- * send a link, rename or unlink anywhere else: it fails with ELOOP.
+ * directory, opened by `openProvenDir`. A directory swapped for a symlink after hashify
+ * checked it can then not send a link, rename or unlink anywhere else: it fails with ELOOP.
  */
 function inCheckedDirs<T>(paths: Buffer[], fn: (inDirs: Buffer[]) => T): T {
   if (!PROC_FD) return fn(paths);
@@ -66,19 +89,12 @@ function inCheckedDirs<T>(paths: Buffer[], fn: (inDirs: Buffer[]) => T): T {
     const inDirs = paths.map((p) => {
       const slash = p.lastIndexOf(0x2f);
       const dir = slash <= 0 ? Buffer.from('/') : p.subarray(0, slash);
-      const replaced = () => Object.assign(new Error(`ELOOP: the directory ${JSON.stringify(dir.toString())} was replaced (a symlink in its path?)`), { code: 'ELOOP' });
-      let fd: number;
-      try {
-        fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
-      } catch (err) {
-        // A symlink as the last component gives ENOTDIR (with O_DIRECTORY), not ELOOP.
-        if (errnoCode(err) === 'ENOTDIR' || errnoCode(err) === 'ELOOP') throw replaced();
-        throw err;
+      const fd = openProvenDir(dir);
+      if (fd === undefined) {
+        throw Object.assign(new Error(`ELOOP: the directory ${JSON.stringify(dir.toString())} was replaced (a symlink in its path?)`), { code: 'ELOOP' });
       }
       fds.push(fd);
-      const proc = `/proc/self/fd/${fd}`;
-      if (!fs.readlinkSync(proc, { encoding: 'buffer' }).equals(dir)) throw replaced();
-      return Buffer.concat([Buffer.from(proc + '/'), p.subarray(slash + 1)]);
+      return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), p.subarray(slash + 1)]);
     });
     return fn(inDirs);
   } finally {

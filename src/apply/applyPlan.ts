@@ -20,7 +20,7 @@
  * the last one, so it never claims a change that a power cut could take back; whatever
  * happened after the last checkpoint is found again by looking at the filesystem.
  */
-import { closeSync, constants, lstatSync, openSync, readlinkSync, unlinkSync, type BigIntStats } from 'node:fs';
+import { closeSync, lstatSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { errnoCode } from '../errors.js';
 import { basenameBytes, decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
@@ -29,7 +29,7 @@ import type { TargetRecord } from '../planfile/records.js';
 import { encodePath } from '../pathBytes.js';
 import { parseStoreEntryPath, storeEntryPath } from '../store/storePath.js';
 import { checkIdentity, type Seen } from './identity.js';
-import type { ApplyFs } from './applyFs.js';
+import { openProvenDir, type ApplyFs } from './applyFs.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord, type JournalState } from '../journal/journal.js';
 import { sameContent } from './sameContent.js';
 import { setMetadata } from './setMetadata.js';
@@ -434,24 +434,16 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
 }
 
 /**
- * Opens directory `dir` when it is the directory at that path (no symlink in it); undefined
- * when it is not; -1 when it cannot be opened for another reason (unreadable: go on without).
+ * The directory `dir` opened when it is the directory at that path (`openProvenDir`);
+ * undefined when it is not or is gone; -1 when it cannot be opened for another reason
+ * (unreadable: go on without).
  */
 function openCheckedDir(dir: Buffer): number | undefined {
-  let fd: number;
   try {
-    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    return openProvenDir(dir);
   } catch (err) {
-    const code = errnoCode(err);
-    return code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' ? undefined : -1;
+    return errnoCode(err) === 'ENOENT' ? undefined : -1;
   }
-  try {
-    if (readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }).equals(dir)) return fd;
-  } catch {
-    return fd; // no /proc: the realpath check is all there is
-  }
-  closeSync(fd);
-  return undefined;
 }
 
 /** Removes `name` from the open directory `dirFd` if it is the inode `key` (our temp link). */
