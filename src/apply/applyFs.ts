@@ -7,7 +7,7 @@ import type { BigIntStats } from 'node:fs';
 import { cloneFile } from './reflink.js';
 import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
-import { dirnameBytes } from '../pathBytes.js';
+import { basenameBytes, dirnameBytes } from '../pathBytes.js';
 
 const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
@@ -87,14 +87,13 @@ function inCheckedDirs<T>(paths: Buffer[], fn: (inDirs: Buffer[]) => T): T {
   const fds: number[] = [];
   try {
     const inDirs = paths.map((p) => {
-      const slash = p.lastIndexOf(0x2f);
-      const dir = slash <= 0 ? Buffer.from('/') : p.subarray(0, slash);
+      const dir = dirnameBytes(p);
       const fd = openProvenDir(dir);
       if (fd === undefined) {
         throw Object.assign(new Error(`ELOOP: the directory ${JSON.stringify(dir.toString())} was replaced (a symlink in its path?)`), { code: 'ELOOP' });
       }
       fds.push(fd);
-      return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), p.subarray(slash + 1)]);
+      return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), basenameBytes(p)]);
     });
     return fn(inDirs);
   } finally {

@@ -12,7 +12,7 @@ import { excludeMatcher } from '../scan/excludeMatcher.js';
 import { findDuplicates } from '../hash/findDuplicates.js';
 import { WorkerPool } from '../workers/workerPool.js';
 import { HashCache, defaultCachePath } from '../hash/hashCache.js';
-import { storeEntriesFor, storeLookup } from '../store/storeEntries.js';
+import { storeLookup, type StoreEntry } from '../store/storeEntries.js';
 import { linkMaxOf } from '../store/linkMax.js';
 import { canReflink } from '../apply/reflink.js';
 import { planContent, newCounters, type PlanContent } from '../plan/assemblePlan.js';
@@ -204,7 +204,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   const writer = new PlanWriter(output, header);
   let written;
   try {
-    let entries: ReturnType<typeof storeEntriesFor> = [];
+    let entries: StoreEntry[] = [];
     const ctx = {
       store,
       link: args.link,

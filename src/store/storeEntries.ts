@@ -7,7 +7,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { dirnameBytes, joinPath } from '../pathBytes.js';
+import { basenameBytes, dirnameBytes, joinPath } from '../pathBytes.js';
 import { parseStoreEntryPath, storeEntryPath } from './storePath.js';
 
 export interface StoreEntry {
@@ -40,11 +40,10 @@ export function storeLookup(store: Buffer): (integrity: string) => StoreEntry[] 
     }
     return names?.has(name.toString('latin1')) ?? false;
   };
-  const base = (p: Buffer) => p.subarray(p.lastIndexOf(0x2f) + 1);
   return (integrity) => {
     const shard = dirnameBytes(storeEntryPath(store, integrity, 0));
     const upper = dirnameBytes(shard);
-    if (!has(dirnameBytes(upper), base(upper)) || !has(upper, base(shard))) return [];
+    if (!has(dirnameBytes(upper), basenameBytes(upper)) || !has(upper, basenameBytes(shard))) return [];
     return storeEntriesFor(store, integrity);
   };
 }
