@@ -13,11 +13,14 @@ node_modules/.installed: package.json package-lock.json
 
 install: node_modules/.installed
 
-# The native addon (fd xattrs, futimens, syncfs) is a few lines of C against Node's own
-# headers: no download, no node-gyp.
-dist/native/linux.node: native/linux.c
+# The native addon (native/*.c, one part per file, see native/napi_util.h) is C against
+# Node's own headers (N-API, libuv, OpenSSL, all exported by the node binary): no download,
+# no node-gyp. It needs a C compiler: `apt install gcc` where `cc` is missing.
+NATIVE_SRC := $(wildcard native/*.c)
+dist/native/linux.node: $(NATIVE_SRC) $(wildcard native/*.h)
 	@mkdir -p dist/native
-	cc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -I$(NODE_INCLUDE) $< -o $@
+	@command -v cc >/dev/null || { echo "make: no C compiler (cc) found: install one, e.g. apt install gcc" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -I$(NODE_INCLUDE) $(NATIVE_SRC) -o $@
 
 native: dist/native/linux.node
 

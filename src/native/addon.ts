@@ -1,4 +1,4 @@
-/** Loads native/linux.c, built by `make build` into dist/native/linux.node. */
+/** Loads the native addon (native/*.c), built by `make build` into dist/native/linux.node. */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,17 @@ export interface LinuxAddon {
   remove(fd: number, name: string): void;
   setTimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
-  /** One directory's regular files and subdirectories with their lstat fields; layout in native/linux.c. */
+  /** One directory's regular files and subdirectories with their lstat fields; layout in native/scan.c. */
   readDir(path: Buffer): ArrayBuffer;
+  /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
+  openRoot(path: Buffer): number;
+  /**
+   * openat2 beneath `dirfd` with RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV | NO_MAGICLINKS:
+   * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
+   */
+  openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /** Flags Node's fs.constants lacks. */
+  constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
 
 let addon: LinuxAddon | undefined;

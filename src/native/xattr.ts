@@ -1,5 +1,5 @@
 /**
- * Extended attributes and times through a file descriptor (native/linux.c): the descriptor
+ * Extended attributes and times through a file descriptor (native/xattr.c): the descriptor
  * was opened with O_NOFOLLOW and checked to be the scanned inode, so no name is resolved
  * twice.
  */

@@ -172,7 +172,7 @@ export class FileTable {
   }
 
   /**
-   * Adds a row from a native readDir record (layout in native/linux.c) that starts at 8-byte
+   * Adds a row from a native readDir record (layout in native/scan.c) that starts at 8-byte
    * word `w` of the views `u64`, `i64` and `u32` over the records.
    */
   addRecord(dir: number, name: Buffer, u64: BigUint64Array, i64: BigInt64Array, u32: Uint32Array, w: number): number {

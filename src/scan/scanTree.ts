@@ -67,7 +67,7 @@ export function addCounts(to: ScanCounts, from: ScanCounts): void {
 
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 
-/** Record layout of the native readDir (native/linux.c): offsets in bytes. */
+/** Record layout of the native readDir (native/scan.c): offsets in bytes. */
 const KIND_VANISHED = 0;
 const KIND_FILE = 1;
 const REC_HEAD = 72;

@@ -1,0 +1,87 @@
+/*
+ * Resolution beneath a root, by the kernel: every path a guest controls is opened with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS)
+ * relative to a descriptor hashify holds, so a directory swapped for a symlink, a ".."
+ * or a mount point inside the tree fails (ELOOP, EXDEV) instead of leading elsewhere.
+ * There is no fall-back to paths: a kernel without openat2 (ENOSYS, Linux < 5.6) is an error.
+ */
+#define _GNU_SOURCE
+#include "napi_util.h"
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#define BENEATH_RESOLVE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS)
+
+/** openat2 beneath dirfd; -1 with errno set. `rel` "" or "." opens dirfd's own directory. */
+int open_beneath(int dirfd, const char *rel, int flags, int mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)(flags | O_CLOEXEC);
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (unsigned long long)mode : 0;
+  how.resolve = BENEATH_RESOLVE;
+  const char *p = rel[0] ? rel : ".";
+  long fd;
+  do fd = syscall(SYS_openat2, dirfd, p, &how, sizeof how); while (fd < 0 && errno == EINTR);
+  return (int)fd;
+}
+
+/* openRoot(path: Buffer) -> fd of the directory at path (O_DIRECTORY, the last component not
+ * followed). The root is the operator's choice: resolution beneath it starts here. */
+static napi_value xopenroot(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *path = argc < 1 ? NULL : get_bytes_z(env, argv[0], NULL);
+  if (!path) { napi_throw_type_error(env, NULL, "path Buffer expected"); return NULL; }
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int e = errno;
+  free(path);
+  if (fd < 0) return throw_errno(env, "open", e);
+  napi_value out; napi_create_int32(env, fd, &out);
+  return out;
+}
+
+/* openBeneath(dirfd, rel: Buffer, flags, mode?) -> fd, resolved beneath dirfd. */
+static napi_value xopenbeneath(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4]; int dirfd, flags, mode = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !get_fd(env, argv[0], &dirfd) || napi_get_value_int32(env, argv[2], &flags) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dirfd, path Buffer and flags expected"); return NULL;
+  }
+  if (argc > 3) napi_get_value_int32(env, argv[3], &mode);
+  char *rel = get_bytes_z(env, argv[1], NULL);
+  if (!rel) { napi_throw_type_error(env, NULL, "path Buffer without NUL expected"); return NULL; }
+  int fd = open_beneath(dirfd, rel, flags, mode);
+  int e = errno;
+  free(rel);
+  if (fd < 0) return throw_errno(env, "openat2", e);
+  napi_value out; napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static void set_const(napi_env env, napi_value obj, const char *name, int v) {
+  napi_value n; napi_create_int32(env, v, &n); napi_set_named_property(env, obj, name, n);
+}
+
+void register_beneath(napi_env env, napi_value exports) {
+  static const napi_property_descriptor props[] = {
+    FN("openRoot", xopenroot), FN("openBeneath", xopenbeneath),
+  };
+  define_functions(env, exports, props, sizeof props / sizeof props[0]);
+  napi_value c; napi_create_object(env, &c);
+  set_const(env, c, "O_PATH", O_PATH);
+  set_const(env, c, "O_TMPFILE", O_TMPFILE);
+  set_const(env, c, "O_DIRECTORY", O_DIRECTORY);
+  set_const(env, c, "O_NOFOLLOW", O_NOFOLLOW);
+  set_const(env, c, "O_NOATIME", O_NOATIME);
+  set_const(env, c, "RENAME_EXCHANGE", RENAME_EXCHANGE);
+  set_const(env, c, "RENAME_NOREPLACE", RENAME_NOREPLACE);
+  set_const(env, c, "AT_EMPTY_PATH", AT_EMPTY_PATH);
+  napi_set_named_property(env, exports, "constants", c);
+}

@@ -1,0 +1,9 @@
+/* The addon's entry point: each part of native/ adds its functions (see napi_util.h). */
+#include "napi_util.h"
+
+NAPI_MODULE_INIT() {
+  register_xattr(env, exports);
+  register_scan(env, exports);
+  register_beneath(env, exports);
+  return exports;
+}

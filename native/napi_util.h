@@ -1,0 +1,31 @@
+/*
+ * What every part of the addon shares: errors that carry the errno's own name (libuv's
+ * uv_err_name knows them all), argument helpers, and each part's registration function.
+ * The addon is one shared object (dist/native/linux.node) built from every C file in native/.
+ */
+#ifndef HASHIFY_NAPI_UTIL_H
+#define HASHIFY_NAPI_UTIL_H
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/** Throws an Error with code (e.g. "ENOENT"), errno (negative) and syscall; returns NULL. */
+napi_value throw_errno(napi_env env, const char *syscall, int err);
+/** Reads an int32 file descriptor argument; false when it is not a number. */
+bool get_fd(napi_env env, napi_value v, int *fd);
+/** Copies a Buffer argument into a NUL-terminated malloc'd string (names are bytes); NULL on error. */
+char *get_bytes_z(napi_env env, napi_value v, size_t *len);
+/** Adds the functions of one part to the module's exports. */
+void define_functions(napi_env env, napi_value exports, const napi_property_descriptor *props, size_t n);
+
+/* One line per part of the addon (module.c calls each). */
+void register_xattr(napi_env env, napi_value exports);
+void register_scan(napi_env env, napi_value exports);
+void register_beneath(napi_env env, napi_value exports);
+
+/** openat2(RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV | NO_MAGICLINKS) relative to dirfd; -1 and errno on failure. */
+int open_beneath(int dirfd, const char *rel, int flags, int mode);
+
+#define FN(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_default, NULL }
+#endif
