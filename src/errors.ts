@@ -5,6 +5,7 @@ export const EXIT = {
   usage: 2,
   drift: 3,
   locked: 4,
+  aborted: 5,
   sigint: 130,
   sigterm: 143,
 } as const;
@@ -19,6 +20,12 @@ export type ErrorCode =
   | 'JOURNAL_INVALID'
   | 'LOCKED'
   | 'REFLINK_UNSUPPORTED'
+  | 'FS_UNSUPPORTED'
+  | 'STORE_INVALID'
+  | 'ROOTS_SPLIT'
+  | 'PLAN_HAS_JOURNAL'
+  | 'CACHE_FOREIGN'
+  | 'EXISTS'
   | 'IO';
 
 const EXIT_OF: Record<ErrorCode, number> = {
@@ -31,6 +38,12 @@ const EXIT_OF: Record<ErrorCode, number> = {
   JOURNAL_INVALID: EXIT.usage,
   LOCKED: EXIT.locked,
   REFLINK_UNSUPPORTED: EXIT.failure,
+  FS_UNSUPPORTED: EXIT.failure,
+  STORE_INVALID: EXIT.usage,
+  ROOTS_SPLIT: EXIT.usage,
+  PLAN_HAS_JOURNAL: EXIT.usage,
+  CACHE_FOREIGN: EXIT.usage,
+  EXISTS: EXIT.usage,
   IO: EXIT.failure,
 };
 
