@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { joinPath } from '../pathBytes.js';
 import { acquireLock } from '../apply/lock.js';
+import { checkStoreMarker } from '../store/marker.js';
 import { collectGarbage } from '../gc/collectGarbage.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
 
@@ -20,6 +21,7 @@ export function runGc(args: GcArgs, out: Output): number {
   } catch (err) {
     throw new HashifyError('USAGE', `Store ${JSON.stringify(args.store)} ${errnoCode(err) === 'ENOENT' ? 'does not exist' : 'is not a directory'}`);
   }
+  checkStoreMarker(store);
   const lock = acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`);
   try {
     const result = collectGarbage(store, args.dryRun, (p) => {

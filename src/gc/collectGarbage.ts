@@ -28,8 +28,8 @@ export function collectGarbage(store: Buffer, dryRun: boolean, onRemoved: (p: Bu
   const result: GcResult = { removed: [], bytes: 0n, kept: 0 };
   for (const algorithm of ['sha256', 'sha512']) {
     const top = joinPath(store, Buffer.from(algorithm));
-    for (const a of list(top)) {
-      const da = joinPath(top, a);
+    {
+      const da = top;
       for (const b of list(da)) {
         const db = joinPath(da, b);
         for (const name of list(db)) {
@@ -55,7 +55,6 @@ export function collectGarbage(store: Buffer, dryRun: boolean, onRemoved: (p: Bu
         }
         if (!dryRun) removeIfEmpty(db);
       }
-      if (!dryRun) removeIfEmpty(da);
     }
   }
   return result;

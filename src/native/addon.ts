@@ -19,6 +19,18 @@ export interface LinuxAddon {
    * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /**
+   * Every name in the directory open at `dirfd` with its lstat fields (never following):
+   * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
+   * blocks (512-byte units), ctimeNs]. See native/storedir.c.
+   */
+  listAt(dirfd: number): Array<[Buffer, number, bigint, bigint, number, bigint, bigint, bigint]>;
+  /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
+  unlinkUnusedAt(dirfd: number, name: Buffer, dev: bigint, ino: bigint): boolean;
+  /** Removes the empty directory `name` in `dirfd`; false when not empty, gone or not a directory. */
+  rmdirAt(dirfd: number, name: Buffer): boolean;
+  /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
+  createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
