@@ -25,15 +25,35 @@ static napi_value big(napi_env env, uint64_t v) { napi_value o; napi_create_bigi
 static napi_value num(napi_env env, double v) { napi_value o; napi_create_double(env, v, &o); return o; }
 
 /*
- * listAt(dirfd) -> Array of [name Buffer, kind, dev, ino, nlink, size, blocks, ctimeNs] for
+ * listAt(dirfd, stat = true) -> Array of [name Buffer, kind, dev, ino, nlink, size, blocks, ctimeNs] for
  * every name in the directory open at dirfd (not "." or ".."), unsorted. dev, ino, size,
  * blocks (512-byte units) and ctimeNs are bigints. The descriptor itself is left open and
- * unmoved: the listing reads through a duplicate opened on "." beneath it.
+ * unmoved: the listing reads through a duplicate opened on "." beneath it. With stat false,
+ * rows are [name, kind from d_type] only (no fstatat).
  */
+static napi_value stat_row(napi_env env, napi_value name, int kind, const struct stat *st) {
+  napi_value row;
+  napi_create_array_with_length(env, 8, &row);
+  napi_set_element(env, row, 0, name);
+  napi_set_element(env, row, 1, num(env, kind));
+  napi_set_element(env, row, 2, big(env, st->st_dev));
+  napi_set_element(env, row, 3, big(env, st->st_ino));
+  napi_set_element(env, row, 4, num(env, (double)st->st_nlink));
+  napi_set_element(env, row, 5, big(env, (uint64_t)st->st_size));
+  napi_set_element(env, row, 6, big(env, (uint64_t)st->st_blocks));
+  napi_set_element(env, row, 7, big(env, (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec));
+  return row;
+}
+
+static int kind_of(mode_t m) {
+  return S_ISREG(m) ? K_FILE : S_ISDIR(m) ? K_DIR : S_ISLNK(m) ? K_SYMLINK : K_OTHER;
+}
+
 static napi_value xlistat(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1]; int dirfd;
+  size_t argc = 2; napi_value argv[2]; int dirfd; bool with_stat = true;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
+  if (argc > 1) napi_get_value_bool(env, argv[1], &with_stat);
   int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, "openat", errno);
   DIR *d = fdopendir(fd);
@@ -47,32 +67,50 @@ static napi_value xlistat(napi_env env, napi_callback_info info) {
     if (!(de = readdir(d))) { err = errno; break; }
     const char *nm = de->d_name;
     if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+    napi_value row, name; void *data;
+    napi_create_buffer_copy(env, strlen(nm), nm, &data, &name);
+    if (!with_stat) {
+      /* Names only (d_type as the kind, 0 when the filesystem does not say). */
+      int kind = de->d_type == DT_REG ? K_FILE : de->d_type == DT_DIR ? K_DIR : de->d_type == DT_LNK ? K_SYMLINK : de->d_type == DT_UNKNOWN ? K_GONE : K_OTHER;
+      napi_create_array_with_length(env, 2, &row);
+      napi_set_element(env, row, 0, name);
+      napi_set_element(env, row, 1, num(env, kind));
+      napi_set_element(env, out, n++, row);
+      continue;
+    }
     struct stat st;
     int kind;
     memset(&st, 0, sizeof st);
     if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno != ENOENT) { err = errno; break; }
       kind = K_GONE;
-    } else if (S_ISREG(st.st_mode)) kind = K_FILE;
-    else if (S_ISDIR(st.st_mode)) kind = K_DIR;
-    else if (S_ISLNK(st.st_mode)) kind = K_SYMLINK;
-    else kind = K_OTHER;
-    napi_value row, name; void *data;
-    napi_create_array_with_length(env, 8, &row);
-    napi_create_buffer_copy(env, strlen(nm), nm, &data, &name);
-    napi_set_element(env, row, 0, name);
-    napi_set_element(env, row, 1, num(env, kind));
-    napi_set_element(env, row, 2, big(env, st.st_dev));
-    napi_set_element(env, row, 3, big(env, st.st_ino));
-    napi_set_element(env, row, 4, num(env, (double)st.st_nlink));
-    napi_set_element(env, row, 5, big(env, (uint64_t)st.st_size));
-    napi_set_element(env, row, 6, big(env, (uint64_t)st.st_blocks));
-    napi_set_element(env, row, 7, big(env, (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec));
+    } else kind = kind_of(st.st_mode);
+    row = stat_row(env, name, kind, &st);
     napi_set_element(env, out, n++, row);
   }
   closedir(d);
   if (err) return throw_errno(env, "readdir", err);
   return out;
+}
+
+/* statAt(dirfd, name) -> the row listAt gives for `name` (not followed), or null when it does not exist. */
+static napi_value xstatat(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd and name expected"); return NULL; }
+  size_t len;
+  char *name = get_bytes_z(env, argv[1], &len);
+  if (!name || strchr(name, '/')) { free(name); napi_throw_type_error(env, NULL, "a name without NUL or / expected"); return NULL; }
+  struct stat st;
+  int r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+  int e = errno;
+  free(name);
+  napi_value out;
+  if (r < 0) {
+    if (e == ENOENT) { napi_get_null(env, &out); return out; }
+    return throw_errno(env, "fstatat", e);
+  }
+  return stat_row(env, argv[1], kind_of(st.st_mode), &st);
 }
 
 /*
@@ -177,7 +215,7 @@ static napi_value xcreatewholeat(napi_env env, napi_callback_info info) {
 
 void register_storedir(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("listAt", xlistat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
+    FN("listAt", xlistat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

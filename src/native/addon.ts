@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size, blocks (512 B), ctimeNs]. */
+export type StatRow = [Buffer, number, bigint, bigint, number, bigint, bigint, bigint];
+
 export interface LinuxAddon {
   list(fd: number): Buffer;
   get(fd: number, name: string): Buffer | null;
@@ -24,7 +27,11 @@ export interface LinuxAddon {
    * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
    * blocks (512-byte units), ctimeNs]. See native/storedir.c.
    */
-  listAt(dirfd: number): Array<[Buffer, number, bigint, bigint, number, bigint, bigint, bigint]>;
+  listAt(dirfd: number, stat?: true): StatRow[];
+  /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
+  listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
+  /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
+  statAt(dirfd: number, name: Buffer): StatRow | null;
   /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
   unlinkUnusedAt(dirfd: number, name: Buffer, dev: bigint, ino: bigint): boolean;
   /** Removes the empty directory `name` in `dirfd`; false when not empty, gone or not a directory. */
