@@ -157,6 +157,12 @@ async function main(): Promise<void> {
       (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', describe: 'only list what would be removed' }),
       run(async (a, out) => (await import('./cli/gc.js')).runGc({ ...(a as GlobalOptions), store: a.store as string, dryRun: Boolean(a.dryRun) }, out)),
     )
+    .command(
+      'fsck <store>',
+      'hash every store entry again; report entries whose bytes no longer match their name, and anything that is not an entry',
+      (y) => y.positional('store', { type: 'string', demandOption: true }).option('plan', { type: 'string', describe: 'also list the paths this plan linked to each damaged entry' }),
+      run(async (a, out) => (await import('./cli/fsck.js')).runFsck({ ...(a as GlobalOptions), store: a.store as string, plan: a.plan as string | undefined }, out)),
+    )
     .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo or gc.')
     .strict()
     .version(VERSION)

@@ -22,6 +22,7 @@ export interface ListedEntry {
   rel: Buffer;
   /** Its name in its shard. */
   name: Buffer;
+  algorithm: StoreAlgorithm;
   integrity: string;
   suffix: number;
   dev: bigint;
@@ -131,7 +132,7 @@ function listShard(sfd: number, algorithm: StoreAlgorithm, shard: Buffer, srel: 
     if (kind === 0) continue;
     const rel = join(srel, name);
     const parsed = parseEntryName(algorithm, shardText, name.toString('latin1'));
-    if (kind === 1 && parsed) entries.push({ rel, name, ...parsed, dev, ino, nlink, size, blocks, ctimeNs });
+    if (kind === 1 && parsed) entries.push({ rel, name, algorithm, ...parsed, dev, ino, nlink, size, blocks, ctimeNs });
     else {
       const why = kind === 3 ? 'a symlink (never followed)' : kind === 2 ? 'a directory inside a shard (the old two-level layout?)' : parsed ? 'not a regular file' : 'not named as an entry';
       foreign.push({ rel, kind: KINDS[kind], why });
