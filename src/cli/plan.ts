@@ -2,7 +2,7 @@
  * `hashify plan ROOT... -o FILE`: scan, hash, assemble and write the plan. Changes nothing
  * but FILE and the hash cache.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
@@ -16,6 +16,7 @@ import { storeLookup, type StoreEntry } from '../store/storeEntries.js';
 import { linkMaxOf } from '../store/linkMax.js';
 import { canReflink } from '../apply/reflink.js';
 import { planContent, newCounters, type PlanContent } from '../plan/assemblePlan.js';
+import { SpaceFigures, spaceText } from '../plan/spaceFigures.js';
 import { PlanWriter } from '../planfile/writePlan.js';
 import { PLAN_KIND, PLAN_VERSION, type Algorithm, type BodyRecord, type HeaderRecord, type LinkMode, type XattrRecord } from '../planfile/records.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
@@ -45,6 +46,7 @@ export interface PlanSummary {
   groups: number;
   ops: number;
   bytesReclaimable: number;
+  bytesApparent: number;
 }
 
 /** The deepest directory that holds every root. */
@@ -214,6 +216,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     };
     const records: BodyRecord[] = [];
     const lookup = store ? storeLookup(store) : undefined;
+    counters.space = new SpaceFigures(roots.length ? statfsSync(roots[0]).bsize : 4096, lookup);
     for (const g of dups.groups) {
       entries = lookup ? lookup(g.integrity) : [];
       const content: PlanContent = {
@@ -233,6 +236,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       for (const r of records) writer.write(r);
       records.length = 0;
     }
+    lookup?.close();
     written = writer.finish({
       files: scan.files,
       groups: counters.group,
@@ -240,6 +244,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       storeEntries: counters.storeEntries,
       bytesReclaimable: counters.bytesReclaimable.toString(),
       sharedInodes: counters.group,
+      space: counters.space.record(),
       skipped: { otherDevice: scan.otherDevice, unreadable: scan.unreadable + dups.unreadable, changedWhileScanning: dups.changed + scan.vanished },
     });
   } catch (err) {
@@ -253,11 +258,12 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     files: scan.files,
     groups: counters.group,
     ops: counters.op,
-    bytesReclaimable: Number(counters.bytesReclaimable),
+    bytesReclaimable: Number(counters.space!.bytesReclaimable),
+    bytesApparent: Number(counters.space!.bytesApparent),
   };
   out.result({ ...summary, storeEntries: counters.storeEntries, bytesRead: dups.bytesRead, cacheHits: cache.hits, seconds: Number(seconds.toFixed(3)), plan: output }, () => [
     `Scanned ${scan.files} files (${formatBytes(scan.bytes)}) in ${roots.length} root(s); read ${formatBytes(dups.bytesRead)} to hash ${dups.filesHashed} files (${cache.hits} from the cache).`,
-    `Planned ${counters.op} links in ${counters.group} groups${store ? `, ${counters.storeEntries} store entries in ${store.toString()}` : ''}: ${formatBytes(counters.bytesReclaimable)} reclaimable.`,
+    `Planned ${counters.op} links in ${counters.group} groups${store ? `, ${counters.storeEntries} store entries in ${store.toString()}` : ''}: ${spaceText(counters.space!.record(), counters.bytesReclaimable, formatBytes)} reclaimable.`,
     ...(dups.changed + scan.vanished ? [`${dups.changed + scan.vanished} files changed while scanning and were left out.`] : []),
     `Plan written to ${output} in ${seconds.toFixed(2)}s.`,
     `Digest: ${written.digest}`,

@@ -3,6 +3,7 @@
  * store, options, what will change, what it saves, the largest groups — and the digest
  * that `apply --expect` binds an approval to. `--ops` lists every operation.
  */
+import { spaceText } from '../plan/spaceFigures.js';
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath } from '../pathBytes.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
@@ -60,7 +61,8 @@ export function runShow(args: ShowArgs, out: Output): number {
         files: trailer.files,
         groups: totals.groups,
         ops: totals.ops,
-        bytesReclaimable: Number(totals.bytesReclaimable),
+        bytesReclaimable: Number(trailer.space?.bytesReclaimable ?? totals.bytesReclaimable),
+        bytesApparent: Number(totals.bytesReclaimable),
         storeEntries: totals.storeEntries,
         sharedInodes: totals.groups,
         link: header.link,
@@ -80,7 +82,7 @@ export function runShow(args: ShowArgs, out: Output): number {
         '',
         `  ${trailer.files} files scanned; ${totals.ops} paths will be replaced by a ${header.link === 'reflink' ? 'clone' : 'link'} in ${totals.groups} groups` +
           (totals.storeEntries ? ` (${totals.storeEntries} store entries)` : ''),
-        `  ${formatBytes(totals.bytesReclaimable)} reclaimable; afterwards ${totals.groups} inodes are shared by ${pathsSharing + totals.groups}+ paths` +
+        `  ${spaceText(trailer.space, totals.bytesReclaimable, formatBytes)} reclaimable; afterwards ${totals.groups} inodes are shared by ${pathsSharing + totals.groups}+ paths` +
           (header.link === 'hardlink' ? ' (one copy on disk and in the page cache each)' : ''),
         ...(trailer.skipped && Object.values(trailer.skipped).some((v) => v)
           ? [`  left out while planning: ${Object.entries(trailer.skipped).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(', ')}`]

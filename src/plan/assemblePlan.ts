@@ -13,6 +13,7 @@
 import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
 import { metadataKey } from './metadataKey.js';
+import type { SpaceFigures } from './spaceFigures.js';
 import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, XattrRecord } from '../planfile/records.js';
 
 export interface PlanInode {
@@ -42,7 +43,10 @@ export interface PlanCounters {
   group: number;
   op: number;
   storeEntries: number;
+  /** Apparent bytes of the inodes apply frees (what the plan's checker recomputes). */
   bytesReclaimable: bigint;
+  /** The space figures as du will see them (spaceFigures.ts), when the caller wants them. */
+  space?: SpaceFigures;
 }
 
 export function newCounters(): PlanCounters {
@@ -138,7 +142,10 @@ function emitGroup(
       { type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat },
       target.xattrs,
     );
-    if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+    if (!target.storeEntry) {
+      store.from = encodePath(target.paths[0]);
+      counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
+    }
     out.push(store);
     counters.storeEntries++;
     targetRef = encodePath(storePath);
@@ -147,7 +154,10 @@ function emitGroup(
   }
   const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
   for (const inode of take) {
-    if (inode.paths.length >= inode.stat.nlink) counters.bytesReclaimable += BigInt(inode.stat.size);
+    if (inode.paths.length >= inode.stat.nlink) {
+      counters.bytesReclaimable += BigInt(inode.stat.size);
+      counters.space?.freed(inode.stat.size);
+    }
     for (const p of inode.paths) {
       const rec: LinkRecord = withXattrs(
         { type: 'link' as const, op: counters.op++, group, ...encodePath(p), stat: inode.stat, integrity, target: targetRecord },

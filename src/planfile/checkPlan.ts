@@ -245,6 +245,7 @@ export class PlanChecker {
       ['storeEntries', rec.storeEntries, this.storeEntries],
       ['bytesReclaimable', rec.bytesReclaimable, this.bytesReclaimable.toString()],
     ];
+    if (rec.space) want.push(['space.bytesApparent', rec.space.bytesApparent, this.bytesReclaimable.toString()]);
     for (const [name, got, expected] of want) {
       if (got !== expected) throw new Error(`the trailer says ${name} ${got} but the plan has ${expected}`);
     }

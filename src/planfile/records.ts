@@ -79,6 +79,14 @@ export interface LinkRecord extends PathRecord {
   target: TargetRecord;
 }
 
+/** Space as du will see it after apply (src/plan/spaceFigures.ts); 64-bit values are decimal strings, reclaimable may be negative. */
+export interface SpaceRecord {
+  bytesReclaimable: string;
+  bytesApparent: string;
+  blockSize: number;
+  storeDirectories: number;
+}
+
 export interface TrailerRecord {
   type: 'trailer';
   files: number;
@@ -88,6 +96,8 @@ export interface TrailerRecord {
   bytesReclaimable: string;
   sharedInodes: number;
   skipped?: { otherDevice?: number; unreadable?: number; changedWhileScanning?: number };
+  /** Space as du will see it (src/plan/spaceFigures.ts); bytesReclaimable above is the apparent size. */
+  space?: SpaceRecord;
   linesIntegrity: string;
 }
 
@@ -100,7 +110,8 @@ export type BodyRecord = StoreRecord | LinkRecord;
  * own line, so readers accept exactly this spelling of it and no other.
  */
 export function trailerJson(t: TrailerRecord): string {
-  const { type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, skipped, linesIntegrity } = t;
+  const { type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, skipped, space, linesIntegrity } = t;
   const ordered = skipped && { otherDevice: skipped.otherDevice, unreadable: skipped.unreadable, changedWhileScanning: skipped.changedWhileScanning };
-  return JSON.stringify({ type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, ...(ordered ? { skipped: ordered } : {}), linesIntegrity });
+  const spaceOrdered = space && { bytesReclaimable: space.bytesReclaimable, bytesApparent: space.bytesApparent, blockSize: space.blockSize, storeDirectories: space.storeDirectories };
+  return JSON.stringify({ type, files, groups, ops, storeEntries, bytesReclaimable, sharedInodes, ...(ordered ? { skipped: ordered } : {}), ...(spaceOrdered ? { space: spaceOrdered } : {}), linesIntegrity });
 }
