@@ -13,7 +13,7 @@ import { findDuplicates } from '../hash/findDuplicates.js';
 import { WorkerPool } from '../workers/workerPool.js';
 import { HashCache, defaultCachePath } from '../hash/hashCache.js';
 import { storeLookup, type StoreEntry } from '../store/storeEntries.js';
-import { linkMaxOf } from '../store/linkMax.js';
+import { DEFAULT_LINK_MAX, linkMaxOf } from '../store/linkMax.js';
 import { canReflink } from '../apply/reflink.js';
 import { planContent, newCounters, type PlanContent } from '../plan/assemblePlan.js';
 import { SpaceFigures, spaceText } from '../plan/spaceFigures.js';
@@ -137,7 +137,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   }
   const output = resolve(args.output);
   const match = { mtime: !args.ignoreMtime, owner: !args.ignoreOwner, mode: !args.ignoreMode, xattrs: !args.ignoreXattrs };
-  const linkMax = args.linkMax ?? (roots.length ? linkMaxOf(roots[0]) : 65000);
+  const linkMax = args.linkMax ?? (roots.length ? linkMaxOf(roots[0]) : DEFAULT_LINK_MAX);
   const header: HeaderRecord = {
     type: 'header',
     kind: PLAN_KIND,

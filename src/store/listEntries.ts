@@ -14,7 +14,7 @@ import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { linux, type StatRow } from '../native/addon.js';
 import { isStoreBookkeeping } from './marker.js';
-import { HEX_LENGTH, SHARD_NAME, parseEntryName, type StoreAlgorithm } from './storePath.js';
+import { SHARD_NAME, isStoreAlgorithm, parseEntryName, type StoreAlgorithm } from './storePath.js';
 
 /** One store entry as listed. */
 export interface ListedEntry {
@@ -89,7 +89,7 @@ export function* walkStore(storeFd: number, onForeign: (f: Foreign) => void): Ge
     const [name, kind] = row;
     const text = name.toString('latin1');
     if (kind === 0 || (kind === 1 && isStoreBookkeeping(text))) continue;
-    if (kind !== 2 || !(text in HEX_LENGTH)) {
+    if (kind !== 2 || !isStoreAlgorithm(text)) {
       onForeign({ rel: name, kind: KINDS[kind], why: kind === 3 ? 'a symlink (never followed)' : 'not part of the store layout' });
       continue;
     }
