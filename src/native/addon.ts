@@ -30,6 +30,8 @@ export interface LinuxAddon {
   listAt(dirfd: number, stat?: true): StatRow[];
   /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
   listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
+  /** listAt's rows for a large directory, sorted by name and packed into one buffer: decode with src/store/packedRows.ts. */
+  listPackedAt(dirfd: number): ArrayBuffer;
   /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
   statAt(dirfd: number, name: Buffer): StatRow | null;
   /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
@@ -38,6 +40,8 @@ export interface LinuxAddon {
   rmdirAt(dirfd: number, name: Buffer): boolean;
   /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
   createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
+  /** close(2) a descriptor the addon opened (in a worker thread, Node's fs warns about closing one it did not open). */
+  closeFd(fd: number): void;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

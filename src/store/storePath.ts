@@ -48,12 +48,18 @@ export function storeEntryPath(store: Buffer, integrity: string, suffix = 0): Bu
   return joinPath(store, Buffer.from(storeEntryRel(integrity, suffix)));
 }
 
-/** The integrity and suffix of the entry named `name` in shard `shard` of `algorithm`, or undefined. */
-export function parseEntryName(algorithm: string, shard: string, name: string): { integrity: string; suffix: number } | undefined {
+/** The hex digest and suffix of the entry named `name` in shard `shard` of `algorithm`, or undefined (no integrity string made: for walks). */
+export function entryNameParts(algorithm: string, shard: string, name: string): { algorithm: StoreAlgorithm; hex: string; suffix: number } | undefined {
   if (!isStoreAlgorithm(algorithm) || !SHARD_NAME.test(shard)) return undefined;
   const m = ENTRY_NAME.exec(name);
   if (!m || m[1].length + 2 !== HEX_LENGTH[algorithm]) return undefined;
-  return { integrity: integrityOfHex(algorithm, shard + m[1]), suffix: m[2] ? Number(m[2]) : 0 };
+  return { algorithm, hex: shard + m[1], suffix: m[2] ? Number(m[2]) : 0 };
+}
+
+/** The integrity and suffix of the entry named `name` in shard `shard` of `algorithm`, or undefined. */
+export function parseEntryName(algorithm: string, shard: string, name: string): { integrity: string; suffix: number } | undefined {
+  const parts = entryNameParts(algorithm, shard, name);
+  return parts && { integrity: integrityOfHex(parts.algorithm, parts.hex), suffix: parts.suffix };
 }
 
 /** The integrity and suffix an entry path stands for, or undefined if it is not an entry path of `store`. */
