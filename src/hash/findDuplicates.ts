@@ -10,6 +10,7 @@
  * A cached digest (same inode, size, mtime, ctime) replaces reading the file.
  */
 import type { FileTable } from '../scan/fileTable.js';
+import { closeRoots } from '../scan/walk.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
@@ -67,7 +68,19 @@ class Chains<K> {
   }
 }
 
+/**
+ * Finds the groups of identical content among the table's rows. Closes the roots'
+ * descriptors the scan opened (`table.roots`) when done: no file is read after this.
+ */
 export async function findDuplicates(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
+  try {
+    return await find(table, opts);
+  } finally {
+    closeRoots(table.roots);
+  }
+}
+
+async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const result: DuplicateResult = { groups: [], aliases: new Map(), xattrs: new Map(), changed: 0, unreadable: 0, bytesRead: 0, filesHashed: 0 };

@@ -5,9 +5,9 @@
  * read side by side, so a group of n equal files costs one hash and n reads. `hashRows` works
  * on rows of a shared FileTable and returns flat arrays, so a batch costs one message each way.
  */
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { openChecked, sameAsScanned, type Expected } from './openChecked.js';
+import { closeOpened, openChecked, sameAsScanned, type Expected, type Where } from './openChecked.js';
 import { readXattrs } from '../native/xattr.js';
 import type { FileTable } from '../scan/fileTable.js';
 
@@ -19,7 +19,7 @@ export type HashKind = 'partial' | 'full' | 'xattrs' | 'compare';
 
 export interface HashTask extends Expected {
   kind: HashKind;
-  path: Buffer;
+  path: Where;
   algorithm: string;
   /** Also read the xattrs (with a full hash: one open for both). */
   xattrs?: boolean;
@@ -79,7 +79,7 @@ export function runHashTask(task: HashTask): HashResult {
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? String(err), bytesRead: 0 };
   } finally {
-    closeSync(fd);
+    closeOpened(fd);
   }
 }
 
@@ -103,13 +103,16 @@ export function digestBytes(kind: HashKind, algorithm: string): number {
   return kind === 'xattrs' ? 0 : kind === 'partial' ? PARTIAL_DIGEST_BYTES : algorithm === 'sha512' ? 64 : 32;
 }
 
+/** Row i beneath its root's descriptor. */
+const where = (table: FileTable, i: number): Where => ({ fd: table.roots.fds[table.dirRoot[table.dir[i]]], rel: table.relPath(i) });
+
 const expected = (table: FileTable, i: number): Expected => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
 
 const newBatch = (rows: number, len: number): BatchResult => ({ digests: new Uint8Array(rows * len), status: new Uint8Array(rows), xattrs: [], errors: [], bytesRead: 0 });
 
 /** Runs `kind` on row i of `table` and puts the result at index k of `out`. */
 function hashInto(table: FileTable, i: number, kind: Exclude<HashKind, 'compare'>, algorithm: string, out: BatchResult, k: number, len: number): void {
-  const r = runHashTask({ kind, path: table.path(i), algorithm, ...expected(table, i), xattrs: kind === 'full' });
+  const r = runHashTask({ kind, path: where(table, i), algorithm, ...expected(table, i), xattrs: kind === 'full' });
   out.bytesRead += r.bytesRead;
   if (r.changed) out.status[k] = STATUS_CHANGED;
   else if (r.error) {
@@ -147,7 +150,7 @@ export function compareRows(table: FileTable, rows: Int32Array, algorithm: strin
   const fds = new Array<number>(rows.length).fill(-1);
   try {
     for (let k = 0; k < rows.length; k++) {
-      const opened = openChecked(table.path(rows[k]), expected(table, rows[k]));
+      const opened = openChecked(where(table, rows[k]), expected(table, rows[k]));
       if ('fd' in opened) fds[k] = opened.fd;
       else if ('changed' in opened) out.status[k] = STATUS_CHANGED;
       else {
@@ -214,12 +217,12 @@ export function compareRows(table: FileTable, rows: Int32Array, algorithm: strin
     out.xattrs = [];
     out.errors = [];
     for (let k = 0; k < rows.length; k++) {
-      if (fds[k] >= 0) closeSync(fds[k]);
+      if (fds[k] >= 0) closeOpened(fds[k]);
       fds[k] = -1;
       alone(k);
     }
     return out;
   } finally {
-    for (const fd of fds) if (fd >= 0) closeSync(fd);
+    for (const fd of fds) if (fd >= 0) closeOpened(fd);
   }
 }

@@ -10,8 +10,11 @@ export interface LinuxAddon {
   remove(fd: number, name: string): void;
   setTimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
-  /** One directory's regular files and subdirectories with their lstat fields; layout in native/scan.c. */
-  readDir(path: Buffer): ArrayBuffer;
+  /**
+   * One directory's regular files and subdirectories with their lstat fields (decoded by
+   * src/scan/dirRecords.ts); `rel` is opened beneath `rootFd` ("" for the root itself).
+   */
+  readDir(rootFd: number, rel: Buffer): ArrayBuffer;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**
@@ -19,6 +22,8 @@ export interface LinuxAddon {
    * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
+  close(fd: number): void;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

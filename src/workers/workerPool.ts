@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hashRows, type BatchResult, type HashKind } from '../hash/hashTask.js';
 import { FileTable, type TableShare } from '../scan/fileTable.js';
-import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/scanTree.js';
+import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/walk.js';
 import type { ToWorker } from './worker.js';
 
 /** Subtree runs per scanning thread: enough to even out uneven subtrees. */
@@ -96,7 +96,7 @@ export class WorkerPool {
       return;
     }
     const init: ToWorker = {
-      scanInit: { roots: ctx.roots, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
+      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
     // Runs of consecutive subtrees, a few per thread: each run costs one table and one
