@@ -2,22 +2,27 @@
  * From scanned files to groups of identical content, reading no byte it need not:
  * distinct inodes are grouped by (device, size) and the stat metadata that must match
  * (mode, owner, mtime: files that differ there are never linked, so never read); a group
- * of one is done. Files
- * up to SMALL bytes are hashed whole at once (one read either way); larger ones get a
- * partial hash of head and tail first, and only those that still collide are read whole:
- * side by side, one of them hashed and the others compared with it byte for byte
- * (hashTask.ts `compareRows`), so n equal files cost one hash, not n.
+ * of one is done. A group of files up to SMALL bytes is read whole into memory and its
+ * members compared byte for byte, one digest per distinct content (one read either way);
+ * larger ones get a partial hash of head and tail first, and only those that still collide
+ * are read whole: side by side, one of them hashed and the others compared with it byte for
+ * byte (native/compare.c), so n equal files cost one hash, not n. Every member of a group is
+ * confirmed by its full bytes (digest or comparison) before it is grouped.
  * A cached digest (same inode, size, mtime, ctime) replaces reading the file.
  */
 import type { FileTable } from '../scan/fileTable.js';
 import { closeRoots } from '../scan/walk.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
-import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
+import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashRows.js';
+import type { HashBatch } from '../workers/workerPool.js';
 
 const SMALL = 64n * 1024n;
 /** Rows in one comparison batch (open files at once). */
 const COMPARE_BATCH = 64;
+/** Rows and bytes of small candidate groups packed into one request. */
+const SMALL_BATCH_ROWS = 256;
+const SMALL_BATCH_BYTES = 16n << 20n;
 /** Candidate groups of files this large are shared out over the threads (each hashes the first). */
 const SPLIT_COMPARE_AT = 16n << 20n;
 
@@ -143,6 +148,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   const fullRows: number[] = [];
   const partialRows: number[] = [];
   const compareGroups: number[][] = [];
+  const smallGroups: number[][] = [];
   {
     for (const [k, count] of bySize.counts) {
       if (count < 2) continue;
@@ -159,8 +165,9 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
       }
       if (unknown.length === 0) continue;
       // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
-      const into = table.size[members[0]] <= SMALL || known > 0 ? fullRows : partialRows;
-      for (const i of unknown) into.push(i);
+      const small = table.size[members[0]] <= SMALL;
+      if (small && known === 0) smallGroups.push(unknown.sort((a, b) => a - b));
+      else for (const i of unknown) (small ? fullRows : partialRows).push(i);
     }
   }
 
@@ -199,7 +206,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     }
   };
   await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
-  const batches: Int32Array[] = [];
+  const batches: HashBatch[] = [];
   for (const g of compareGroups) {
     const others = g.length - 1;
     const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
@@ -209,11 +216,12 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
       const b = new Int32Array(1 + chunk.length);
       b[0] = g[0];
       b.set(chunk, 1);
-      batches.push(b);
+      batches.push({ rows: b });
     }
   }
-  const bytes = (b: Int32Array) => table.size[b[0]] * BigInt(b.length);
+  const bytes = (b: HashBatch) => table.size[b.rows[0]] * BigInt(b.rows.length);
   batches.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0)); // largest first: even finish
+  batches.push(...packSmallGroups(table, smallGroups));
   await opts.pool.hashBatches(table, batches, 'compare', algorithm, onFull);
 
   // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
@@ -245,4 +253,32 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   }
   result.groups.sort((a, b) => (a.dev !== b.dev ? (a.dev < b.dev ? -1 : 1) : a.integrity < b.integrity ? -1 : a.integrity > b.integrity ? 1 : 0));
   return result;
+}
+
+/**
+ * Small candidate groups packed into requests, in chunks of at most COMPARE_BATCH rows (a
+ * last chunk of one row is simply hashed: its digest still meets its equals in step 5).
+ */
+function packSmallGroups(table: FileTable, groups: number[][]): HashBatch[] {
+  const out: HashBatch[] = [];
+  let rows: number[] = [];
+  let ends: number[] = [];
+  let bytes = 0n;
+  const flush = () => {
+    if (rows.length) out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
+    rows = [];
+    ends = [];
+    bytes = 0n;
+  };
+  for (const g of groups) {
+    for (let s = 0; s < g.length; s += COMPARE_BATCH) {
+      const chunk = g.slice(s, s + COMPARE_BATCH);
+      for (const i of chunk) rows.push(i);
+      ends.push(rows.length);
+      bytes += table.size[g[0]] * BigInt(chunk.length);
+      if (rows.length >= SMALL_BATCH_ROWS || bytes >= SMALL_BATCH_BYTES) flush();
+    }
+  }
+  flush();
+  return out;
 }

@@ -22,6 +22,12 @@ export interface LinuxAddon {
    * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /**
+   * Hashes (mode 0 partial, 1 full + xattrs, 2 xattrs, 3 compare candidate groups ending at `groupEnds`) `rows` of
+   * the scan table whose `columns` are FileTable.nativeColumns(); fills digests, status and
+   * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
+   */
+  hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
   /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
   close(fd: number): void;
   /** Flags Node's fs.constants lacks. */

@@ -224,10 +224,10 @@ export class FileTable {
     return out;
   }
 
-  /** Row i's path relative to its root (to open it beneath the root's descriptor). */
-  relPath(i: number): Buffer {
-    const full = this.path(i);
-    return full.subarray(this.roots.skip[this.dirRoot[this.dir[i]]]);
+  /** The columns as the addon's hashRows reads them in place (order in native/hash_io.c get_table). */
+  nativeColumns(): ArrayBufferView[] {
+    const { dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot } = this;
+    return [dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot, Int32Array.from(this.roots.fds), Uint32Array.from(this.roots.skip)];
   }
 
   stat(i: number): StatRecord {

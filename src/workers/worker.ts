@@ -4,13 +4,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FileTable, type RootFds, type TableShare } from '../scan/fileTable.js';
-import { hashRows, type HashKind } from '../hash/hashTask.js';
+import { hashRows, type HashKind } from '../hash/hashRows.js';
 import { newCounts, walk, type WalkContext } from '../scan/walk.js';
 import { excludeMatcher } from '../scan/excludeMatcher.js';
 
 export type ToWorker =
   | { table: TableShare }
-  | { batch: number; rows: Int32Array; kind: HashKind; algorithm: string }
+  | { batch: number; rows: Int32Array; ends?: Int32Array; kind: HashKind; algorithm: string }
   | { scanInit: { roots: Uint8Array[]; rootFds: RootFds; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
   | { scanDir: { id: number; dirs: Uint8Array[]; roots: number[] } };
 
@@ -23,7 +23,7 @@ parentPort!.on('message', (msg: ToWorker) => {
   if ('table' in msg) {
     table = FileTable.fromShare(msg.table);
   } else if ('batch' in msg) {
-    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm);
+    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm, msg.ends);
     parentPort!.postMessage({ batch: msg.batch, result }, [result.digests.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
   } else if ('scanInit' in msg) {
     const init = msg.scanInit;
