@@ -20,9 +20,9 @@ import type { HashBatch } from '../workers/workerPool.js';
 const SMALL = 64n * 1024n;
 /** Rows in one comparison batch (open files at once). */
 const COMPARE_BATCH = 64;
-/** Rows and bytes of small candidate groups packed into one request. */
-const SMALL_BATCH_ROWS = 256;
-const SMALL_BATCH_BYTES = 16n << 20n;
+/** Rows and bytes of candidate groups packed into one request (fewer messages between threads). */
+const BATCH_ROWS = 256;
+const BATCH_BYTES = 16n << 20n;
 /** Candidate groups of files this large are shared out over the threads (each hashes the first). */
 const SPLIT_COMPARE_AT = 16n << 20n;
 
@@ -206,23 +206,20 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     }
   };
   await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
-  const batches: HashBatch[] = [];
+  // Candidate groups in chunks (a large group's chunks each start with its first row, the
+  // one hashed), largest first so that the threads finish together, then packed into requests.
+  const chunks: number[][] = [];
   for (const g of compareGroups) {
     const others = g.length - 1;
     const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
     const per = Math.min(COMPARE_BATCH - 1, spread);
-    for (let s = 1; s <= others; s += per) {
-      const chunk = g.slice(s, s + per);
-      const b = new Int32Array(1 + chunk.length);
-      b[0] = g[0];
-      b.set(chunk, 1);
-      batches.push({ rows: b });
-    }
+    for (let s = 1; s <= others; s += per) chunks.push([g[0], ...g.slice(s, s + per)]);
   }
-  const bytes = (b: HashBatch) => table.size[b.rows[0]] * BigInt(b.rows.length);
-  batches.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0)); // largest first: even finish
-  batches.push(...packSmallGroups(table, smallGroups));
-  await opts.pool.hashBatches(table, batches, 'compare', algorithm, onFull);
+  const bytes = (c: number[]) => table.size[c[0]] * BigInt(c.length);
+  chunks.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0));
+  // A last chunk of one small row is simply hashed: its digest still meets its equals below.
+  for (const g of smallGroups) for (let s = 0; s < g.length; s += COMPARE_BATCH) chunks.push(g.slice(s, s + COMPARE_BATCH));
+  await opts.pool.hashBatches(table, packGroups(table, chunks), 'compare', algorithm, onFull);
 
   // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
   // digest bytes as a one-byte string (after a device number only when there are several).
@@ -255,30 +252,23 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   return result;
 }
 
-/**
- * Small candidate groups packed into requests, in chunks of at most COMPARE_BATCH rows (a
- * last chunk of one row is simply hashed: its digest still meets its equals in step 5).
- */
-function packSmallGroups(table: FileTable, groups: number[][]): HashBatch[] {
+/** Candidate groups packed into requests of about BATCH_ROWS rows or BATCH_BYTES bytes, in order. */
+function packGroups(table: FileTable, chunks: number[][]): HashBatch[] {
   const out: HashBatch[] = [];
   let rows: number[] = [];
   let ends: number[] = [];
   let bytes = 0n;
-  const flush = () => {
-    if (rows.length) out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
-    rows = [];
-    ends = [];
-    bytes = 0n;
-  };
-  for (const g of groups) {
-    for (let s = 0; s < g.length; s += COMPARE_BATCH) {
-      const chunk = g.slice(s, s + COMPARE_BATCH);
-      for (const i of chunk) rows.push(i);
-      ends.push(rows.length);
-      bytes += table.size[g[0]] * BigInt(chunk.length);
-      if (rows.length >= SMALL_BATCH_ROWS || bytes >= SMALL_BATCH_BYTES) flush();
+  for (const chunk of chunks) {
+    for (const i of chunk) rows.push(i);
+    ends.push(rows.length);
+    bytes += table.size[chunk[0]] * BigInt(chunk.length);
+    if (rows.length >= BATCH_ROWS || bytes >= BATCH_BYTES) {
+      out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
+      rows = [];
+      ends = [];
+      bytes = 0n;
     }
   }
-  flush();
+  if (rows.length) out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
   return out;
 }

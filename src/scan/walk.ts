@@ -72,6 +72,7 @@ export function addCounts(to: ScanCounts, from: ScanCounts): void {
 
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 const EMPTY = Buffer.alloc(0);
+const DOT = 0x2e;
 
 /** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
 export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
@@ -98,6 +99,10 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
   const subdirs: DirTask[] = [];
   const rootText = ctx.rootTexts[root];
   const rootDev = ctx.rootDevs[root];
+  // Only a skipped path below this directory (or around it) can match an entry: otherwise a
+  // file costs no path of its own.
+  const skipHere = ctx.skip.some((s) => isWithin(s, dir) || isWithin(dir, s));
+  const excluding = !ctx.exclude.matchesNothing;
   while (rec.next()) {
     const kind = rec.kind;
     if (kind === KIND_VANISHED) {
@@ -105,10 +110,10 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
       continue;
     }
     const name = rec.name;
-    if (name.length > TMP_PREFIX.length && name.subarray(0, TMP_PREFIX.length).equals(TMP_PREFIX)) continue;
-    const path = joinPath(dir, name);
-    if (ctx.skip.length && ctx.skip.some((s) => isWithin(path, s))) continue;
-    if (!ctx.exclude.matchesNothing) {
+    if (name[0] === DOT && name.length > TMP_PREFIX.length && name.compare(TMP_PREFIX, 0, TMP_PREFIX.length, 0, TMP_PREFIX.length) === 0) continue;
+    const path = skipHere || excluding || kind !== KIND_FILE ? joinPath(dir, name) : EMPTY;
+    if (skipHere && ctx.skip.some((s) => isWithin(path, s))) continue;
+    if (excluding) {
       const abs = path.toString('utf8');
       if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
     }
