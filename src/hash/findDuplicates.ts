@@ -221,19 +221,12 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   for (const g of smallGroups) for (let s = 0; s < g.length; s += COMPARE_BATCH) chunks.push(g.slice(s, s + COMPARE_BATCH));
   await opts.pool.hashBatches(table, packGroups(table, chunks), 'compare', algorithm, onFull);
 
-  // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
-  // digest bytes as a one-byte string (after a device number only when there are several).
-  const byDigest = new Chains<string>(next);
-  const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
-  const devices = new Map<bigint, number>();
-  for (let i = 0; i < n; i++) if (has[i] && !devices.has(table.dev[i])) devices.set(table.dev[i], devices.size);
-  const devPrefix = (i: number) => (devices.size > 1 ? `${devices.get(table.dev[i])}:` : '');
-  for (let i = 0; i < n; i++) if (has[i]) byDigest.add(devPrefix(i) + buf.toString('latin1', i * fullLen, (i + 1) * fullLen), i);
+  // 5. Group by (device, digest); a digest held by one inode is done. The rows with a digest
+  // are sorted by (device, digest bytes) in one Int32Array: no string or map entry per row.
   const needXattrs: number[] = [];
-  for (const [k, count] of byDigest.counts) {
-    if (count < 2) continue;
-    const rows = byDigest.members(k).sort((a, b) => a - b);
-    const digest = Buffer.from(k.slice(k.length - fullLen), 'latin1').toString('base64');
+  for (const rows of digestRuns(table, digests, has, fullLen)) {
+    const at = rows[0] * fullLen;
+    const digest = Buffer.from(digests.buffer, digests.byteOffset + at, fullLen).toString('base64');
     result.groups.push({ dev: table.dev[rows[0]], integrity: `${algorithm}-${digest}`, rows });
     for (const i of rows) if (has[i] === 1) needXattrs.push(i);
   }
@@ -270,5 +263,34 @@ function packGroups(table: FileTable, chunks: number[][]): HashBatch[] {
     }
   }
   if (rows.length) out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
+  return out;
+}
+
+/** The runs of two or more rows with one device and one digest, each in row order. */
+function digestRuns(table: FileTable, digests: Uint8Array, has: Uint8Array, len: number): number[][] {
+  let count = 0;
+  for (let i = 0; i < has.length; i++) if (has[i]) count++;
+  const rows = new Int32Array(count);
+  for (let i = 0, k = 0; i < has.length; i++) if (has[i]) rows[k++] = i;
+  const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
+  // The first four bytes decide almost every comparison; the device only with several.
+  const dv = new DataView(digests.buffer, digests.byteOffset, digests.byteLength);
+  const head = new Uint32Array(has.length);
+  for (let k = 0; k < count; k++) head[rows[k]] = dv.getUint32(rows[k] * len);
+  const dev = table.dev;
+  const sameDev = rows.every((i) => dev[i] === dev[rows[0]]);
+  const cmp = (a: number, b: number): number => {
+    if (!sameDev && dev[a] !== dev[b]) return dev[a] < dev[b] ? -1 : 1;
+    if (head[a] !== head[b]) return head[a] < head[b] ? -1 : 1;
+    return buf.compare(buf, b * len, b * len + len, a * len, a * len + len) || a - b;
+  };
+  rows.sort(cmp);
+  const out: number[][] = [];
+  for (let s = 0; s < count; ) {
+    let e = s + 1;
+    while (e < count && dev[rows[e]] === dev[rows[s]] && head[rows[e]] === head[rows[s]] && buf.compare(buf, rows[e] * len, rows[e] * len + len, rows[s] * len, rows[s] * len + len) === 0) e++;
+    if (e - s >= 2) out.push(Array.from(rows.subarray(s, e)));
+    s = e;
+  }
   return out;
 }
