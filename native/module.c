@@ -6,5 +6,6 @@ NAPI_MODULE_INIT() {
   register_scan(env, exports);
   register_beneath(env, exports);
   register_storedir(env, exports);
+  register_hash(env, exports);
   return exports;
 }

@@ -13,8 +13,11 @@ export interface LinuxAddon {
   remove(fd: number, name: string): void;
   setTimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
-  /** One directory's regular files and subdirectories with their lstat fields; layout in native/scan.c. */
-  readDir(path: Buffer): ArrayBuffer;
+  /**
+   * One directory's regular files and subdirectories with their lstat fields (decoded by
+   * src/scan/dirRecords.ts); `rel` is opened beneath `rootFd` ("" for the root itself).
+   */
+  readDir(rootFd: number, rel: Buffer): ArrayBuffer;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**
@@ -42,6 +45,13 @@ export interface LinuxAddon {
   createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
   /** close(2) a descriptor the addon opened (in a worker thread, Node's fs warns about closing one it did not open). */
   closeFd(fd: number): void;
+   * Hashes (mode 0 partial, 1 full + xattrs, 2 xattrs, 3 compare candidate groups ending at `groupEnds`) `rows` of
+   * the scan table whose `columns` are FileTable.nativeColumns(); fills digests, status and
+   * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
+   */
+  hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
+  /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
+  close(fd: number): void;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
