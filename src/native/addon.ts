@@ -43,8 +43,7 @@ export interface LinuxAddon {
   rmdirAt(dirfd: number, name: Buffer): boolean;
   /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
   createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
-  /** close(2) a descriptor the addon opened (in a worker thread, Node's fs warns about closing one it did not open). */
-  closeFd(fd: number): void;
+  /**
    * Hashes (mode 0 partial, 1 full + xattrs, 2 xattrs, 3 compare candidate groups ending at `groupEnds`) `rows` of
    * the scan table whose `columns` are FileTable.nativeColumns(); fills digests, status and
    * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
