@@ -45,6 +45,8 @@ export interface FindOptions {
   match: { mode: boolean; owner: boolean; mtime: boolean };
   pool: WorkerPool;
   cache: HashCache;
+  /** Before any read: the candidates' total size and count (what hashing reads at most, comparisons aside). */
+  onStart?: (bytes: number, files: number) => void;
   onProgress?: (bytes: number, files: number) => void;
   onWarning?: (message: string) => void;
 }
@@ -149,6 +151,13 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
       const into = table.size[members[0]] <= SMALL || known > 0 ? fullRows : partialRows;
       for (const i of unknown) into.push(i);
     }
+  }
+
+  if (opts.onStart) {
+    let total = 0n;
+    for (const i of fullRows) total += table.size[i];
+    for (const i of partialRows) total += table.size[i];
+    opts.onStart(Number(total), fullRows.length + partialRows.length);
   }
 
   // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.

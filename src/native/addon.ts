@@ -19,6 +19,8 @@ export interface LinuxAddon {
    * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /** True when the XFS filesystem holding the directory `path` was made with reflink=1 (its geometry ioctl; ENOTTY elsewhere). */
+  xfsReflink(path: Buffer): boolean;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
