@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { makeTree } from '../helpers/tree.js';
 import { CLI, hashify, spawnHashify } from '../helpers/cli.js';
 import { displayPath } from '../../src/pathBytes.js';
+import { Output, formatProgress } from '../../src/cli/output.js';
 
 function pairs(n: number): Record<string, string> {
   const spec: Record<string, string> = {};
@@ -78,5 +79,23 @@ describe('names that are not UTF-8', () => {
     expect(displayPath(a)).toBe('"/t/\\xffa"');
     expect(displayPath(b)).toBe('"/t/\\xfea"');
     expect(displayPath(Buffer.from('/t/é\n"x"'))).toBe('"/t/é\\n\\"x\\""');
+  });
+});
+
+describe('progress', () => {
+  const tty = process.stderr.isTTY;
+  afterEach(() => {
+    process.stderr.isTTY = tty;
+  });
+
+  test('--quiet silences progress even on a terminal; --progress still asks for it', () => {
+    process.stderr.isTTY = true;
+    expect(new Output({}).progressOn).toBe(true);
+    expect(new Output({ quiet: true }).progressOn).toBe(false);
+    expect(new Output({ quiet: true, progress: true }).progressOn).toBe(true);
+  });
+
+  test('hashing progress has the total, a percentage and an ETA', () => {
+    expect(formatProgress('hashing', 5, 10, 1 << 20, 4 << 20, 2)).toBe('hashing: 5/10 files, 1.0 MiB of 4.0 MiB (25%), 512.0 KiB/s, ETA 6.0s');
   });
 });
