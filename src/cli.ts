@@ -10,7 +10,7 @@ import yargs, { type Argv, type ArgumentsCamelCase, type CommandModule } from 'y
 import { hideBin } from 'yargs/helpers';
 import { EXIT, HashifyError } from './errors.js';
 import { Output, guardStreams, type GlobalOptions } from './cli/output.js';
-import { parseCount, parseDigest, parseGlobs, parsePathOrOff, parseSize } from './cli/validate.js';
+import { parseCount, parseDigest, parseGlobs, parseOne, parsePathOrOff, parseSize } from './cli/validate.js';
 import { VERSION } from './version.js';
 
 let exitCode: number = EXIT.ok;
@@ -47,7 +47,7 @@ function command<U extends GlobalOptions>(m: {
 }
 /** Positional `<plan>` of the commands that read a plan. */
 const planOption = <T>(y: Argv<T>) => y.positional('plan', { type: 'string', describe: 'the plan file', demandOption: true });
-const journalOption = { type: 'string', describe: 'journal file (default: PLAN.journal)' } as const;
+const journalOption = { type: 'string', requiresArg: true, describe: 'journal file (default: PLAN.journal)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--journal', v)) } as const;
 
 const planCommand = command({
   command: 'plan <roots..>',
@@ -55,7 +55,7 @@ const planCommand = command({
   builder: (y) =>
     y
       .positional('roots', { type: 'string', array: true, demandOption: true, describe: 'directories to deduplicate' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'plan file to write (JSON Lines, written atomically; `-` is refused)' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'plan file to write (JSON Lines, written atomically; `-` is refused)', coerce: (v: unknown) => parseOne('--output', v) })
       .option('store', { type: 'string', describe: 'store directory (default: .hash in the deepest common directory of the roots); --no-store links duplicates to one kept copy instead', coerce: (v: unknown) => parsePathOrOff('--store', v) })
       .option('link', { choices: ['hardlink', 'reflink'] as const, default: 'hardlink' as const, describe: 'hard links (shared inode) or copy-on-write clones (btrfs, XFS)' })
       .option('min-size', { type: 'string', default: '1', describe: 'ignore files smaller than this (bytes, or with a suffix: 4k, 1M, 2G); empty files are never linked', coerce: (v: unknown) => parseSize('--min-size', v) })

@@ -20,6 +20,11 @@ function single<T>(option: string, value: T | T[]): T {
   return value;
 }
 
+/** A string option given once (yargs makes an array of an option given twice). */
+export function parseOne(option: string, value: unknown): string {
+  return String(single(option, value));
+}
+
 /** A size in bytes: `4096`, `4k`, `1M`, `2G` (powers of 1024; `KiB`/`KB`/`K` all the same). */
 export function parseSize(option: string, value: unknown): bigint {
   const text = String(single(option, value)).trim();

@@ -74,7 +74,8 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     exclude: req.exclude,
     linkMax: req.linkMax,
   };
-  const skip: Buffer[] = [Buffer.from(req.output), Buffer.from(req.output + '.journal')];
+  // The plan and the files beside it are hashify's, also when they lie inside a root.
+  const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => Buffer.from(req.output + ext));
   if (req.store) skip.push(req.store);
 
   // Scan and hash on every core; the pool's threads keep the process alive until closed.

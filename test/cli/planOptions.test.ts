@@ -29,6 +29,7 @@ describe('plan refuses bad options with exit 2 before it scans', () => {
     ['--min-size 4x', ['--min-size', '4x'], /--min-size must be a size in bytes/],
     ['an unbalanced glob', ['--exclude', '['], /--exclude "\[" is not a valid glob/],
     ['an empty range glob', ['--exclude', '[z-a]'], /is not a valid glob/],
+    ['-o given twice', ['-o', 'other.plan.jsonl'], /--output was given more than once/],
   ];
   test.each(cases)('%s', (_name, extra, message) => {
     const before = snapshot(t.root);
