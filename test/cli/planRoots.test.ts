@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { makeTree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
+import { loopMountAvailable, makeLoopFs, type LoopFsType } from '../helpers/loopfs.js';
 
 const devOf = (p: string) => fs.statSync(p).dev;
 
@@ -86,4 +87,31 @@ test('--link reflink on a filesystem that cannot clone: exit 1 naming it, and th
   } finally {
     t.cleanup();
   }
+});
+
+describe('--link reflink on real filesystems that can or cannot clone', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => cleanups.splice(0).reverse().forEach((c) => c()));
+  const cases: Array<[string, LoopFsType, string[], number]> = [
+    ['btrfs clones', 'btrfs', [], 0],
+    ['XFS made with reflink=1 clones', 'xfs', ['-m', 'reflink=1'], 0],
+    ['XFS made with reflink=0 is refused, named as such', 'xfs', ['-m', 'reflink=0'], 1],
+  ];
+  test.each(cases)('%s', (_name, type, mkfsArgs, status) => {
+    const available = loopMountAvailable(type);
+    if (!available.ok) {
+      console.log(`skipped: ${available.reason}`);
+      return;
+    }
+    const lfs = makeLoopFs({ type, sizeMiB: 300, mkfsArgs });
+    cleanups.push(() => lfs.cleanup());
+    for (const n of ['x', 'y']) {
+      fs.mkdirSync(join(lfs.dir, 'a'), { recursive: true });
+      fs.writeFileSync(join(lfs.dir, 'a', n), 'same\n');
+    }
+    const before = fs.readdirSync(join(lfs.dir, 'a'));
+    const r = hashify(['plan', join(lfs.dir, 'a'), '--link', 'reflink', '-o', join(lfs.dir, 'p.plan.jsonl'), '--no-cache']);
+    expect([r.status, r.stderr]).toEqual([status, status ? expect.stringMatching(/an XFS filesystem made without reflink=1/) : '']);
+    expect(fs.readdirSync(join(lfs.dir, 'a'))).toEqual(before);
+  });
 });
