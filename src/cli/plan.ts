@@ -35,6 +35,7 @@ export interface PlanArgs extends GlobalOptions {
   threads?: number;
 }
 
+/** The `--json` keys the SPEC fixes for `plan`. */
 export interface PlanSummary {
   digest: string;
   files: number;
@@ -70,6 +71,7 @@ function stopOnSignals(out: Output, stop: AbortController): () => void {
   };
 }
 
+/** Runs `hashify plan` with parsed arguments; prints the summary and returns it. */
 export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary> {
   const started = process.hrtime.bigint();
   const output = checkPlanOutput(args.output);

@@ -54,6 +54,7 @@ function groupLines(g: GroupInfo, withPaths: boolean): string[] {
   ];
 }
 
+/** Runs `hashify show`; exit 0 (an invalid plan throws). */
 export function runShow(args: ShowArgs, out: Output): number {
   const plan = openPlan(args.plan);
   try {

@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { newCounters, planContent } from './assemblePlan.js';
 import { planInput } from './planInput.js';
 
+/** Everything a plan is made from, settled and checked beforehand (src/cli/plan.ts). */
 export interface PlanRequest {
   /** Canonical roots and store (see resolveRoots). */
   roots: Buffer[];
@@ -32,6 +33,7 @@ export interface PlanRequest {
   cache: HashCache;
 }
 
+/** What the stages report while they run; all optional (tests pass none). */
 export interface PlanEvents {
   warn?(message: string): void;
   scanned?(files: number): void;
@@ -42,6 +44,7 @@ export interface PlanEvents {
   phase?(name: string): void;
 }
 
+/** The written plan's digest and the counts a summary needs. */
 export interface MadePlan {
   digest: string;
   files: number;

@@ -11,6 +11,7 @@ import type { LinkMode } from '../planfile/records.js';
 import { describeFilesystem, deviceOf, filesystemOf, type Filesystem } from './filesystemOf.js';
 import { whyCannotClone } from './canClone.js';
 
+/** The roots and store options as given on the command line. */
 export interface RootsRequest {
   roots: string[];
   /** `--store DIR`; ignored when `noStore` or for reflinks (a clone needs no store). */
@@ -19,6 +20,7 @@ export interface RootsRequest {
   link: LinkMode;
 }
 
+/** Canonical roots, the store (null without one) and their filesystem. */
 export interface ResolvedRoots {
   roots: Buffer[];
   store: Buffer | null;
