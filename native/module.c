@@ -7,5 +7,6 @@ NAPI_MODULE_INIT() {
   register_beneath(env, exports);
   register_storedir(env, exports);
   register_hash(env, exports);
+  register_fsinfo(env, exports);
   return exports;
 }

@@ -13,6 +13,7 @@ import { applyPlan } from '../apply/applyPlan.js';
 import { mkdirs, realFs } from '../apply/applyFs.js';
 import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
+import { recordJournal } from '../plan/planOutput.js';
 
 export interface ApplyArgs extends GlobalOptions {
   plan: string;
@@ -76,6 +77,8 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
   try {
     const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
+    // `plan -o` must see this journal, so that it never writes over a plan that has one.
+    if (args.journal) recordJournal(args.plan, journalFile);
     process.on('SIGINT', sigint);
     process.on('SIGTERM', sigterm);
     // Read again under the lock: another apply may have finished meanwhile.

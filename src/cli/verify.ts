@@ -3,7 +3,7 @@
  * applicable (file and target are as planned) or drifted. Exit 3 when anything drifted.
  */
 import { openPlan } from '../planfile/readPlan.js';
-import { decodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import { checkIdentity } from '../apply/identity.js';
 import { realFs } from '../apply/applyFs.js';
 import { EXIT } from '../errors.js';
@@ -18,6 +18,8 @@ export function runVerify(args: VerifyArgs, out: Output): number {
   const plan = openPlan(args.plan);
   let applicable = 0, done = 0, drifted = 0;
   const examples: string[] = [];
+  /** Every drifted operation, for --json. */
+  const drifts: Array<{ op: number; path: string; path64?: string; reason: string }> = [];
   try {
     let store: StoreRecord | undefined;
     let targetDrift: string | undefined;
@@ -60,16 +62,17 @@ export function runVerify(args: VerifyArgs, out: Output): number {
       }
       if (verdict) {
         drifted++;
-        if (examples.length < 20) examples.push(`  op ${rec.op} ${JSON.stringify(path.toString())}: ${verdict}`);
+        if (args.json) drifts.push({ op: rec.op, ...encodePath(path), reason: verdict });
+        else if (examples.length < 20) examples.push(`  op ${rec.op} ${displayPath(path)}: ${verdict}`);
       } else applicable++;
     }
   } finally {
     plan.close();
   }
-  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted }, () => [
+  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted, drifts }, () => [
     `${plan.totals.ops} operations: ${applicable} applicable, ${done} done, ${drifted} drifted since planning.`,
     ...examples,
-    ...(drifted > examples.length ? [`  … and ${drifted - examples.length} more`] : []),
+    ...(drifted > examples.length ? [`  … and ${drifted - examples.length} more (all of them with --json)`] : []),
   ]);
   return drifted ? EXIT.drift : EXIT.ok;
 }

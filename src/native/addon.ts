@@ -51,6 +51,8 @@ export interface LinuxAddon {
   hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
   /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
   close(fd: number): void;
+  /** True when the XFS filesystem holding the directory `path` was made with reflink=1 (its geometry ioctl; ENOTTY elsewhere). */
+  xfsReflink(path: Buffer): boolean;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

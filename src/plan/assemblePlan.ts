@@ -28,6 +28,8 @@ export interface PlanInode {
 export interface PlanContent {
   integrity: string;
   inodes: PlanInode[];
+  /** Suffixes of the entries for this content already in the store (new entries avoid them). */
+  storeSuffixes?: number[];
 }
 
 export interface PlannerContext {
@@ -35,8 +37,6 @@ export interface PlannerContext {
   link: LinkMode;
   match: MatchOptions;
   linkMax: number;
-  /** Suffixes of entries for this integrity already in the store (new entries avoid them). */
-  usedSuffixes(integrity: string): Set<number>;
 }
 
 export interface PlanCounters {
@@ -76,7 +76,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
     if (list) list.push(inode);
     else parts.set(k, [inode]);
   }
-  const used = ctx.store ? ctx.usedSuffixes(content.integrity) : new Set<number>();
+  const used = new Set<number>(ctx.store ? content.storeSuffixes : []);
   const orderedParts = [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
   for (const part of orderedParts) {
     if (part.length < 2) continue;

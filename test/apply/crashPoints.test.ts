@@ -18,8 +18,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { makeTree, type Tree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
-import { runPlan, type PlanArgs } from '../../src/cli/plan.js';
-import { Output } from '../../src/cli/output.js';
+import { planInProcess } from '../helpers/plan.js';
 import { openPlan } from '../../src/planfile/readPlan.js';
 import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
 import { realFs, type ApplyFs } from '../../src/apply/applyFs.js';
@@ -143,8 +142,7 @@ interface Fixture {
 async function fixture(mode: Mode): Promise<Fixture> {
   const t = makeTree(SPEC);
   const plan = t.path('p.plan.jsonl');
-  const args: PlanArgs = { roots: ROOTS.map((r) => t.path(r)), output: plan, noStore: mode === 'no-store', link: 'hardlink', minSize: '1', exclude: [], algorithm: 'sha256', cache: false, quiet: true, threads: 1 };
-  await runPlan(args, new Output({ quiet: true }));
+  await planInProcess(ROOTS.map((r) => t.path(r)), plan, { noStore: mode === 'no-store' });
   return { t, plan, store: mode === 'store' ? Buffer.from(t.path('.hash')) : null };
 }
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { makeTree, type Tree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
-import { runPlan, type PlanArgs } from '../../src/cli/plan.js';
+import { planInProcess } from '../helpers/plan.js';
 import { runVerify } from '../../src/cli/verify.js';
 import { runStatus } from '../../src/cli/status.js';
 import { runApply } from '../../src/cli/apply.js';
@@ -81,8 +81,7 @@ interface Planned {
 
 async function plan(t: Tree, roots: string[], mode: Mode): Promise<Planned> {
   const file = t.path('p.plan.jsonl');
-  const args: PlanArgs = { roots: roots.map((r) => t.path(r)), output: file, noStore: mode === 'no-store', link: 'hardlink', minSize: '1', exclude: [], algorithm: 'sha256', cache: false, quiet: true, threads: 1 };
-  await runPlan(args, new Output({ quiet: true }));
+  await planInProcess(roots.map((r) => t.path(r)), file, { noStore: mode === 'no-store' });
   const records = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   return { plan: file, ops: records.filter((r) => r.type === 'link'), stores: records.filter((r) => r.type === 'store') };
 }

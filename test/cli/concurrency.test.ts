@@ -116,7 +116,9 @@ describe('locks', () => {
           ['undo', planB],
         ]) {
           const r = hashify(args);
-          expect({ args: args.join(' '), status: r.status, stdout: r.stdout }).toEqual({ args: args.join(' '), status: 4, stdout: '' });
+          // No result: nothing on stdout, or under --json the error alone.
+          const stdout = args.includes('--json') ? JSON.parse(r.stdout).error.code : r.stdout;
+          expect({ args: args.join(' '), status: r.status, stdout }).toEqual({ args: args.join(' '), status: 4, stdout: args.includes('--json') ? 'LOCKED' : '' });
           expect(r.stderr).toMatch(/is locked by another running hashify \(pid \d+/);
           expect(state(t)).toEqual(before);
         }
@@ -195,7 +197,7 @@ describe('journals', () => {
 
       const r = hashify(['apply', planB, '--json']);
       expect(r.status).toBe(2);
-      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stdout).error.code).toBe('JOURNAL_FOREIGN');
       expect(r.stderr).toMatch(/belongs to plan sha256-/);
       expect(state(t)).toEqual(before);
       expect(fs.readFileSync(`${planB}.journal`).equals(journalA)).toBe(true);

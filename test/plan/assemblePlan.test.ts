@@ -34,8 +34,8 @@ function inode(
 }
 
 function plan(inodes: PlanInode[], ctx: Partial<PlannerContext> = {}, used: number[] = []) {
-  const context: PlannerContext = { store: STORE, link: 'hardlink', match: ALL, linkMax: 65000, usedSuffixes: () => new Set(used), ...ctx };
-  const content: PlanContent = { integrity: INTEGRITY, inodes };
+  const context: PlannerContext = { store: STORE, link: 'hardlink', match: ALL, linkMax: 65000, ...ctx };
+  const content: PlanContent = { integrity: INTEGRITY, inodes, storeSuffixes: used };
   const counters = newCounters();
   const out: BodyRecord[] = [];
   planContent(content, context, counters, out);
@@ -297,7 +297,7 @@ describe('counters carry across contents', () => {
   test('groups and operations continue from the counters given', () => {
     const counters = newCounters();
     const out: BodyRecord[] = [];
-    const ctx: PlannerContext = { store: null, link: 'hardlink', match: ALL, linkMax: 65000, usedSuffixes: () => new Set() };
+    const ctx: PlannerContext = { store: null, link: 'hardlink', match: ALL, linkMax: 65000 };
     planContent({ integrity: INTEGRITY, inodes: [inode(['/r/a']), inode(['/r/b'])] }, ctx, counters, out);
     planContent({ integrity: INTEGRITY.replace('W', 'X'), inodes: [inode(['/r/c']), inode(['/r/d']), inode(['/r/e'])] }, ctx, counters, out);
     expect(out.map((r) => [r.type === 'link' ? r.op : -1, r.group])).toEqual([

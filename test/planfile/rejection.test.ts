@@ -116,7 +116,8 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
       const context = `hashify ${args.join(' ')}\nstderr: ${r.stderr}`;
       expect([context, r.status]).toEqual([context, 2]);
       expect(r.stderr).toMatch(message);
-      expect(r.stdout).toBe('');
+      // No result: nothing on stdout, or under --json the error alone.
+      expect(args.includes('--json') ? JSON.parse(r.stdout).error.code : r.stdout).toEqual(args.includes('--json') ? expect.stringMatching(/^PLAN_/) : '');
       expect(r.stderr).not.toMatch(/Digest:|linked,|already done|Saved /);
     }
     // apply validated the plan before it touched anything.
@@ -264,8 +265,8 @@ describe('digests bind an approval to the exact bytes of a plan', () => {
     for (const wrong of wrongs) {
       const r = hashify(['apply', plan, '--expect', wrong, '--json']);
       expect([wrong, r.status]).toEqual([wrong, 2]);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toContain(`has digest ${digest}, not the expected ${wrong}`);
+      expect(Object.keys(JSON.parse(r.stdout))).toEqual(['error']);
+      expect(r.stderr).toContain(wrong === 'not-a-digest' ? '"not-a-digest" is not a digest' : `has digest ${digest}, not the expected ${wrong}`);
       expect(fullSnapshot(t.root)).toEqual(before);
       expect(fs.existsSync(`${plan}.journal`)).toBe(false);
     }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { makeTree, type Tree } from '../helpers/tree.js';
-import { hashify } from '../helpers/cli.js';
+import { hashify, testCacheHome } from '../helpers/cli.js';
 import { openPlan } from '../../src/planfile/readPlan.js';
 import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
 import { realFs, type ApplyFs } from '../../src/apply/applyFs.js';
@@ -295,7 +295,7 @@ describe('(d) files appearing and vanishing while planning', () => {
       // Churning runs while the plan scans and hashes.
       const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         const c = spawn(process.execPath, [new URL('../../dist/cli.js', import.meta.url).pathname, 'plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '--json'], {
-          env: { ...process.env, XDG_CACHE_HOME: '/tmp/hashify-test-cache' },
+          env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
         });
         let stdout = '';
         let stderr = '';
