@@ -10,6 +10,7 @@ import { resolveRoots } from '../../src/plan/resolveRoots.js';
 import { makePlan } from '../../src/plan/makePlan.js';
 import { HashCache } from '../../src/hash/hashCache.js';
 import { storeEntryPath } from '../../src/store/storePath.js';
+import { ensureStoreMarkerAt } from '../../src/store/marker.js';
 import { openPlan } from '../../src/planfile/readPlan.js';
 
 const ALL = { mtime: true, owner: true, mode: true, xattrs: true };
@@ -44,6 +45,8 @@ test('a new store entry avoids the suffixes the store already has for that conte
     // An entry of this content, with other metadata (mode 644), is already in the store as suffix 0.
     const integrity = 'sha256-' + (await import('node:crypto')).createHash('sha256').update('same\n').digest('base64');
     const existing = storeEntryPath(Buffer.from(t.path('.hash')), integrity, 0);
+    fs.mkdirSync(t.path('.hash'));
+    ensureStoreMarkerAt(Buffer.from(t.path('.hash')));
     fs.mkdirSync(existing.subarray(0, existing.lastIndexOf(0x2f)), { recursive: true });
     fs.writeFileSync(existing, 'same\n', { mode: 0o644 });
     const { store } = await plan([t.path('a'), t.path('b')], t.path('p.plan.jsonl'));
