@@ -152,6 +152,12 @@ async function main(): Promise<void> {
       run(async (a, out) => (await import('./cli/undo.js')).runUndo({ ...(a as GlobalOptions), plan: a.plan as string, journal: a.journal as string | undefined }, out)),
     )
     .command(
+      'memory <plan>',
+      'after an apply: page cache the shared inodes hold, the processes and roots mapping them, and who must restart to share',
+      (y) => planOption(y),
+      run(async (a, out) => (await import('./cli/memory.js')).runMemory({ ...(a as GlobalOptions), plan: a.plan as string }, out)),
+    )
+    .command(
       'gc <store>',
       'remove store entries that no file uses any more (link count 1)',
       (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', describe: 'only list what would be removed' }),

@@ -19,6 +19,11 @@ export interface LinuxAddon {
    * a symlink anywhere on `rel` fails with ELOOP, `..` or a mount point with EXDEV.
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
+  /**
+   * cachestat(2) over the whole file: bytes in the page cache (dirty and under writeback
+   * among them). Throws with the errno's code (ENOSYS before Linux 6.5).
+   */
+  cachestat(fd: number): { cache: number; dirty: number; writeback: number };
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
