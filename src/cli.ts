@@ -112,8 +112,8 @@ async function main(): Promise<void> {
     .command(
       'verify <plan>',
       'check every operation against the filesystem now: applicable, done or drifted (exit 3 on drift)',
-      (y) => planOption(y),
-      run(async (a, out) => (await import('./cli/verify.js')).runVerify({ ...(a as GlobalOptions), plan: a.plan as string }, out)),
+      (y) => planOption(y).option('content', { type: 'boolean', describe: 'also re-hash the target of every done operation (finds in-place writes through a shared inode)' }),
+      run(async (a, out) => (await import('./cli/verify.js')).runVerify({ ...(a as GlobalOptions), plan: a.plan as string, content: Boolean(a.content) }, out)),
     )
     .command(
       'apply <plan>',

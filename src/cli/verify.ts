@@ -9,15 +9,19 @@ import { realFs } from '../apply/applyFs.js';
 import { EXIT } from '../errors.js';
 import { Output, type GlobalOptions } from './output.js';
 import type { StoreRecord } from '../planfile/records.js';
+import { verifyContent, contentLines, type ContentCheck } from '../verify/verifyContent.js';
 
 export interface VerifyArgs extends GlobalOptions {
   plan: string;
+  /** Also re-hash the target of every done operation (`--content`). */
+  content?: boolean;
 }
 
 export function runVerify(args: VerifyArgs, out: Output): number {
   const plan = openPlan(args.plan);
   let applicable = 0, done = 0, drifted = 0;
   const examples: string[] = [];
+  let content: ContentCheck | undefined;
   try {
     let store: StoreRecord | undefined;
     let targetDrift: string | undefined;
@@ -63,13 +67,15 @@ export function runVerify(args: VerifyArgs, out: Output): number {
         if (examples.length < 20) examples.push(`  op ${rec.op} ${JSON.stringify(path.toString())}: ${verdict}`);
       } else applicable++;
     }
+    if (args.content) content = verifyContent(plan);
   } finally {
     plan.close();
   }
-  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted }, () => [
+  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted, ...(content && { contentChecked: content.checked, corrupt: content.corrupt }) }, () => [
     `${plan.totals.ops} operations: ${applicable} applicable, ${done} done, ${drifted} drifted since planning.`,
     ...examples,
     ...(drifted > examples.length ? [`  … and ${drifted - examples.length} more`] : []),
+    ...(content ? contentLines(content) : []),
   ]);
-  return drifted ? EXIT.drift : EXIT.ok;
+  return drifted || content?.corrupt.length ? EXIT.drift : EXIT.ok;
 }
