@@ -6,6 +6,7 @@
  * simply not seen (counted apart by the caller), never an error.
  */
 import { readdirSync, readFileSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
+import { errnoCode } from '../errors.js';
 
 /** One file a process maps or holds open, as the kernel's stat of it shows. */
 export interface ProcFile {
@@ -44,14 +45,16 @@ function stripDeleted(p: Buffer): Buffer {
 
 /**
  * The regular files that `pid` maps whose inode number is in `inos`, one per inode (a library
- * is mapped in several pieces). Returns undefined when the process cannot be read.
+ * is mapped in several pieces). Returns undefined when we may not read its maps.
  */
 export function mappedFiles(pid: number, inos: Set<string>): ProcFile[] | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/maps`, 'latin1');
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Gone meanwhile (ENOENT, ESRCH): nothing to see. Refused (EACCES, EPERM): hidden from us.
+    const code = errnoCode(err);
+    return code === 'ENOENT' || code === 'ESRCH' ? [] : undefined;
   }
   const seen = new Map<string, ProcFile>();
   for (const line of text.split('\n')) {

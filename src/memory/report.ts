@@ -77,6 +77,7 @@ export function memoryResult(digest: string, m: Measurement): MemoryResult {
   return result;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 const size = (n: number | null): string => (n === null ? 'unknown' : formatBytes(n));
 
 /** The text report. */
@@ -84,8 +85,8 @@ export function memoryText(r: MemoryResult): string[] {
   const out: string[] = [];
   if (r.note) out.push(`Note: ${r.note}.`);
   out.push(`Plan ${r.digest}`);
-  out.push(`${r.sharedInodes} shared inodes hold ${size(r.residentBytes)} in the page cache${r.missing ? ` (${r.missing} more are not in place)` : ''}.`);
-  out.push(`${r.processes} processes in ${r.roots} roots map them (${r.mappings} process-file mappings): sharing saves ${size(r.bytesSaved)} of page cache.`);
+  out.push(`${plural(r.sharedInodes, 'shared inode')} hold ${size(r.residentBytes)} in the page cache${r.missing ? ` (${r.missing} more are not in place)` : ''}.`);
+  out.push(`${plural(r.processes, 'process')} in ${plural(r.roots, 'root')} ${r.processes === 1 ? 'maps' : 'map'} them (${plural(r.mappings, 'process-file mapping')}): sharing saves ${size(r.bytesSaved)} of page cache.`);
   if (r.residentBytes === null) out.push('  (the kernel does not report page-cache residency here: cachestat(2) needs Linux 6.5)');
   const useful = r.top.filter((t) => t.processes > 0);
   if (useful.length) {
@@ -100,7 +101,7 @@ export function memoryText(r: MemoryResult): string[] {
     for (const p of r.prelinked.slice(0, TOP)) out.push(`  ${JSON.stringify(p)}`);
   }
   out.push('', ...restartList(r.stale));
-  if (r.unreadableProcesses) out.push(`(${r.unreadableProcesses} processes could not be read: they exited meanwhile or are hidden from this user)`);
+  if (r.unreadableProcesses) out.push(`(${plural(r.unreadableProcesses, 'process')} could not be read: the kernel hides ${r.unreadableProcesses === 1 ? 'it' : 'them'} from this user)`);
   return out;
 }
 
@@ -108,10 +109,11 @@ export function memoryText(r: MemoryResult): string[] {
 function restartList(stale: StaleProcess[]): string[] {
   if (!stale.length) return ['No process keeps a replaced copy: nothing needs a restart.'];
   const held = sum(stale.map((s) => s.bytes));
-  const out = [`Restart to share: ${new Set(stale.map((s) => s.pid)).size} processes still map or hold a replaced copy (${size(held)} of page cache):`];
+  const n = new Set(stale.map((s) => s.pid)).size;
+  const out = [`Restart to share: ${plural(n, 'process')} still ${n === 1 ? 'maps or holds' : 'map or hold'} a replaced copy (${size(held)} of page cache):`];
   const byRoot = new Map<string, Map<string, StaleProcess[]>>();
   for (const s of stale) {
-    const group = s.unit ?? s.cgroup ?? '(no cgroup)';
+    const group = s.unit ? `unit ${s.unit}` : s.cgroup !== undefined ? `cgroup ${s.cgroup}` : '(no cgroup)';
     const units = byRoot.get(s.root) ?? byRoot.set(s.root, new Map()).get(s.root)!;
     (units.get(group) ?? units.set(group, []).get(group)!).push(s);
   }
