@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 import type { OpenPlan } from '../planfile/readPlan.js';
-import { planInodes, inodeKey, type SharedInode } from './planInodes.js';
+import { planInodes, inodeKey, type ReplacedInode, type SharedInode } from './planInodes.js';
 import { PlanFiles } from './planFiles.js';
 import { residentBytes } from './residency.js';
 import { isPrelinked } from './prelink.js';
@@ -32,7 +32,7 @@ export interface Measurement {
   /** Shared inodes of the plan not found at their path (the plan is not applied, or was undone). */
   missing: number;
   stale: StaleProcess[];
-  /** Processes whose maps could not be read (exited meanwhile, or hidden from us). */
+  /** Processes whose maps the kernel would not show us. */
   unreadable: number;
 }
 
@@ -42,25 +42,28 @@ export function measureMemory(plan: OpenPlan): Measurement {
   if (link === 'reflink') return { link, shared: [], missing: 0, stale: [], unreadable: 0 };
   const { shared, replaced } = planInodes(plan);
   const files = new PlanFiles(plan.header);
-  const uses = new Map<string, SharedUse>();
-  let missing = 0;
   try {
+    const uses = new Map<string, SharedUse>();
     for (const [key, s] of shared) {
       const use = openShared(files, s);
       if (use) uses.set(key, use);
-      else missing++;
     }
+    const { stale, unreadable } = scanProcesses(plan, files, uses, shared, replaced);
+    return { link, shared: [...uses.values()], missing: shared.size - uses.size, stale, unreadable };
   } finally {
     files.close();
   }
+}
 
-  const roots = new PlanRoots(plan.header);
-  const mappedInos = new Set([...shared].filter(([k]) => uses.has(k)).map(([, s]) => s.ino.toString()));
-  const replacedInos = new Set([...replaced.values()].map((r) => r.ino.toString()));
-  const candidates = new Set([...mappedInos, ...replacedInos]);
+/** One walk over /proc: who maps each shared inode (and from which root), who keeps a replaced copy. */
+function scanProcesses(plan: OpenPlan, files: PlanFiles, uses: Map<string, SharedUse>, shared: Map<string, SharedInode>, replaced: Map<string, ReplacedInode>) {
   const stale: StaleProcess[] = [];
   let unreadable = 0;
-  if (candidates.size === 0) return { link, shared: [...uses.values()], missing, stale, unreadable };
+  const replacedInos = new Set([...replaced.values()].map((r) => r.ino.toString()));
+  const candidates = new Set([...[...uses.keys()].map((k) => shared.get(k)!.ino.toString()), ...replacedInos]);
+  if (candidates.size === 0) return { stale, unreadable };
+  const roots = new PlanRoots(plan.header);
+  const done = new Map<string, boolean>();
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const maps = mappedFiles(pid, candidates);
@@ -70,18 +73,18 @@ export function measureMemory(plan: OpenPlan): Measurement {
     }
     const fds = replacedInos.size ? openFiles(pid, replacedInos) : [];
     if (!maps.length && !fds.length) continue;
-    let info: ProcInfo | undefined;
+    const info: ProcInfo = processInfo(pid);
     const staleKeys = new Set<string>();
     for (const f of [...maps, ...fds]) {
       const key = inodeKey(f.dev, f.ino);
-      info ??= processInfo(pid);
       const use = f.via === 'map' ? uses.get(key) : undefined;
       if (use) {
         use.pids.add(pid);
         use.roots.add(roots.rootOf(info, f.path));
         use.mappedAs ??= f.path.toString();
-      } else if (isStale(f, replaced) && !staleKeys.has(key)) {
+      } else if (!staleKeys.has(key) && isStale(f, replaced, files, done)) {
         staleKeys.add(key);
+        const unit = unitOf(info.cgroup);
         stale.push({
           pid,
           command: info.command,
@@ -91,12 +94,12 @@ export function measureMemory(plan: OpenPlan): Measurement {
           size: Number(f.size),
           via: f.via,
           ...(info.cgroup !== undefined ? { cgroup: info.cgroup } : {}),
-          ...(unitOf(info.cgroup) ? { unit: unitOf(info.cgroup) } : {}),
+          ...(unit ? { unit } : {}),
         });
       }
     }
   }
-  return { link, shared: [...uses.values()], missing, stale, unreadable };
+  return { stale, unreadable };
 }
 
 /** Opens a shared inode beneath its root or store; undefined when it is not there as planned. */

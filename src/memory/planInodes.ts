@@ -18,11 +18,12 @@ export interface SharedInode {
   links: number;
 }
 
-/** A file the plan replaced by a link: its old inode and one path it had. */
+/** A file the plan replaces by a link: its old inode, one path it had, and the inode that path links to once done. */
 export interface ReplacedInode {
   dev: bigint;
   ino: bigint;
   path: Buffer;
+  target: { dev: bigint; ino: bigint };
 }
 
 export interface PlanInodes {
@@ -44,7 +45,7 @@ export function planInodes(plan: OpenPlan): PlanInodes {
     if (s) s.links++;
     else shared.set(tkey, { dev: BigInt(t.dev), ino: BigInt(t.ino), size: BigInt(t.size), path: decodePath(rec.target), integrity: rec.integrity, links: 1 });
     const key = inodeKey(rec.stat.dev, rec.stat.ino);
-    if (key !== tkey && !replaced.has(key)) replaced.set(key, { dev: BigInt(rec.stat.dev), ino: BigInt(rec.stat.ino), path: decodePath(rec) });
+    if (key !== tkey && !replaced.has(key)) replaced.set(key, { dev: BigInt(rec.stat.dev), ino: BigInt(rec.stat.ino), path: decodePath(rec), target: { dev: BigInt(t.dev), ino: BigInt(t.ino) } });
   }
   return { shared, replaced };
 }

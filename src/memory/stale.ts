@@ -8,6 +8,7 @@ import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { residentBytes } from './residency.js';
 import { inodeKey, type ReplacedInode } from './planInodes.js';
 import type { ProcFile } from './procMaps.js';
+import type { PlanFiles } from './planFiles.js';
 
 /** One process that must restart to share, with the copy it keeps (SPEC `memory` result). */
 export interface StaleProcess {
@@ -24,9 +25,34 @@ export interface StaleProcess {
   unit?: string;
 }
 
-/** Is this mapped or open file a replaced copy with no name left? */
-export function isStale(f: ProcFile, replaced: Map<string, ReplacedInode>): boolean {
-  return f.nlink === 0 && replaced.has(inodeKey(f.dev, f.ino));
+/**
+ * Is this mapped or open file a copy that the plan replaced and that has no name left? The
+ * plan must really have replaced it: its path is now the shared inode (an unapplied plan, or
+ * an undone one, replaced nothing, and a restart would share nothing).
+ */
+export function isStale(f: ProcFile, replaced: Map<string, ReplacedInode>, files: PlanFiles, done: Map<string, boolean>): boolean {
+  if (f.nlink !== 0) return false;
+  const key = inodeKey(f.dev, f.ino);
+  const r = replaced.get(key);
+  if (!r) return false;
+  let isDone = done.get(key);
+  if (isDone === undefined) done.set(key, (isDone = pathIsTarget(files, r)));
+  return isDone;
+}
+
+function pathIsTarget(files: PlanFiles, r: ReplacedInode): boolean {
+  let fd: number;
+  try {
+    fd = files.open(r.path);
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return st.dev === r.target.dev && st.ino === r.target.ino;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The page cache an old copy holds, through the process's own handle on it. */

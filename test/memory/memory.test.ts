@@ -60,6 +60,25 @@ withProcesses('memory with running processes', () => {
     expect(text.stdout).toContain(`pid ${m.pid} "python3" maps ${JSON.stringify(tree.path('b/lib.so'))}`);
   });
 
+  test('a deleted copy that the plan did not replace (not applied, or undone since) is not stale', async () => {
+    const content = randomBytes(SIZE);
+    tree = makeTree({ 'a/lib.so': content, 'b/lib.so': content, 'c/lib.so': content });
+    const m = await startMapper(tree.path('b/lib.so'));
+    mappers.push(m);
+    const plan = `${tree.root}/p.jsonl`;
+    expect(hashify(['plan', tree.path('a'), tree.path('b'), tree.path('c'), '-o', plan, '--no-cache', '--quiet']).status).toBe(0);
+    fs.unlinkSync(tree.path('b/lib.so')); // someone else deleted it: no name left, but not hashify's doing
+    const mine = (r: { stale: Array<{ pid: number }> }) => r.stale.filter((s) => s.pid === m.pid);
+    expect(mine(memory(plan))).toEqual([]);
+    const m2 = await startMapper(tree.path('c/lib.so'));
+    mappers.push(m2);
+    hashify(['apply', plan, '--quiet']);
+    const stale = memory(plan).stale.filter((s: { pid: number }) => s.pid === m.pid || s.pid === m2.pid);
+    expect(stale.map((s: { pid: number }) => s.pid)).toEqual([m2.pid]);
+    expect([0, 3]).toContain(hashify(['undo', plan, '--quiet']).status); // 3: b's operation was skipped (its file was deleted)
+    expect(memory(plan).stale.filter((s: { pid: number }) => s.pid === m2.pid)).toEqual([]);
+  });
+
   test('a process that only holds the replaced file open (no mapping) is stale too; after it exits, nothing is', async () => {
     const content = randomBytes(SIZE);
     tree = makeTree({ 'a/data': content, 'b/data': content });
