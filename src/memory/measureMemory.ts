@@ -12,6 +12,7 @@ import { residentBytes } from './residency.js';
 import { isPrelinked } from './prelink.js';
 import { listPids, mappedFiles, openFiles, processInfo, unitOf, type ProcInfo } from './procMaps.js';
 import { PlanRoots } from './processRoot.js';
+import { encodePath } from '../pathBytes.js';
 import { isStale, staleBytes, type StaleProcess } from './stale.js';
 
 /** One shared inode as measured now. */
@@ -89,7 +90,7 @@ function scanProcesses(plan: OpenPlan, files: PlanFiles, uses: Map<string, Share
           pid,
           command: info.command,
           root: roots.rootOf(info, f.path),
-          path: f.path.toString(),
+          ...encodePath(f.path),
           bytes: staleBytes(f),
           size: Number(f.size),
           via: f.via,

@@ -17,6 +17,8 @@ export interface StaleProcess {
   root: string;
   /** The replaced file's path as the process reached it. */
   path: string;
+  /** The exact bytes of a path that is not UTF-8 (base64). */
+  path64?: string;
   /** Page cache the old copy holds (cachestat), or null when the kernel will not tell. */
   bytes: number | null;
   size: number;

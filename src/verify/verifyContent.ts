@@ -8,7 +8,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import type { OpenPlan } from '../planfile/readPlan.js';
 import { PlanFiles } from '../memory/planFiles.js';
-import { decodePath } from '../pathBytes.js';
+import { decodePath, encodePath } from '../pathBytes.js';
 import { errnoCode } from '../errors.js';
 import { hashOpenFile } from './hashOpenFile.js';
 
@@ -16,6 +16,8 @@ import { hashOpenFile } from './hashOpenFile.js';
 export interface ContentMismatch {
   op: number;
   path: string;
+  /** The exact bytes of a name that is not UTF-8 (base64). */
+  path64?: string;
   expected: string;
   /** The integrity found now, or null when it could not be read (see `reason`). */
   found: string | null;
@@ -62,7 +64,7 @@ export function verifyContent(plan: OpenPlan): ContentCheck {
         if ('integrity' in found && found.integrity === rec.integrity) continue;
         result.corrupt.push({
           op: rec.op,
-          path: path.toString(),
+          ...encodePath(path),
           expected: rec.integrity,
           found: 'integrity' in found ? found.integrity : null,
           reason: 'integrity' in found ? 'its content changed (a write through a shared inode changes every path that shares it)' : 'changed' in found ? found.changed : `it cannot be read (${found.error})`,

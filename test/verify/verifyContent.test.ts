@@ -77,3 +77,15 @@ test('verify --content does not follow a directory swapped for a symlink, even t
   expect(r.json().corrupt).toEqual([]);
   expect(r.json().contentChecked).toBe(opPaths.length - throughSymlink.length);
 });
+
+test('a changed file whose name is not UTF-8 is reported with its exact bytes (path64)', () => {
+  tree = makeTree({ 'a/caf\u00e9.txt': SAME, 'b/caf\u00e9.txt': SAME });
+  const plan = `${tree.root}/p.jsonl`;
+  expect(hashify(['plan', tree.path('a'), tree.path('b'), '-o', plan, '--no-cache', '--quiet', '--no-store']).status).toBe(0);
+  expect(hashify(['apply', plan, '--quiet']).status).toBe(0);
+  fs.appendFileSync(tree.bytes('a/caf\u00e9.txt'), 'X');
+  const r = hashify(['verify', plan, '--content', '--json']);
+  expect(r.status).toBe(3);
+  const [c] = r.json().corrupt;
+  expect([tree.bytes('a/caf\u00e9.txt'), tree.bytes('b/caf\u00e9.txt')].map((b) => b.toString('base64'))).toContain(c.path64);
+});
