@@ -72,6 +72,12 @@ export function mappedFiles(pid: number, inos: Set<string>): ProcFile[] | undefi
   return [...seen.values()];
 }
 
+/** The device and inode of a process's root directory (a stat that asks its filesystem). */
+export function rootInode(pid: number): { dev: bigint; ino: bigint } | undefined {
+  const st = tryStat(`/proc/${pid}/root`);
+  return st && { dev: st.dev, ino: st.ino };
+}
+
 /** The regular files `pid` holds open whose inode number is in `inos`. */
 export function openFiles(pid: number, inos: Set<string>): ProcFile[] {
   let fds: string[];
@@ -82,6 +88,10 @@ export function openFiles(pid: number, inos: Set<string>): ProcFile[] {
   }
   const out: ProcFile[] = [];
   for (const fd of fds) {
+    // fdinfo names the inode without asking its filesystem; a stat through the fd would ask
+    // it, and a guest's FUSE daemon need never answer. Only candidates are stat'ed.
+    const ino = fdInode(pid, fd);
+    if (ino !== undefined && !inos.has(ino)) continue;
     const handle = `/proc/${pid}/fd/${fd}`;
     const st = tryStat(handle);
     if (!st || !st.isFile() || !inos.has(st.ino.toString())) continue;
@@ -96,12 +106,20 @@ export function openFiles(pid: number, inos: Set<string>): ProcFile[] {
   return out;
 }
 
+/** The inode number in /proc/PID/fdinfo/FD (Linux 5.14 and later), undefined where it is not shown. */
+function fdInode(pid: number, fd: string): string | undefined {
+  try {
+    return /^ino:\s*([0-9]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Who a process is: its command name, its root (path and inode) and its cgroup. */
 export interface ProcInfo {
+  pid: number;
   command: string;
   root?: Buffer;
-  rootDev?: bigint;
-  rootIno?: bigint;
   cgroup?: string;
 }
 
@@ -113,14 +131,12 @@ export function processInfo(pid: number): ProcInfo {
       return undefined;
     }
   };
-  const info: ProcInfo = { command: (read('comm') ?? '?').replace(/\n$/, '') };
+  const info: ProcInfo = { pid, command: (read('comm') ?? '?').replace(/\n$/, '') };
   try {
     info.root = readlinkSync(`/proc/${pid}/root`, { encoding: 'buffer' });
   } catch {
     /* exited, or not ours to see */
   }
-  const st = tryStat(`/proc/${pid}/root`);
-  if (st) [info.rootDev, info.rootIno] = [st.dev, st.ino];
   // cgroup v2: "0::/system.slice/nginx.service"; v1 lines name a controller, the v2 line none.
   const cg = read('cgroup')?.split('\n').find((l) => l.startsWith('0::')) ?? read('cgroup')?.split('\n').find((l) => l.includes(':name=systemd:'));
   if (cg) info.cgroup = cg.slice(cg.indexOf(':', cg.indexOf(':') + 1) + 1);

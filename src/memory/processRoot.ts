@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { decodePath, isWithin } from '../pathBytes.js';
 import type { HeaderRecord } from '../planfile/records.js';
-import type { ProcInfo } from './procMaps.js';
+import { rootInode, type ProcInfo } from './procMaps.js';
 
 interface Root {
   path: Buffer;
@@ -34,8 +34,10 @@ export class PlanRoots {
       const r = this.roots.find((x) => isWithin(info.root!, x.path));
       if (r) return r.path.toString();
     }
-    if (info.rootDev !== undefined) {
-      const r = this.roots.find((x) => x.dev === info.rootDev && x.ino === info.rootIno);
+    // In another mount namespace (a container) the link reads "/": its inode still tells.
+    const own = rootInode(info.pid);
+    if (own) {
+      const r = this.roots.find((x) => x.dev === own.dev && x.ino === own.ino);
       if (r) return r.path.toString();
     }
     const r = this.roots.find((x) => isWithin(path, x.path));

@@ -37,12 +37,19 @@ export function mapperAvailable(): boolean {
   return spawnSync('python3', ['-c', 'import mmap'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Starts a process that maps `file` (and keeps it open, unless `closeFd`), chrooted into `chrootTo` if given. */
-export function startMapper(file: string, options: { chrootTo?: string; closeFd?: boolean } = {}): Promise<Mapper> {
+/**
+ * Starts a process that maps `file` (and keeps it open, unless `closeFd`), chrooted into
+ * `chrootTo` if given. With `bindFrom`, it runs in a mount namespace of its own (as a
+ * container does) where `bindFrom` is bind-mounted on `chrootTo` before the chroot, so its
+ * root, seen from the host, is a path outside every plan root.
+ */
+export function startMapper(file: string, options: { chrootTo?: string; closeFd?: boolean; bindFrom?: string } = {}): Promise<Mapper> {
   const args = ['-c', SCRIPT, file];
   if (options.chrootTo || options.closeFd) args.push(options.chrootTo ?? '');
   if (options.closeFd) args.push('close');
-  const child: ChildProcess = spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = options.bindFrom
+    ? spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec python3 "$@"', options.bindFrom, options.chrootTo!, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('error', reject);

@@ -134,6 +134,22 @@ withProcesses('memory with running processes', () => {
     const r = memory(plan);
     expect(r.top[0]).toMatchObject({ processes: 1, roots: [tree.path('b')], bytesSaved: 0 });
   });
+
+  test('a process in its own mount namespace, chrooted into a bind mount of a guest, counts under that guest', async () => {
+    const content = randomBytes(SIZE);
+    tree = makeTree({ 'a/lib.so': content, 'b/lib.so': content, 'mnt/.keep': '' });
+    const plan = planAndApply([tree.path('a'), tree.path('b')]);
+    if (spawnSync('unshare', ['--mount', 'true']).status !== 0) {
+      console.warn('skipping the mount-namespace grouping check: unshare --mount is not permitted here');
+      return;
+    }
+    // Inside its namespace the file is /mnt/lib.so; from here its root reads as <tree>/mnt.
+    const m = await startMapper(tree.path('mnt/lib.so'), { chrootTo: tree.path('mnt'), bindFrom: tree.path('b') });
+    mappers.push(m);
+    expect(fs.readlinkSync(`/proc/${m.pid}/root`)).toBe(tree.path('mnt'));
+    const r = memory(plan);
+    expect(r.top[0]).toMatchObject({ processes: 1, roots: [tree.path('b')] });
+  });
 });
 
 describe('memory without processes', () => {
