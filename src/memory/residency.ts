@@ -9,9 +9,9 @@ import { errnoCode } from '../errors.js';
 const UNKNOWN = new Set(['ENOSYS', 'EPERM', 'EOPNOTSUPP', 'EACCES', 'EINVAL']);
 
 /** Bytes of the file behind `fd` that are in the page cache, or null when the kernel will not say. */
-export function residentBytes(fd: number): number | null {
+export function residentBytes(fd: number, cachestat: (fd: number) => { cache: number } = (f) => linux().cachestat(f)): number | null {
   try {
-    return linux().cachestat(fd).cache;
+    return cachestat(fd).cache;
   } catch (err) {
     if (UNKNOWN.has(errnoCode(err) ?? '')) return null;
     throw err;
