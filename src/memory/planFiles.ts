@@ -16,17 +16,19 @@ const READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 export class PlanFiles {
   private bases: Array<{ path: Buffer; fd: number | undefined; error?: string }>;
   private noatime = constants.O_NOATIME;
+  private store: Buffer | undefined;
 
   constructor(header: HeaderRecord) {
     const paths = header.roots.map(decodePath);
-    if (header.store) paths.push(decodePath(header.store));
+    this.store = header.store ? decodePath(header.store) : undefined;
+    if (this.store) paths.push(this.store);
     // The deepest base first: a store inside a root is resolved beneath the store.
     this.bases = paths.sort((a, b) => b.length - a.length).map((path) => ({ path, fd: undefined }));
   }
 
-  /** The plan root (or store) that holds `path`, if any. */
-  baseOf(path: Buffer): Buffer | undefined {
-    return this.bases.find((b) => isWithin(path, b.path) && path.length > b.path.length)?.path;
+  /** True when `path` lies in the plan's store. */
+  inStore(path: Buffer): boolean {
+    return this.store !== undefined && this.bases.find((b) => isWithin(path, b.path) && path.length > b.path.length)?.path === this.store;
   }
 
   /** A read-only descriptor of the file at `path`; throws an errno error (ELOOP, EXDEV, ENOENT…). */

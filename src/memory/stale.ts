@@ -8,7 +8,7 @@ import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { residentBytes } from './residency.js';
 import { inodeKey, type ReplacedInode } from './planInodes.js';
 import type { ProcFile } from './procMaps.js';
-import type { PlanFiles } from './planFiles.js';
+import type { TargetInodes } from './targetInodes.js';
 
 /** One process that must restart to share, with the copy it keeps (SPEC `memory` result). */
 export interface StaleProcess {
@@ -29,32 +29,17 @@ export interface StaleProcess {
 
 /**
  * Is this mapped or open file a copy that the plan replaced and that has no name left? The
- * plan must really have replaced it: its path is now the shared inode (an unapplied plan, or
- * an undone one, replaced nothing, and a restart would share nothing).
+ * plan must really have replaced it: its path is now its target's inode (an unapplied plan,
+ * or an undone one, replaced nothing, and a restart would share nothing).
  */
-export function isStale(f: ProcFile, replaced: Map<string, ReplacedInode>, files: PlanFiles, done: Map<string, boolean>): boolean {
+export function isStale(f: ProcFile, replaced: Map<string, ReplacedInode>, targets: TargetInodes, done: Map<string, boolean>): boolean {
   if (f.nlink !== 0) return false;
   const key = inodeKey(f.dev, f.ino);
   const r = replaced.get(key);
   if (!r) return false;
   let isDone = done.get(key);
-  if (isDone === undefined) done.set(key, (isDone = pathIsTarget(files, r)));
+  if (isDone === undefined) done.set(key, (isDone = targets.isLinked(r.path, r.target)));
   return isDone;
-}
-
-function pathIsTarget(files: PlanFiles, r: ReplacedInode): boolean {
-  let fd: number;
-  try {
-    fd = files.open(r.path);
-  } catch {
-    return false;
-  }
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    return st.dev === r.target.dev && st.ino === r.target.ino;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The page cache an old copy holds, through the process's own handle on it. */

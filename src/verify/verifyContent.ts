@@ -11,6 +11,7 @@ import { PlanFiles } from '../memory/planFiles.js';
 import { decodePath, encodePath } from '../pathBytes.js';
 import { errnoCode } from '../errors.js';
 import { hashOpenFile } from './hashOpenFile.js';
+import { statBeneath } from '../memory/targetInodes.js';
 
 /** A done operation whose shared content no longer matches the plan. */
 export interface ContentMismatch {
@@ -34,21 +35,28 @@ type Found = { integrity: string } | { changed: string } | { error: string };
 
 export function verifyContent(plan: OpenPlan): ContentCheck {
   const files = new PlanFiles(plan.header);
+  // The target's inode now, read at its path: plan version 2 copies a new store entry into a
+  // new inode at apply time, so the plan's own record of the target is the keeper's.
+  const targets = new Map<string, { dev: bigint; ino: bigint } | null>();
   const byInode = new Map<string, Found>();
   const result: ContentCheck = { checked: 0, corrupt: [] };
   try {
     for (const rec of plan.records()) {
       if (rec.type !== 'link') continue;
+      const tkey = decodePath(rec.target).toString('latin1');
+      if (!targets.has(tkey)) targets.set(tkey, statBeneath(files, decodePath(rec.target)) ?? null);
+      const target = targets.get(tkey);
+      if (!target) continue;
       const path = decodePath(rec);
       let fd: number;
       try {
         fd = files.open(path);
       } catch {
-        continue; // gone or a symlink now: not done, and plain verify reports it as drift
+        continue; // gone or reached through a symlink: not done, and plain verify reports it
       }
       try {
         const st = fstatSync(fd, { bigint: true });
-        if (st.dev.toString() !== rec.target.stat.dev || st.ino.toString() !== rec.target.stat.ino) continue;
+        if (!st.isFile() || st.dev !== target.dev || st.ino !== target.ino) continue;
         result.checked++;
         const key = `${st.dev}:${st.ino}`;
         let found = byInode.get(key);

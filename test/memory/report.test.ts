@@ -8,6 +8,8 @@ import type { Measurement, SharedUse } from '../../src/memory/measureMemory.js';
 import type { StaleProcess } from '../../src/memory/stale.js';
 
 const use = (path: string, resident: number | null, roots: string[], pids: number[]): SharedUse => ({
+  dev: 1n,
+  ino: BigInt(path.length),
   path,
   size: resident ?? 1000,
   resident,
