@@ -8,5 +8,6 @@ NAPI_MODULE_INIT() {
   register_storedir(env, exports);
   register_hash(env, exports);
   register_fsinfo(env, exports);
+  register_memory(env, exports);
   return exports;
 }

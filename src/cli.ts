@@ -90,7 +90,7 @@ const showCommand = command({
 const verifyCommand = command({
   command: 'verify <plan>',
   describe: 'check every operation against the filesystem now: applicable, done or drifted (exit 3 on drift)',
-  builder: (y) => planOption(y),
+  builder: (y) => planOption(y).option('content', { type: 'boolean', default: false, describe: 'also re-hash the target of every done operation (finds in-place writes through a shared inode)' }),
   handler: async (a, out) => (await import('./cli/verify.js')).runVerify(a, out),
 });
 
@@ -138,8 +138,15 @@ const fsckCommand = command({
   handler: async (a, out) => (await import('./cli/fsck.js')).runFsck(a, out),
 });
 
+const memoryCommand = command({
+  command: 'memory <plan>',
+  describe: 'after an apply: page cache the shared inodes hold, the processes and roots mapping them, and who must restart to share',
+  builder: (y) => planOption(y),
+  handler: async (a, out) => (await import('./cli/memory.js')).runMemory(a, out),
+});
+
 /** Every command, in the order `--help` lists them. Add a command here (and to hashify.1). */
-const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand] as CommandModule<Globals, unknown>[];
+const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand, memoryCommand] as CommandModule<Globals, unknown>[];
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs

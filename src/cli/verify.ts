@@ -9,9 +9,12 @@ import { realFs } from '../apply/applyFs.js';
 import { EXIT } from '../errors.js';
 import { Output, type GlobalOptions } from './output.js';
 import type { StoreRecord } from '../planfile/records.js';
+import { verifyContent, contentLines, type ContentCheck } from '../verify/verifyContent.js';
 
 export interface VerifyArgs extends GlobalOptions {
   plan: string;
+  /** Also re-hash the target of every done operation (`--content`). */
+  content?: boolean;
 }
 
 export function runVerify(args: VerifyArgs, out: Output): number {
@@ -20,6 +23,7 @@ export function runVerify(args: VerifyArgs, out: Output): number {
   const examples: string[] = [];
   /** Every drifted operation, for --json. */
   const drifts: Array<{ op: number; path: string; path64?: string; reason: string }> = [];
+  let content: ContentCheck | undefined;
   try {
     let store: StoreRecord | undefined;
     let targetDrift: string | undefined;
@@ -66,13 +70,15 @@ export function runVerify(args: VerifyArgs, out: Output): number {
         else if (examples.length < 20) examples.push(`  op ${rec.op} ${displayPath(path)}: ${verdict}`);
       } else applicable++;
     }
+    if (args.content) content = verifyContent(plan);
   } finally {
     plan.close();
   }
-  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted, drifts }, () => [
+  out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted, drifts, ...(content && { contentChecked: content.checked, corrupt: content.corrupt }) }, () => [
     `${plan.totals.ops} operations: ${applicable} applicable, ${done} done, ${drifted} drifted since planning.`,
     ...examples,
     ...(drifted > examples.length ? [`  … and ${drifted - examples.length} more (all of them with --json)`] : []),
+    ...(content ? contentLines(content) : []),
   ]);
-  return drifted ? EXIT.drift : EXIT.ok;
+  return drifted || content?.corrupt.length ? EXIT.drift : EXIT.ok;
 }

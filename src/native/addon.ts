@@ -53,6 +53,11 @@ export interface LinuxAddon {
   close(fd: number): void;
   /** True when the XFS filesystem holding the directory `path` was made with reflink=1 (its geometry ioctl; ENOTTY elsewhere). */
   xfsReflink(path: Buffer): boolean;
+  /**
+   * cachestat(2) over the whole file: bytes in the page cache (dirty and under writeback
+   * among them). Throws with the errno's code (ENOSYS before Linux 6.5).
+   */
+  cachestat(fd: number): { cache: number; dirty: number; writeback: number };
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
