@@ -157,7 +157,19 @@ async function main(): Promise<void> {
       (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', describe: 'only list what would be removed' }),
       run(async (a, out) => (await import('./cli/gc.js')).runGc({ ...(a as GlobalOptions), store: a.store as string, dryRun: Boolean(a.dryRun) }, out)),
     )
-    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo or gc.')
+    .command(
+      'clone <src> <dst>',
+      'make DST a copy of SRC whose store-backed files are links to the store; DST appears whole or not at all',
+      (y) => y.positional('src', { type: 'string', demandOption: true }).positional('dst', { type: 'string', demandOption: true }).option('store', { type: 'string', describe: 'store to link from (default: .hash in the deepest common directory of SRC and DST)' }),
+      run(async (a, out) => (await import('./cli/clone.js')).runClone({ ...(a as GlobalOptions), src: a.src as string, dst: a.dst as string, store: a.store as string | undefined }, out)),
+    )
+    .command(
+      'switch <a> <b>',
+      'exchange the directories A and B in one atomic rename (again: the way back)',
+      (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+      run(async (a, out) => (await import('./cli/switch.js')).runSwitch({ ...(a as GlobalOptions), a: a.a as string, b: a.b as string }, out)),
+    )
+    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, clone or switch.')
     .strict()
     .version(VERSION)
     .help()

@@ -1,0 +1,596 @@
+/*
+ * clone: the native walker and copier behind `hashify clone SRC DST`, and the two small
+ * calls behind `switch` (lstatAt, renameAt2).
+ *
+ * SRC belongs to a guest that may be hostile and running. It is walked only by descriptor:
+ * each directory is opened relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY,
+ * each entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW) relative to that descriptor, and
+ * a regular file is opened as O_PATH first and reopened for reading only once its descriptor
+ * proves it is a regular file (so a name swapped for a device or FIFO is never opened for
+ * reading). A directory swapped for a symlink fails the open (ELOOP/ENOTDIR) and the entry is
+ * looked at again; nothing outside SRC is ever reached. Mount points are not crossed: they
+ * are reproduced as empty directories.
+ *
+ * A regular file whose (dev, ino) is a store entry's inode becomes one more link to that
+ * entry (linkat from the store, then checked to be that inode); everything else is copied
+ * (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own hard-link sets
+ * are kept by linking later members to the first copy in DST.
+ *
+ * The walk is resumable in batches (cloneStep) so the caller can show progress between them.
+ * HASHIFY_CLONE_CRASH_AFTER=N makes the process kill itself with SIGKILL after N entries
+ * (crash tests).
+ */
+#define _GNU_SOURCE
+#include "napi_util.h"
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/file.h>
+#include "clone_set.h"
+
+#define RETRY 1
+#define MAX_TRIES 4
+
+typedef struct {
+  int src, dst;
+  DIR *dir;
+  struct stat st;
+  size_t saved_rel;
+} frame_t;
+
+typedef struct {
+  int store_fd, dst_root;
+  dev_t src_dev, store_dev;
+  ino_t store_ino;         /* a store inside SRC is not part of the tree */
+  frame_t *stack;
+  size_t depth, cap;
+  strbuf_t rel;            /* the current directory's path below DST's root ("" for the root) */
+  iset_t store;            /* store inode -> its path below the store */
+  iset_t links;            /* SRC inode with more links -> its first copy's path below DST */
+  uint64_t entries, linked, copied, bytes, hardlinked, linkmax, mounts, vanished;
+  long crash_after;
+  const char *err_op;
+  int err;
+  strbuf_t err_path;
+} clone_t;
+
+static int fail(clone_t *c, const char *op, const char *name) {
+  c->err_op = op;
+  c->err = errno ? errno : EIO;
+  c->err_path.len = 0;
+  sb_append(&c->err_path, c->rel.buf ? c->rel.buf : "", c->rel.len);
+  if (name) { sb_append(&c->err_path, "/", 1); sb_append(&c->err_path, name, strlen(name)); }
+  return -1;
+}
+
+/* Reopens an O_PATH descriptor for reading through /proc: the same inode, nothing resolved again. */
+static int reopen_read(int pfd) {
+  char proc[48];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+  int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 && errno == EPERM) fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  return fd;
+}
+
+/* Copies every extended attribute of src to dst. With fds (>= 0) or, for entries that cannot
+ * be opened (symlinks, devices), the l*xattr calls on "/proc/self/fd/DIR/NAME" paths, which
+ * resolve the directory by its descriptor and never follow the last component. */
+static int copy_xattrs(int sfd, const char *spath, int dfd, const char *dpath) {
+  char stackbuf[4096], *names = stackbuf;
+  ssize_t n = sfd >= 0 ? flistxattr(sfd, names, sizeof stackbuf) : llistxattr(spath, names, sizeof stackbuf);
+  if (n < 0 && errno == ERANGE) {
+    ssize_t need = sfd >= 0 ? flistxattr(sfd, NULL, 0) : llistxattr(spath, NULL, 0);
+    if (need < 0) return -1;
+    names = malloc(need + 1);
+    if (!names) return -1;
+    n = sfd >= 0 ? flistxattr(sfd, names, need) : llistxattr(spath, names, need);
+  }
+  if (n < 0) {
+    if (names != stackbuf) free(names);
+    return (errno == ENOTSUP) ? 0 : -1;
+  }
+  int rc = 0;
+  char vstack[4096];
+  for (char *p = names; p < names + n; p += strlen(p) + 1) {
+    char *val = vstack;
+    ssize_t m = sfd >= 0 ? fgetxattr(sfd, p, val, sizeof vstack) : lgetxattr(spath, p, val, sizeof vstack);
+    if (m < 0 && errno == ERANGE) {
+      ssize_t need = sfd >= 0 ? fgetxattr(sfd, p, NULL, 0) : lgetxattr(spath, p, NULL, 0);
+      if (need < 0 || !(val = malloc(need + 1))) { rc = -1; break; }
+      m = sfd >= 0 ? fgetxattr(sfd, p, val, need) : lgetxattr(spath, p, val, need);
+    }
+    if (m < 0) {
+      if (val != vstack) free(val);
+      if (errno == ENODATA) continue; /* removed meanwhile */
+      rc = -1; break;
+    }
+    int w = dfd >= 0 ? fsetxattr(dfd, p, val, m, 0) : lsetxattr(dpath, p, val, m, 0);
+    if (val != vstack) free(val);
+    if (w < 0) { rc = -1; break; }
+  }
+  if (names != stackbuf) { int e = errno; free(names); errno = e; }
+  return rc;
+}
+
+static void proc_path(char *out, size_t size, int dirfd, const char *name) {
+  snprintf(out, size, "/proc/self/fd/%d/%s", dirfd, name);
+}
+
+/* Owner, mode, xattrs, then times, in that order: chown clears setuid bits and file
+ * capabilities, and every later change would move the times again. */
+static int set_meta_fd(clone_t *c, int sfd, int dfd, const struct stat *st, const char *name) {
+  if (fchown(dfd, st->st_uid, st->st_gid) < 0 && !(errno == EPERM && geteuid() != 0)) return fail(c, "fchown", name);
+  if (fchmod(dfd, st->st_mode & 07777) < 0) return fail(c, "fchmod", name);
+  if (copy_xattrs(sfd, NULL, dfd, NULL) < 0) return fail(c, "xattr", name);
+  struct timespec ts[2] = { st->st_atim, st->st_mtim };
+  if (futimens(dfd, ts) < 0) return fail(c, "futimens", name);
+  return 0;
+}
+
+static int set_meta_at(clone_t *c, int sdir, int ddir, const char *name, const struct stat *st) {
+  if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && !(errno == EPERM && geteuid() != 0))
+    return fail(c, "fchownat", name);
+  if (!S_ISLNK(st->st_mode) && fchmodat(ddir, name, st->st_mode & 07777, 0) < 0) return fail(c, "fchmodat", name);
+  size_t len = strlen(name) + 48;
+  char *sp = malloc(len), *dp = malloc(len);
+  if (!sp || !dp) { free(sp); free(dp); errno = ENOMEM; return fail(c, "malloc", name); }
+  proc_path(sp, len, sdir, name);
+  proc_path(dp, len, ddir, name);
+  int r = copy_xattrs(-1, sp, -1, dp);
+  free(sp); free(dp);
+  if (r < 0) return fail(c, "xattr", name);
+  struct timespec ts[2] = { st->st_atim, st->st_mtim };
+  if (utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0) return fail(c, "utimensat", name);
+  return 0;
+}
+
+/* Copies size bytes: a reflink where the filesystem can, else the data extents only. */
+static int copy_data(int sfd, int dfd, off_t size) {
+  if (size == 0) return 0;
+  if (ioctl(dfd, FICLONE, sfd) == 0) return 0;
+  off_t pos = 0;
+  int use_cfr = 1;
+  char *buf = NULL;
+  while (pos < size) {
+    off_t data = lseek(sfd, pos, SEEK_DATA), hole;
+    if (data < 0) {
+      if (errno == ENXIO) break; /* only a hole remains */
+      data = pos; hole = size;
+    } else {
+      if (data >= size) break;
+      hole = lseek(sfd, data, SEEK_HOLE);
+      if (hole < 0 || hole > size) hole = size;
+    }
+    off_t in = data, out = data;
+    while (in < hole) {
+      ssize_t k = -1;
+      if (use_cfr) {
+        k = copy_file_range(sfd, &in, dfd, &out, (size_t)(hole - in), 0);
+        if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) use_cfr = 0;
+        else if (k < 0) { free(buf); return -1; }
+      }
+      if (!use_cfr) {
+        if (!buf && !(buf = malloc(1 << 20))) return -1;
+        size_t want = (size_t)(hole - in) < (1u << 20) ? (size_t)(hole - in) : (1u << 20);
+        k = pread(sfd, buf, want, in);
+        if (k < 0) { free(buf); return -1; }
+        for (ssize_t done = 0; done < k;) {
+          ssize_t w = pwrite(dfd, buf + done, k - done, out + done);
+          if (w < 0) { free(buf); return -1; }
+          done += w;
+        }
+        in += k; out += k;
+      }
+      if (k == 0) { hole = in; break; } /* the file shrank meanwhile */
+    }
+    pos = hole;
+    if (hole >= size || in < hole) break;
+  }
+  free(buf);
+  return ftruncate(dfd, size); /* a trailing hole, and the size even if the file shrank */
+}
+
+static int dst_rel(clone_t *c, const char *name, strbuf_t *out) {
+  out->len = 0;
+  if (sb_append(out, c->rel.buf ? c->rel.buf : "", c->rel.len) < 0) return -1;
+  if (c->rel.len && sb_append(out, "/", 1) < 0) return -1;
+  return sb_append(out, name, strlen(name));
+}
+
+/* A later member of one of SRC's hard-link sets: one more link to its first copy.
+ * 1 when linked, 0 when it must be made (first member, or that copy is at its link limit). */
+static int link_member(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
+  if (st->st_nlink < 2) return 0;
+  const char *first = iset_get(&c->links, st->st_dev, st->st_ino);
+  if (!first) return 0;
+  if (linkat(c->dst_root, first, f->dst, name, 0) == 0) { c->hardlinked++; return 1; }
+  if (errno == EMLINK) return 0;
+  return fail(c, "linkat", name);
+}
+
+static int remember_member(clone_t *c, const char *name, const struct stat *st) {
+  if (st->st_nlink < 2) return 0;
+  strbuf_t p = { 0 };
+  if (dst_rel(c, name, &p) < 0 || iset_put(&c->links, st->st_dev, st->st_ino, p.buf, p.len) < 0) {
+    free(p.buf); errno = ENOMEM; return fail(c, "malloc", name);
+  }
+  free(p.buf);
+  return 0;
+}
+
+/* One more link to the store entry whose inode this is; 1 when done, 0 when it must be copied. */
+static int link_store(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
+  const char *entry = iset_get(&c->store, st->st_dev, st->st_ino);
+  if (!entry) return 0;
+  if (linkat(c->store_fd, entry, f->dst, name, 0) < 0) {
+    if (errno == EMLINK) { c->linkmax++; return 0; }
+    if (errno == ENOENT || errno == EXDEV) return 0; /* removed by gc meanwhile; another filesystem */
+    return fail(c, "linkat", name);
+  }
+  struct stat now;
+  if (fstatat(f->dst, name, &now, AT_SYMLINK_NOFOLLOW) < 0) return fail(c, "fstatat", name);
+  if (now.st_ino != st->st_ino || now.st_dev != st->st_dev) {
+    /* the entry was replaced since the store was walked: this is not SRC's inode */
+    if (unlinkat(f->dst, name, 0) < 0) return fail(c, "unlinkat", name);
+    return 0;
+  }
+  c->linked++;
+  return 1;
+}
+
+static int clone_file(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
+  int r = link_store(c, f, name, lst);
+  if (r) return r < 0 ? -1 : 0;
+  int pfd = openat(f->src, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (pfd < 0) return errno == ENOENT ? RETRY : fail(c, "openat", name);
+  struct stat st;
+  if (fstat(pfd, &st) < 0) { close(pfd); return fail(c, "fstat", name); }
+  if (!S_ISREG(st.st_mode)) { close(pfd); return RETRY; }
+  r = link_member(c, f, name, &st);
+  if (r) { close(pfd); return r < 0 ? -1 : 0; }
+  int sfd = reopen_read(pfd);
+  close(pfd);
+  if (sfd < 0) return fail(c, "open", name);
+  int dfd = openat(f->dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dfd < 0) { close(sfd); return fail(c, "openat", name); }
+  if (copy_data(sfd, dfd, st.st_size) < 0) { fail(c, "copy", name); close(sfd); close(dfd); return -1; }
+  r = set_meta_fd(c, sfd, dfd, &st, name);
+  close(sfd);
+  close(dfd);
+  if (r < 0) return -1;
+  c->copied++;
+  c->bytes += (uint64_t)st.st_size;
+  return remember_member(c, name, &st);
+}
+
+static int clone_symlink(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
+  char target[4097];
+  ssize_t n = readlinkat(f->src, name, target, sizeof target);
+  if (n < 0) return (errno == ENOENT || errno == EINVAL) ? RETRY : fail(c, "readlinkat", name);
+  if (n >= (ssize_t)sizeof target) { errno = ENAMETOOLONG; return fail(c, "readlinkat", name); }
+  target[n] = 0;
+  /* looked at again after reading: readlink may have moved its atime */
+  struct stat st;
+  if (fstatat(f->src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? RETRY : fail(c, "fstatat", name);
+  if (!S_ISLNK(st.st_mode) || st.st_ino != lst->st_ino) return RETRY;
+  int r = link_member(c, f, name, &st);
+  if (r) return r < 0 ? -1 : 0;
+  if (symlinkat(target, f->dst, name) < 0) return fail(c, "symlinkat", name);
+  if (set_meta_at(c, f->src, f->dst, name, &st) < 0) return -1;
+  return remember_member(c, name, &st);
+}
+
+static int clone_special(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
+  int r = link_member(c, f, name, st);
+  if (r) return r < 0 ? -1 : 0;
+  if (mknodat(f->dst, name, (st->st_mode & S_IFMT) | 0600, st->st_rdev) < 0) return fail(c, "mknodat", name);
+  if (set_meta_at(c, f->src, f->dst, name, st) < 0) return -1;
+  return remember_member(c, name, st);
+}
+
+static int push(clone_t *c, int sfd, int dfd, const struct stat *st) {
+  if (c->depth == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 64;
+    frame_t *s = realloc(c->stack, cap * sizeof *s);
+    if (!s) return -1;
+    c->stack = s; c->cap = cap;
+  }
+  DIR *d = fdopendir(sfd);
+  if (!d) return -1;
+  frame_t *f = &c->stack[c->depth++];
+  f->src = sfd; f->dst = dfd; f->dir = d; f->st = *st; f->saved_rel = c->rel.len;
+  return 0;
+}
+
+static int clone_dir(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
+  int sfd = openat(f->src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
+  if (sfd < 0 && errno == EPERM) sfd = openat(f->src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sfd < 0) return (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) ? RETRY : fail(c, "openat", name);
+  struct stat st;
+  if (fstat(sfd, &st) < 0) { close(sfd); return fail(c, "fstat", name); }
+  if (mkdirat(f->dst, name, 0700) < 0) { close(sfd); return fail(c, "mkdirat", name); }
+  int dfd = openat(f->dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) { close(sfd); return fail(c, "openat", name); }
+  if (st.st_dev != c->src_dev) {
+    /* a mount point: not crossed, reproduced as an empty directory */
+    int r = set_meta_fd(c, sfd, dfd, &st, name);
+    close(sfd); close(dfd);
+    c->mounts++;
+    return r;
+  }
+  size_t saved = c->rel.len;
+  if ((c->rel.len && sb_append(&c->rel, "/", 1) < 0) || sb_append(&c->rel, name, strlen(name)) < 0 || push(c, sfd, dfd, &st) < 0) {
+    c->rel.len = saved;
+    c->rel.buf[saved] = 0;
+    close(sfd); close(dfd);
+    return fail(c, "malloc", name);
+  }
+  c->stack[c->depth - 1].saved_rel = saved;
+  return 0;
+}
+
+static int clone_entry(clone_t *c, frame_t *f, const char *name) {
+  for (int tries = 0; tries < MAX_TRIES; tries++) {
+    struct stat st;
+    if (fstatat(f->src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno == ENOENT) { c->vanished++; return 0; }
+      return fail(c, "fstatat", name);
+    }
+    int r;
+    switch (st.st_mode & S_IFMT) {
+      case S_IFDIR:
+        if (c->store_fd >= 0 && st.st_dev == c->store_dev && st.st_ino == c->store_ino) return 0;
+        r = clone_dir(c, f, name, &st);
+        break;
+      case S_IFREG: r = clone_file(c, f, name, &st); break;
+      case S_IFLNK: r = clone_symlink(c, f, name, &st); break;
+      default: r = clone_special(c, f, name, &st); break;
+    }
+    if (r != RETRY) return r;
+  }
+  errno = EAGAIN;
+  return fail(c, "clone (the entry kept changing)", name);
+}
+
+/* The directory on top is complete: its own metadata last (filling it moved its times). */
+static int finish_dir(clone_t *c) {
+  frame_t *f = &c->stack[c->depth - 1];
+  int r = set_meta_fd(c, f->src, f->dst, &f->st, NULL);
+  closedir(f->dir);
+  close(f->dst);
+  c->rel.len = f->saved_rel;
+  if (c->rel.buf) c->rel.buf[c->rel.len] = 0;
+  c->depth--;
+  return r;
+}
+
+/* Every regular file below the store's sha256/ and sha512/ directories, by inode. */
+static int walk_store(clone_t *c, int fd, strbuf_t *path, int depth) {
+  DIR *d = fdopendir(fd);
+  if (!d) { close(fd); return -1; }
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (depth == 0 && strcmp(e->d_name, "sha256") && strcmp(e->d_name, "sha512")) continue;
+    size_t saved = path->len;
+    if ((path->len && sb_append(path, "/", 1) < 0) || sb_append(path, e->d_name, strlen(e->d_name)) < 0) { rc = -1; break; }
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISDIR(st.st_mode) && depth < 6) {
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && walk_store(c, fd, path, depth + 1) < 0) { rc = -1; break; }
+      } else if (S_ISREG(st.st_mode) && depth > 0) {
+        if (iset_put(&c->store, st.st_dev, st.st_ino, path->buf, path->len) < 0) { rc = -1; break; }
+      }
+    }
+    path->len = saved;
+    path->buf[saved] = 0;
+  }
+  closedir(d);
+  return rc;
+}
+
+static void free_clone(clone_t *c) {
+  while (c->depth) { frame_t *f = &c->stack[--c->depth]; closedir(f->dir); close(f->dst); }
+  free(c->stack);
+  if (c->store_fd >= 0) close(c->store_fd);
+  if (c->dst_root >= 0) close(c->dst_root);
+  iset_free(&c->store); iset_free(&c->links);
+  free(c->rel.buf); free(c->err_path.buf);
+  free(c);
+}
+
+static void finalize(napi_env env, void *data, void *hint) { free_clone(data); }
+
+static napi_value throw_clone(napi_env env, clone_t *c) {
+  throw_errno(env, c->err_op, c->err);
+  napi_value exc, p; bool pending;
+  napi_is_exception_pending(env, &pending);
+  if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+    void *data;
+    napi_create_buffer_copy(env, c->err_path.len, c->err_path.buf ? c->err_path.buf : "", &data, &p);
+    napi_set_named_property(env, exc, "path", p);
+    napi_throw(env, exc);
+  }
+  return NULL;
+}
+
+/* cloneStart(srcFd, dstFd, storeFd) -> handle. Takes ownership of the three descriptors
+ * (storeFd -1 for none); walks the store's inodes first. */
+static napi_value xstart(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3]; int src, dst, store;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !get_fd(env, argv[0], &src) || !get_fd(env, argv[1], &dst) || !get_fd(env, argv[2], &store)) {
+    napi_throw_type_error(env, NULL, "srcFd, dstFd and storeFd expected"); return NULL;
+  }
+  clone_t *c = calloc(1, sizeof *c);
+  if (!c) return throw_errno(env, "calloc", ENOMEM);
+  c->store_fd = store; c->dst_root = -1;
+  const char *crash = getenv("HASHIFY_CLONE_CRASH_AFTER");
+  c->crash_after = crash ? atol(crash) : 0;
+  struct stat st;
+  if (fstat(src, &st) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fstat", e); }
+  c->src_dev = st.st_dev;
+  int dup_dst = dup(dst);
+  if (dup_dst < 0 || push(c, src, dst, &st) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fdopendir", e); }
+  c->dst_root = dup_dst;
+  if (sb_append(&c->rel, "", 0) < 0) { free_clone(c); return throw_errno(env, "malloc", ENOMEM); }
+  if (store >= 0) {
+    struct stat sst;
+    if (fstat(store, &sst) == 0) { c->store_dev = sst.st_dev; c->store_ino = sst.st_ino; }
+    strbuf_t path = { 0 };
+    int fd = dup(store);
+    int r = fd < 0 ? -1 : (sb_append(&path, "", 0) < 0 ? -1 : walk_store(c, fd, &path, 0));
+    int e = errno;
+    free(path.buf);
+    if (r < 0) { free_clone(c); return throw_errno(env, "walk store", e); }
+  }
+  napi_value out;
+  napi_create_external(env, c, finalize, NULL, &out);
+  return out;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *k, double v) {
+  napi_value n; napi_create_double(env, v, &n); napi_set_named_property(env, obj, k, n);
+}
+
+/* cloneStep(handle, budget) -> { done, entries, linked, copied, bytes, ... }: clones up to
+ * budget entries; done once SRC's root directory has its metadata. */
+static napi_value xstep(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; clone_t *c; int64_t budget;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || napi_get_value_int64(env, argv[1], &budget) != napi_ok) {
+    napi_throw_type_error(env, NULL, "handle and budget expected"); return NULL;
+  }
+  while (budget > 0 && c->depth > 0) {
+    frame_t *f = &c->stack[c->depth - 1];
+    errno = 0;
+    struct dirent *e = readdir(f->dir);
+    if (!e) {
+      if (errno) { fail(c, "readdir", NULL); return throw_clone(env, c); }
+      if (finish_dir(c) < 0) return throw_clone(env, c);
+      continue;
+    }
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (clone_entry(c, f, e->d_name) < 0) return throw_clone(env, c);
+    c->entries++;
+    budget--;
+    if (c->crash_after && (long)c->entries >= c->crash_after) raise(SIGKILL);
+  }
+  napi_value out, done;
+  napi_create_object(env, &out);
+  napi_get_boolean(env, c->depth == 0, &done);
+  napi_set_named_property(env, out, "done", done);
+  set_num(env, out, "entries", (double)c->entries);
+  set_num(env, out, "linked", (double)c->linked);
+  set_num(env, out, "copied", (double)c->copied);
+  set_num(env, out, "hardlinked", (double)c->hardlinked);
+  set_num(env, out, "bytesCopied", (double)c->bytes);
+  set_num(env, out, "storeEntries", (double)c->store.n);
+  set_num(env, out, "atLinkLimit", (double)c->linkmax);
+  set_num(env, out, "mountPoints", (double)c->mounts);
+  set_num(env, out, "vanished", (double)c->vanished);
+  return out;
+}
+
+/* Removes the entry `name` of dirfd and, if it is a directory, everything below it, by
+ * descriptor: a symlink is removed, never followed. */
+static int remove_at(int parent, const char *name) {
+  if (unlinkat(parent, name, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EISDIR && errno != EPERM) return -1;
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  DIR *d = fdopendir(fd);
+  if (!d) { close(fd); return -1; }
+  struct dirent *e;
+  int rc = 0;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (remove_at(dirfd(d), e->d_name) < 0) { rc = -1; break; }
+  }
+  int err = errno;
+  closedir(d);
+  if (rc < 0) { errno = err; return -1; }
+  if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -1;
+  return 0;
+}
+
+/* removeTree(dirfd, name: Buffer) */
+static napi_value xremove(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *name = argc < 2 || !get_fd(env, argv[0], &dirfd) ? NULL : get_bytes_z(env, argv[1], NULL);
+  if (!name) { napi_throw_type_error(env, NULL, "dirfd and name Buffer expected"); return NULL; }
+  int r = remove_at(dirfd, name), e = errno;
+  free(name);
+  if (r < 0) return throw_errno(env, "remove", e);
+  return NULL;
+}
+
+/* tryLock(fd) -> true when an exclusive flock was taken, false when another process holds one. */
+static napi_value xlock(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int fd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &fd)) { napi_throw_type_error(env, NULL, "fd expected"); return NULL; }
+  int r = flock(fd, LOCK_EX | LOCK_NB);
+  if (r < 0 && errno != EWOULDBLOCK) return throw_errno(env, "flock", errno);
+  napi_value out; napi_get_boolean(env, r == 0, &out);
+  return out;
+}
+
+/* lstatAt(dirfd, name: Buffer) -> { mode, dev, ino } or null when nothing is there. */
+static napi_value xlstatat(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *name = argc < 2 || !get_fd(env, argv[0], &dirfd) ? NULL : get_bytes_z(env, argv[1], NULL);
+  if (!name) { napi_throw_type_error(env, NULL, "dirfd and name Buffer expected"); return NULL; }
+  struct stat st;
+  int r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW), e = errno;
+  free(name);
+  napi_value out;
+  if (r < 0) {
+    if (e == ENOENT) { napi_get_null(env, &out); return out; }
+    return throw_errno(env, "fstatat", e);
+  }
+  napi_create_object(env, &out);
+  set_num(env, out, "mode", st.st_mode);
+  napi_value v;
+  napi_create_bigint_uint64(env, st.st_dev, &v); napi_set_named_property(env, out, "dev", v);
+  napi_create_bigint_uint64(env, st.st_ino, &v); napi_set_named_property(env, out, "ino", v);
+  return out;
+}
+
+/* renameAt2(olddirfd, oldname, newdirfd, newname, flags) */
+static napi_value xrename(napi_env env, napi_callback_info info) {
+  size_t argc = 5; napi_value argv[5]; int od, nd, flags;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5 || !get_fd(env, argv[0], &od) || !get_fd(env, argv[2], &nd) || napi_get_value_int32(env, argv[4], &flags) != napi_ok) {
+    napi_throw_type_error(env, NULL, "olddirfd, oldname, newdirfd, newname, flags expected"); return NULL;
+  }
+  char *on = get_bytes_z(env, argv[1], NULL), *nn = get_bytes_z(env, argv[3], NULL);
+  if (!on || !nn) { free(on); free(nn); napi_throw_type_error(env, NULL, "names must be Buffers"); return NULL; }
+  int r = renameat2(od, on, nd, nn, (unsigned)flags), e = errno;
+  free(on); free(nn);
+  if (r < 0) return throw_errno(env, "renameat2", e);
+  return NULL;
+}
+
+void register_clone(napi_env env, napi_value exports) {
+  static const napi_property_descriptor props[] = {
+    FN("cloneStart", xstart), FN("cloneStep", xstep), FN("removeTree", xremove),
+    FN("lstatAt", xlstatat), FN("renameAt2", xrename), FN("tryLock", xlock),
+  };
+  define_functions(env, exports, props, sizeof props / sizeof props[0]);
+}
