@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include "clone_set.h"
 
 #define RETRY 1
@@ -58,6 +60,8 @@ typedef struct {
   strbuf_t rel;            /* the current directory's path below DST's root ("" for the root) */
   iset_t store;            /* store inode -> its path below the store */
   iset_t links;            /* SRC inode with more links -> its first copy's path below DST */
+  strbuf_t made_files;     /* copied files' paths below DST, NUL-separated: synced at the end */
+  strbuf_t made_dirs;      /* directories made, in order */
   uint64_t entries, linked, copied, bytes, hardlinked, linkmax, mounts, vanished;
   long crash_after;
   const char *err_op;
@@ -219,6 +223,14 @@ static int link_member(clone_t *c, frame_t *f, const char *name, const struct st
   return fail(c, "linkat", name);
 }
 
+/* Appends DST's path of `name` (in the current directory) to a NUL-separated list. */
+static int record(clone_t *c, strbuf_t *list, const char *name) {
+  strbuf_t p = { 0 };
+  if (dst_rel(c, name, &p) < 0 || sb_append(list, p.buf, p.len + 1) < 0) { free(p.buf); errno = ENOMEM; return fail(c, "malloc", name); }
+  free(p.buf);
+  return 0;
+}
+
 static int remember_member(clone_t *c, const char *name, const struct stat *st) {
   if (st->st_nlink < 2) return 0;
   strbuf_t p = { 0 };
@@ -266,9 +278,11 @@ static int clone_file(clone_t *c, frame_t *f, const char *name, const struct sta
   if (dfd < 0) { close(sfd); return fail(c, "openat", name); }
   if (copy_data(sfd, dfd, st.st_size) < 0) { fail(c, "copy", name); close(sfd); close(dfd); return -1; }
   r = set_meta_fd(c, sfd, dfd, &st, name);
+  if (r == 0 && st.st_size > 0) sync_file_range(dfd, 0, 0, SYNC_FILE_RANGE_WRITE); /* writeback starts now, cloneSync waits */
   close(sfd);
   close(dfd);
   if (r < 0) return -1;
+  if (st.st_size > 0 && record(c, &c->made_files, name) < 0) return -1;
   c->copied++;
   c->bytes += (uint64_t)st.st_size;
   return remember_member(c, name, &st);
@@ -337,6 +351,7 @@ static int clone_dir(clone_t *c, frame_t *f, const char *name, const struct stat
     return fail(c, "malloc", name);
   }
   c->stack[c->depth - 1].saved_rel = saved;
+  if (sb_append(&c->made_dirs, c->rel.buf, c->rel.len + 1) < 0) { errno = ENOMEM; return fail(c, "malloc", name); }
   return 0;
 }
 
@@ -408,7 +423,7 @@ static void free_clone(clone_t *c) {
   if (c->store_fd >= 0) close(c->store_fd);
   if (c->dst_root >= 0) close(c->dst_root);
   iset_free(&c->store); iset_free(&c->links);
-  free(c->rel.buf); free(c->err_path.buf);
+  free(c->rel.buf); free(c->err_path.buf); free(c->made_files.buf); free(c->made_dirs.buf);
   free(c);
 }
 
@@ -505,6 +520,46 @@ static napi_value xstep(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static int sync_path(clone_t *c, const char *rel, int dir) {
+  int fd = openat(c->dst_root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+  if (fd < 0) return -1;
+  int r = dir ? fsync(fd) : fdatasync(fd);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+/* cloneSync(handle): makes the finished tree durable before it is renamed into place. On ext4
+ * and XFS (one journal for the whole filesystem) only what the clone wrote is waited for: the
+ * data of each copied file, then every directory made, deepest first. Elsewhere (btrfs, where
+ * an fsync logs less) syncfs(), which also waits for everyone else's dirty data. */
+static napi_value xsync(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; clone_t *c;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok) { napi_throw_type_error(env, NULL, "handle expected"); return NULL; }
+  struct statfs sf;
+  if (fstatfs(c->dst_root, &sf) < 0) return throw_errno(env, "fstatfs", errno);
+  if (sf.f_type != EXT4_SUPER_MAGIC && sf.f_type != XFS_SUPER_MAGIC) {
+    if (syncfs(c->dst_root) < 0) return throw_errno(env, "syncfs", errno);
+    return NULL;
+  }
+  for (size_t off = 0; off < c->made_files.len; off += strlen(c->made_files.buf + off) + 1) {
+    if (sync_path(c, c->made_files.buf + off, 0) < 0) return throw_errno(env, "fdatasync", errno);
+  }
+  /* the list is in creation order (parents first): walk it backwards */
+  const char *dirs = c->made_dirs.buf;
+  size_t end = c->made_dirs.len;
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && dirs[start - 1]) start--;
+    if (sync_path(c, dirs + start, 1) < 0) return throw_errno(env, "fsync", errno);
+    end = start;
+  }
+  if (fsync(c->dst_root) < 0) return throw_errno(env, "fsync", errno);
+  return NULL;
+}
+
 /* Removes the entry `name` of dirfd and, if it is a directory, everything below it, by
  * descriptor: a symlink is removed, never followed. */
 static int remove_at(int parent, const char *name) {
@@ -589,7 +644,7 @@ static napi_value xrename(napi_env env, napi_callback_info info) {
 
 void register_clone(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("cloneStart", xstart), FN("cloneStep", xstep), FN("removeTree", xremove),
+    FN("cloneStart", xstart), FN("cloneStep", xstep), FN("cloneSync", xsync), FN("removeTree", xremove),
     FN("lstatAt", xlstatat), FN("renameAt2", xrename), FN("tryLock", xlock),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);

@@ -5,7 +5,8 @@
  * Crash cases this sequence survives:
  * - killed while building: only `.DST.hashify-clone-tmp` exists; the next clone to DST takes
  *   its lock, removes it by descriptor and starts again.
- * - killed after the rename: DST is whole (its data was synced before the rename).
+ * - killed after the rename, or a power cut: DST is whole (what the clone wrote was made
+ *   durable before the rename).
  * - another clone to the same DST is running: it holds the temp tree's lock; this one exits 4.
  */
 import { closeSync, fsyncSync, fstatSync, mkdirSync, realpathSync } from 'node:fs';
@@ -122,7 +123,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
         opts.onProgress?.(progress);
       } while (!progress.done);
 
-      native.syncfs(tmpFd);
+      native.cloneSync(handle);
       try {
         native.renameAt2(dst.fd, tmp, dst.fd, dst.name, native.constants.RENAME_NOREPLACE);
       } catch (err) {

@@ -27,6 +27,8 @@ export interface LinuxAddon {
   cloneStart(srcFd: number, dstFd: number, storeFd: number): CloneHandle;
   /** Clones up to `budget` more entries; `done` once the root's own metadata is set. */
   cloneStep(handle: CloneHandle, budget: number): CloneProgress;
+  /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
+  cloneSync(handle: CloneHandle): void;
   /** Removes `name` in `dirfd` and everything below it by descriptor, never following a symlink. */
   removeTree(dirfd: number, name: Buffer): void;
   /** fstatat(AT_SYMLINK_NOFOLLOW), or null when nothing is at `name`. */
