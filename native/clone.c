@@ -11,8 +11,9 @@
  * looked at again; nothing outside SRC is ever reached. Mount points are not crossed: they
  * are reproduced as empty directories.
  *
- * A regular file whose (dev, ino) is a store entry's inode becomes one more link to that
- * entry (linkat from the store, then checked to be that inode); everything else is copied
+ * A regular file whose (dev, ino) is a store entry's inode (the entries are listed by
+ * src/store/listEntries.ts and handed over) becomes one more link to that entry (linkat from
+ * the store, then checked to be that inode); everything else is copied
  * (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own hard-link sets
  * are kept by linking later members to the first copy in DST.
  *
@@ -390,33 +391,6 @@ static int finish_dir(clone_t *c) {
   return r;
 }
 
-/* Every regular file below the store's sha256/ and sha512/ directories, by inode. */
-static int walk_store(clone_t *c, int fd, strbuf_t *path, int depth) {
-  DIR *d = fdopendir(fd);
-  if (!d) { close(fd); return -1; }
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (depth == 0 && strcmp(e->d_name, "sha256") && strcmp(e->d_name, "sha512")) continue;
-    size_t saved = path->len;
-    if ((path->len && sb_append(path, "/", 1) < 0) || sb_append(path, e->d_name, strlen(e->d_name)) < 0) { rc = -1; break; }
-    struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-      if (S_ISDIR(st.st_mode) && depth < 6) {
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && walk_store(c, fd, path, depth + 1) < 0) { rc = -1; break; }
-      } else if (S_ISREG(st.st_mode) && depth > 0) {
-        if (iset_put(&c->store, st.st_dev, st.st_ino, path->buf, path->len) < 0) { rc = -1; break; }
-      }
-    }
-    path->len = saved;
-    path->buf[saved] = 0;
-  }
-  closedir(d);
-  return rc;
-}
-
 static void free_clone(clone_t *c) {
   while (c->depth) { frame_t *f = &c->stack[--c->depth]; closedir(f->dir); close(f->dst); }
   free(c->stack);
@@ -442,13 +416,32 @@ static napi_value throw_clone(napi_env env, clone_t *c) {
   return NULL;
 }
 
-/* cloneStart(srcFd, dstFd, storeFd) -> handle. Takes ownership of the three descriptors
- * (storeFd -1 for none); walks the store's inodes first. */
+/* The store's entries, as src/store/listEntries.ts found them: { dev, ino } BigUint64Arrays
+ * and rels, their paths below the store, NUL-terminated one after another. */
+static int add_entries(napi_env env, clone_t *c, napi_value obj) {
+  napi_value vdev, vino, vrels;
+  if (napi_get_named_property(env, obj, "dev", &vdev) != napi_ok || napi_get_named_property(env, obj, "ino", &vino) != napi_ok ||
+      napi_get_named_property(env, obj, "rels", &vrels) != napi_ok) return -1;
+  napi_typedarray_type t1, t2; size_t n1, n2; void *devs, *inos; char *rels; size_t rlen;
+  if (napi_get_typedarray_info(env, vdev, &t1, &n1, &devs, NULL, NULL) != napi_ok || napi_get_typedarray_info(env, vino, &t2, &n2, &inos, NULL, NULL) != napi_ok ||
+      t1 != napi_biguint64_array || t2 != napi_biguint64_array || n1 != n2 || napi_get_buffer_info(env, vrels, (void **)&rels, &rlen) != napi_ok) return -1;
+  size_t off = 0;
+  for (size_t i = 0; i < n1; i++) {
+    const char *end = off < rlen ? memchr(rels + off, 0, rlen - off) : NULL;
+    if (!end) return -1;
+    if (iset_put(&c->store, (dev_t)((uint64_t *)devs)[i], (ino_t)((uint64_t *)inos)[i], rels + off, (size_t)(end - (rels + off))) < 0) return -1;
+    off = (size_t)(end - rels) + 1;
+  }
+  return 0;
+}
+
+/* cloneStart(srcFd, dstFd, storeFd, entries) -> handle. Takes ownership of the three
+ * descriptors (storeFd -1 for none). */
 static napi_value xstart(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3]; int src, dst, store;
+  size_t argc = 4; napi_value argv[4]; int src, dst, store;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !get_fd(env, argv[0], &src) || !get_fd(env, argv[1], &dst) || !get_fd(env, argv[2], &store)) {
-    napi_throw_type_error(env, NULL, "srcFd, dstFd and storeFd expected"); return NULL;
+  if (argc < 4 || !get_fd(env, argv[0], &src) || !get_fd(env, argv[1], &dst) || !get_fd(env, argv[2], &store)) {
+    napi_throw_type_error(env, NULL, "srcFd, dstFd, storeFd and entries expected"); return NULL;
   }
   clone_t *c = calloc(1, sizeof *c);
   if (!c) return throw_errno(env, "calloc", ENOMEM);
@@ -465,12 +458,7 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
   if (store >= 0) {
     struct stat sst;
     if (fstat(store, &sst) == 0) { c->store_dev = sst.st_dev; c->store_ino = sst.st_ino; }
-    strbuf_t path = { 0 };
-    int fd = dup(store);
-    int r = fd < 0 ? -1 : (sb_append(&path, "", 0) < 0 ? -1 : walk_store(c, fd, &path, 0));
-    int e = errno;
-    free(path.buf);
-    if (r < 0) { free_clone(c); return throw_errno(env, "walk store", e); }
+    if (add_entries(env, c, argv[3]) < 0) { free_clone(c); napi_throw_type_error(env, NULL, "entries: { dev, ino: BigUint64Array, rels: Buffer } expected"); return NULL; }
   }
   napi_value out;
   napi_create_external(env, c, finalize, NULL, &out);

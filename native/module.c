@@ -6,5 +6,6 @@ NAPI_MODULE_INIT() {
   register_scan(env, exports);
   register_beneath(env, exports);
   register_clone(env, exports);
+  register_storedir(env, exports);
   return exports;
 }

@@ -158,6 +158,12 @@ async function main(): Promise<void> {
       run(async (a, out) => (await import('./cli/gc.js')).runGc({ ...(a as GlobalOptions), store: a.store as string, dryRun: Boolean(a.dryRun) }, out)),
     )
     .command(
+      'fsck <store>',
+      'hash every store entry again; report entries whose bytes no longer match their name, and anything that is not an entry',
+      (y) => y.positional('store', { type: 'string', demandOption: true }).option('plan', { type: 'string', describe: 'also list the paths this plan linked to each damaged entry' }),
+      run(async (a, out) => (await import('./cli/fsck.js')).runFsck({ ...(a as GlobalOptions), store: a.store as string, plan: a.plan as string | undefined }, out)),
+    )
+    .command(
       'clone <src> <dst>',
       'make DST a copy of SRC whose store-backed files are links to the store; DST appears whole or not at all',
       (y) => y.positional('src', { type: 'string', demandOption: true }).positional('dst', { type: 'string', demandOption: true }).option('store', { type: 'string', describe: 'store to link from (default: .hash in the deepest common directory of SRC and DST)' }),
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
       (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
       run(async (a, out) => (await import('./cli/switch.js')).runSwitch({ ...(a as GlobalOptions), a: a.a as string, b: a.b as string }, out)),
     )
-    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, clone or switch.')
+    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, fsck, clone or switch.')
     .strict()
     .version(VERSION)
     .help()

@@ -11,6 +11,7 @@ import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { applyPlan } from '../apply/applyPlan.js';
 import { mkdirs, realFs } from '../apply/applyFs.js';
+import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
 
 export interface ApplyArgs extends GlobalOptions {
@@ -52,6 +53,7 @@ export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
       checkStorePath(store);
       mkdirs(store);
       locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`));
+      ensureStoreMarkerAt(store); // a new store gets its layout marker; another layout is refused (exit 2)
     }
   } catch (err) {
     locks.forEach((l) => l.release());

@@ -14,8 +14,9 @@ import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux, type CloneProgress } from '../native/addon.js';
 import { joinPath, showPath } from '../pathBytes.js';
-import { defaultStore, isWithin } from './defaultStore.js';
+import { isWithin } from './defaultStore.js';
 import { openParent } from './openParent.js';
+import { openCloneStore } from './storeInodes.js';
 import { cloneTempName } from './tempName.js';
 
 export interface CloneOptions {
@@ -46,20 +47,6 @@ function openSrc(src: string): { fd: number; path: Buffer } {
     const code = errnoCode(err);
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' || code === 'ELOOP' ? 'is not a directory' : `cannot be opened (${code})`;
     throw new HashifyError('USAGE', `Clone source ${JSON.stringify(src)} ${why}`);
-  }
-}
-
-function openStore(opts: CloneOptions, src: Buffer, dst: Buffer): { fd: number; path: Buffer | null } {
-  const path = opts.store !== undefined ? Buffer.from(resolve(opts.store)) : defaultStore([src, dst]);
-  try {
-    return { fd: linux().openRoot(realpathSync.native(path, { encoding: 'buffer' })), path };
-  } catch (err) {
-    if (opts.store !== undefined) {
-      throw new HashifyError('USAGE', `Store ${JSON.stringify(opts.store)} ${errnoCode(err) === 'ENOENT' ? 'does not exist' : 'is not a directory'}`);
-    }
-    if (errnoCode(err) !== 'ENOENT') throw err;
-    opts.onNoStore?.(path);
-    return { fd: -1, path: null };
   }
 }
 
@@ -109,9 +96,9 @@ export function cloneTree(opts: CloneOptions): CloneResult {
 
     let finished = false;
     try {
-      const store = openStore(opts, src.path, dst.path);
+      const store = openCloneStore(opts.store, src.path, dst.path, opts.onNoStore);
       srcOwned = false; // cloneStart owns src, a duplicate of the temp root and the store from here
-      const handle = native.cloneStart(src.fd, dupFd(tmpFd), store.fd);
+      const handle = native.cloneStart(src.fd, dupFd(tmpFd), store.fd, store.entries);
       let progress: CloneProgress;
       do {
         try {

@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size, blocks (512 B), ctimeNs]. */
+export type StatRow = [Buffer, number, bigint, bigint, number, bigint, bigint, bigint];
+
 export interface LinuxAddon {
   list(fd: number): Buffer;
   get(fd: number, name: string): Buffer | null;
@@ -21,10 +24,11 @@ export interface LinuxAddon {
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
   /**
    * Starts a clone of the directory `srcFd` into the empty directory `dstFd` (native/clone.c),
-   * linking files whose inode is an entry of the store `storeFd` (-1: none). Takes ownership
-   * of the three descriptors.
+   * linking files whose inode is one of `entries` of the store `storeFd` (-1: none; `rels`
+   * are the entries' paths below the store, each followed by a NUL). Takes ownership of the
+   * three descriptors.
    */
-  cloneStart(srcFd: number, dstFd: number, storeFd: number): CloneHandle;
+  cloneStart(srcFd: number, dstFd: number, storeFd: number, entries: { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer }): CloneHandle;
   /** Clones up to `budget` more entries; `done` once the root's own metadata is set. */
   cloneStep(handle: CloneHandle, budget: number): CloneProgress;
   /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
@@ -37,6 +41,22 @@ export interface LinuxAddon {
   renameAt2(oldDirfd: number, oldName: Buffer, newDirfd: number, newName: Buffer, flags: number): void;
   /** flock(LOCK_EX | LOCK_NB): false when another process holds the lock. */
   tryLock(fd: number): boolean;
+  /**
+   * Every name in the directory open at `dirfd` with its lstat fields (never following):
+   * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
+   * blocks (512-byte units), ctimeNs]. See native/storedir.c.
+   */
+  listAt(dirfd: number, stat?: true): StatRow[];
+  /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
+  listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
+  /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
+  statAt(dirfd: number, name: Buffer): StatRow | null;
+  /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
+  unlinkUnusedAt(dirfd: number, name: Buffer, dev: bigint, ino: bigint): boolean;
+  /** Removes the empty directory `name` in `dirfd`; false when not empty, gone or not a directory. */
+  rmdirAt(dirfd: number, name: Buffer): boolean;
+  /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
+  createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

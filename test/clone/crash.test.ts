@@ -103,7 +103,7 @@ describe('clone killed with SIGKILL', () => {
     }
   });
 
-  test('refusals: DST exists (exit 2), SRC missing, a file or a symlink (exit 2); nothing is created', () => {
+  test('refusals (exit 2): DST exists; SRC missing, a file or a symlink; DST inside SRC; a --store that is missing or not a store; nothing is created', () => {
     const s = scratchDir();
     try {
       const { src, dst } = guest(s.dir);
@@ -118,6 +118,8 @@ describe('clone killed with SIGKILL', () => {
       }
       expect(hashify(['clone', src, join(src, 'inside')]).status).toBe(2);
       expect(hashify(['clone', src, dst, '--store', join(s.dir, 'nostore')]).status).toBe(2);
+      fs.mkdirSync(join(s.dir, 'plain'));
+      expect(hashify(['clone', src, dst, '--store', join(s.dir, 'plain')]).status).toBe(2); // no store marker
       expect(fs.existsSync(dst)).toBe(false);
       expect(fs.existsSync(join(dst, '..', TMP))).toBe(false);
     } finally {

@@ -158,7 +158,7 @@ function outsideRoots(value: string, roots: string[], store: string | undefined)
   const base = value.slice(value.lastIndexOf('/') + 1);
   const all = ['/etc/passwd', '/nonexistent/file', ...roots.flatMap((r) => [`${r}x/${base}`, `${r}-evil/${base}`, r.slice(0, r.lastIndexOf('/')) + '/' + base])];
   // Inside the store (which may lie inside a root): no file of a root, and no entry of that name.
-  if (store) all.push(`${store}/${base}`, `${store}/sha256/00/00/${'0'.repeat(60)}`);
+  if (store) all.push(`${store}/${base}`, `${store}/sha256/00/${'0'.repeat(62)}`);
   return all.filter((p) => p !== value && !roots.includes(p));
 }
 
