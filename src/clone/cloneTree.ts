@@ -96,7 +96,9 @@ export function cloneTree(opts: CloneOptions): CloneResult {
 
     let finished = false;
     try {
+      const phase = phases();
       const store = openCloneStore(opts.store, src.path, dst.path, opts.onNoStore);
+      phase('store listed');
       srcOwned = false; // cloneStart owns src, a duplicate of the temp root and the store from here
       const handle = native.cloneStart(src.fd, dupFd(tmpFd), store.fd, store.entries);
       let progress: CloneProgress;
@@ -109,8 +111,10 @@ export function cloneTree(opts: CloneOptions): CloneResult {
         }
         opts.onProgress?.(progress);
       } while (!progress.done);
+      phase('tree walked');
 
       native.cloneSync(handle);
+      phase('synced');
       try {
         native.renameAt2(dst.fd, tmp, dst.fd, dst.name, native.constants.RENAME_NOREPLACE);
       } catch (err) {
@@ -119,6 +123,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       }
       finished = true;
       fsyncSync(dst.fd);
+      phase('renamed into place');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       return { ...progress, src: src.path.toString(), dst: dst.path.toString(), store: store.path?.toString() ?? null, seconds };
     } finally {
@@ -138,4 +143,15 @@ export function cloneTree(opts: CloneOptions): CloneResult {
 /** The temp root once more (Node has no dup): the walker owns and closes its own descriptor. */
 function dupFd(fd: number): number {
   return linux().openBeneath(fd, Buffer.from('.'), linux().constants.O_DIRECTORY);
+}
+
+/** HASHIFY_TIMING=1: each phase's duration on stderr. */
+function phases(): (name: string) => void {
+  let last = process.hrtime.bigint();
+  return (name) => {
+    if (!process.env.HASHIFY_TIMING) return;
+    const now = process.hrtime.bigint();
+    process.stderr.write(`clone: ${name} in ${(Number(now - last) / 1e6).toFixed(1)} ms\n`);
+    last = now;
+  };
 }

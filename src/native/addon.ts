@@ -31,6 +31,8 @@ export interface LinuxAddon {
   cloneStart(srcFd: number, dstFd: number, storeFd: number, entries: { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer }): CloneHandle;
   /** Clones up to `budget` more entries; `done` once the root's own metadata is set. */
   cloneStep(handle: CloneHandle, budget: number): CloneProgress;
+  /** Regular files two levels below the store's sha256/ and sha512/ (candidates for entries), never following a symlink. */
+  listStoreFiles(storeFd: number): { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer };
   /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
   cloneSync(handle: CloneHandle): void;
   /** Removes `name` in `dirfd` and everything below it by descriptor, never following a symlink. */
