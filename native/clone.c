@@ -17,7 +17,11 @@
  * (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own hard-link sets
  * are kept by linking later members to the first copy in DST.
  *
- * The walk is resumable in batches (cloneStep) so the caller can show progress between them.
+ * Two worker threads (HASHIFY_CLONE_THREADS, 0 for none) take the directories at depth 3 and
+ * below as jobs while the main walker clones the shallow levels in batches (cloneStep), so the
+ * caller can show progress between them; the shallow directories get their metadata once the
+ * workers are through. A hard-link set met by two walkers at once is kept whole by one lock
+ * held from the look-up of its first copy to the recording of a new one.
  * HASHIFY_CLONE_CRASH_AFTER=N makes the process kill itself with SIGKILL after N entries
  * (crash tests).
  */
@@ -40,10 +44,18 @@
 #include <sys/file.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include "clone_set.h"
 
 #define RETRY 1
 #define MAX_TRIES 4
+/* Directories this deep (SRC's root is 1) are handed to the worker threads as jobs. */
+#define SPLIT_DEPTH 3
+#define MAX_WORKERS 4
+#define MAX_JOBS 4096
+#define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+#define ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 typedef struct {
   int src, dst;
@@ -52,7 +64,31 @@ typedef struct {
   size_t saved_rel;
 } frame_t;
 
+/* A directory handed to a worker: opened and made in DST, its entries still to clone. */
 typedef struct {
+  int src, dst;
+  struct stat st;
+  char *rel;
+} job_t;
+
+/* What the walkers share: SRC's hard-link sets, the job queue, the crash hook's count. */
+typedef struct {
+  iset_t links;            /* SRC inode with more links -> its first copy's path below DST */
+  pthread_mutex_t links_mu; /* held from looking a member up to recording its first copy */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  job_t *jobs;
+  size_t njobs, capjobs, next_job;
+  int producing;           /* the main walker may still add jobs */
+  int running;             /* workers not yet finished */
+  int failed;              /* a walker failed: every other one stops */
+  uint64_t entries_total;
+  long crash_after;
+} shared_t;
+
+typedef struct clone {
+  shared_t *sh;
+  int is_worker;
   int store_fd, dst_root;
   dev_t src_dev, store_dev;
   ino_t store_ino;         /* a store inside SRC is not part of the tree */
@@ -60,13 +96,18 @@ typedef struct {
   size_t depth, cap;
   strbuf_t rel;            /* the current directory's path below DST's root ("" for the root) */
   iset_t store;            /* store inode -> its path below the store */
-  iset_t links;            /* SRC inode with more links -> its first copy's path below DST */
   strbuf_t made_files;     /* copied files' paths below DST, NUL-separated: synced at the end */
   uint64_t entries, linked, copied, bytes, hardlinked, linkmax, mounts, vanished;
-  long crash_after;
   const char *err_op;
   int err;
   strbuf_t err_path;
+  /* the main walker only */
+  int splitting;
+  frame_t *deferred;       /* shallow directories whose metadata waits for the workers */
+  size_t ndeferred, capdeferred;
+  struct clone *workers[MAX_WORKERS];
+  pthread_t threads[MAX_WORKERS];
+  int nworkers;
 } clone_t;
 
 static int fail(clone_t *c, const char *op, const char *name) {
@@ -216,9 +257,9 @@ static int dst_rel(clone_t *c, const char *name, strbuf_t *out) {
  * 1 when linked, 0 when it must be made (first member, or that copy is at its link limit). */
 static int link_member(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
   if (st->st_nlink < 2) return 0;
-  const char *first = iset_get(&c->links, st->st_dev, st->st_ino);
+  const char *first = iset_get(&c->sh->links, st->st_dev, st->st_ino);
   if (!first) return 0;
-  if (linkat(c->dst_root, first, f->dst, name, 0) == 0) { c->hardlinked++; return 1; }
+  if (linkat(c->dst_root, first, f->dst, name, 0) == 0) { INC(c->hardlinked); return 1; }
   if (errno == EMLINK) return 0;
   return fail(c, "linkat", name);
 }
@@ -234,7 +275,7 @@ static int record(clone_t *c, strbuf_t *list, const char *name) {
 static int remember_member(clone_t *c, const char *name, const struct stat *st) {
   if (st->st_nlink < 2) return 0;
   strbuf_t p = { 0 };
-  if (dst_rel(c, name, &p) < 0 || iset_put(&c->links, st->st_dev, st->st_ino, p.buf, p.len) < 0) {
+  if (dst_rel(c, name, &p) < 0 || iset_put(&c->sh->links, st->st_dev, st->st_ino, p.buf, p.len) < 0) {
     free(p.buf); errno = ENOMEM; return fail(c, "malloc", name);
   }
   free(p.buf);
@@ -246,7 +287,7 @@ static int link_store(clone_t *c, frame_t *f, const char *name, const struct sta
   const char *entry = iset_get(&c->store, st->st_dev, st->st_ino);
   if (!entry) return 0;
   if (linkat(c->store_fd, entry, f->dst, name, 0) < 0) {
-    if (errno == EMLINK) { c->linkmax++; return 0; }
+    if (errno == EMLINK) { INC(c->linkmax); return 0; }
     if (errno == ENOENT || errno == EXDEV) return 0; /* removed by gc meanwhile; another filesystem */
     return fail(c, "linkat", name);
   }
@@ -257,8 +298,32 @@ static int link_store(clone_t *c, frame_t *f, const char *name, const struct sta
     if (unlinkat(f->dst, name, 0) < 0) return fail(c, "unlinkat", name);
     return 0;
   }
-  c->linked++;
+  INC(c->linked);
   return 1;
+}
+
+/* Members of one of SRC's hard-link sets may be met by two walkers at once: the lookup of the
+ * first copy and the recording of a new one happen under one lock, so a set is never split. */
+static void lock_links(clone_t *c, const struct stat *st) { if (st->st_nlink > 1) pthread_mutex_lock(&c->sh->links_mu); }
+static void unlock_links(clone_t *c, const struct stat *st) { if (st->st_nlink > 1) pthread_mutex_unlock(&c->sh->links_mu); }
+
+static int copy_regular(clone_t *c, frame_t *f, const char *name, const struct stat *st, int pfd) {
+  int r = link_member(c, f, name, st);
+  if (r) return r < 0 ? -1 : 0;
+  int sfd = reopen_read(pfd);
+  if (sfd < 0) return fail(c, "open", name);
+  int dfd = openat(f->dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dfd < 0) { close(sfd); return fail(c, "openat", name); }
+  if (copy_data(sfd, dfd, st->st_size) < 0) { fail(c, "copy", name); close(sfd); close(dfd); return -1; }
+  r = set_meta_fd(c, sfd, dfd, st, name);
+  if (r == 0 && st->st_size > 0) sync_file_range(dfd, 0, 0, SYNC_FILE_RANGE_WRITE); /* writeback starts now, cloneSync waits */
+  close(sfd);
+  close(dfd);
+  if (r < 0) return -1;
+  if (st->st_size > 0 && record(c, &c->made_files, name) < 0) return -1;
+  INC(c->copied);
+  ADD(c->bytes, (uint64_t)st->st_size);
+  return remember_member(c, name, st);
 }
 
 static int clone_file(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
@@ -269,23 +334,19 @@ static int clone_file(clone_t *c, frame_t *f, const char *name, const struct sta
   struct stat st;
   if (fstat(pfd, &st) < 0) { close(pfd); return fail(c, "fstat", name); }
   if (!S_ISREG(st.st_mode)) { close(pfd); return RETRY; }
-  r = link_member(c, f, name, &st);
-  if (r) { close(pfd); return r < 0 ? -1 : 0; }
-  int sfd = reopen_read(pfd);
+  lock_links(c, &st);
+  r = copy_regular(c, f, name, &st, pfd);
+  unlock_links(c, &st);
   close(pfd);
-  if (sfd < 0) return fail(c, "open", name);
-  int dfd = openat(f->dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (dfd < 0) { close(sfd); return fail(c, "openat", name); }
-  if (copy_data(sfd, dfd, st.st_size) < 0) { fail(c, "copy", name); close(sfd); close(dfd); return -1; }
-  r = set_meta_fd(c, sfd, dfd, &st, name);
-  if (r == 0 && st.st_size > 0) sync_file_range(dfd, 0, 0, SYNC_FILE_RANGE_WRITE); /* writeback starts now, cloneSync waits */
-  close(sfd);
-  close(dfd);
-  if (r < 0) return -1;
-  if (st.st_size > 0 && record(c, &c->made_files, name) < 0) return -1;
-  c->copied++;
-  c->bytes += (uint64_t)st.st_size;
-  return remember_member(c, name, &st);
+  return r;
+}
+
+static int make_symlink(clone_t *c, frame_t *f, const char *name, const struct stat *st, const char *target) {
+  int r = link_member(c, f, name, st);
+  if (r) return r < 0 ? -1 : 0;
+  if (symlinkat(target, f->dst, name) < 0) return fail(c, "symlinkat", name);
+  if (set_meta_at(c, f->src, f->dst, name, st) < 0) return -1;
+  return remember_member(c, name, st);
 }
 
 static int clone_symlink(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
@@ -298,19 +359,25 @@ static int clone_symlink(clone_t *c, frame_t *f, const char *name, const struct 
   struct stat st;
   if (fstatat(f->src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? RETRY : fail(c, "fstatat", name);
   if (!S_ISLNK(st.st_mode) || st.st_ino != lst->st_ino) return RETRY;
-  int r = link_member(c, f, name, &st);
-  if (r) return r < 0 ? -1 : 0;
-  if (symlinkat(target, f->dst, name) < 0) return fail(c, "symlinkat", name);
-  if (set_meta_at(c, f->src, f->dst, name, &st) < 0) return -1;
-  return remember_member(c, name, &st);
+  lock_links(c, &st);
+  int r = make_symlink(c, f, name, &st, target);
+  unlock_links(c, &st);
+  return r;
 }
 
-static int clone_special(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
+static int make_special(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
   int r = link_member(c, f, name, st);
   if (r) return r < 0 ? -1 : 0;
   if (mknodat(f->dst, name, (st->st_mode & S_IFMT) | 0600, st->st_rdev) < 0) return fail(c, "mknodat", name);
   if (set_meta_at(c, f->src, f->dst, name, st) < 0) return -1;
   return remember_member(c, name, st);
+}
+
+static int clone_special(clone_t *c, frame_t *f, const char *name, const struct stat *st) {
+  lock_links(c, st);
+  int r = make_special(c, f, name, st);
+  unlock_links(c, st);
+  return r;
 }
 
 static int push(clone_t *c, int sfd, int dfd, const struct stat *st) {
@@ -327,6 +394,25 @@ static int push(clone_t *c, int sfd, int dfd, const struct stat *st) {
   return 0;
 }
 
+/* Queues the directory just made (its path is c->rel) for a worker, which takes the descriptors. */
+static int add_job(clone_t *c, int sfd, int dfd, const struct stat *st) {
+  shared_t *sh = c->sh;
+  char *rel = strdup(c->rel.buf);
+  if (!rel) return -1;
+  pthread_mutex_lock(&sh->mu);
+  if (sh->njobs == sh->capjobs) {
+    size_t cap = sh->capjobs ? sh->capjobs * 2 : 64;
+    job_t *j = realloc(sh->jobs, cap * sizeof *j);
+    if (!j) { pthread_mutex_unlock(&sh->mu); free(rel); return -1; }
+    sh->jobs = j; sh->capjobs = cap;
+  }
+  sh->jobs[sh->njobs++] = (job_t){ sfd, dfd, *st, rel };
+  if (sh->njobs >= MAX_JOBS) c->splitting = 0; /* enough descriptors held: walk the rest here */
+  pthread_cond_broadcast(&sh->cv);
+  pthread_mutex_unlock(&sh->mu);
+  return 0;
+}
+
 static int clone_dir(clone_t *c, frame_t *f, const char *name, const struct stat *lst) {
   int sfd = openat(f->src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
   if (sfd < 0 && errno == EPERM) sfd = openat(f->src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -340,11 +426,24 @@ static int clone_dir(clone_t *c, frame_t *f, const char *name, const struct stat
     /* a mount point: not crossed, reproduced as an empty directory */
     int r = set_meta_fd(c, sfd, dfd, &st, name);
     close(sfd); close(dfd);
-    c->mounts++;
+    INC(c->mounts);
     return r;
   }
   size_t saved = c->rel.len;
-  if ((c->rel.len && sb_append(&c->rel, "/", 1) < 0) || sb_append(&c->rel, name, strlen(name)) < 0 || push(c, sfd, dfd, &st) < 0) {
+  if ((c->rel.len && sb_append(&c->rel, "/", 1) < 0) || sb_append(&c->rel, name, strlen(name)) < 0) {
+    c->rel.len = saved;
+    c->rel.buf[saved] = 0;
+    close(sfd); close(dfd);
+    return fail(c, "malloc", name);
+  }
+  if (c->splitting && c->depth >= SPLIT_DEPTH) {
+    int r = add_job(c, sfd, dfd, &st);
+    c->rel.len = saved;
+    c->rel.buf[saved] = 0;
+    if (r < 0) { close(sfd); close(dfd); return fail(c, "malloc", name); }
+    return 0;
+  }
+  if (push(c, sfd, dfd, &st) < 0) {
     c->rel.len = saved;
     c->rel.buf[saved] = 0;
     close(sfd); close(dfd);
@@ -358,7 +457,7 @@ static int clone_entry(clone_t *c, frame_t *f, const char *name) {
   for (int tries = 0; tries < MAX_TRIES; tries++) {
     struct stat st;
     if (fstatat(f->src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno == ENOENT) { c->vanished++; return 0; }
+      if (errno == ENOENT) { INC(c->vanished); return 0; }
       return fail(c, "fstatat", name);
     }
     int r;
@@ -380,6 +479,20 @@ static int clone_entry(clone_t *c, frame_t *f, const char *name) {
 /* The directory on top is complete: its own metadata last (filling it moved its times). */
 static int finish_dir(clone_t *c) {
   frame_t *f = &c->stack[c->depth - 1];
+  if (!c->is_worker && c->nworkers) {
+    /* a shallow directory: workers may still be filling directories below it */
+    if (c->ndeferred == c->capdeferred) {
+      size_t cap = c->capdeferred ? c->capdeferred * 2 : 64;
+      frame_t *d = realloc(c->deferred, cap * sizeof *d);
+      if (!d) { errno = ENOMEM; return fail(c, "malloc", NULL); }
+      c->deferred = d; c->capdeferred = cap;
+    }
+    c->deferred[c->ndeferred++] = *f;
+    c->rel.len = f->saved_rel;
+    if (c->rel.buf) c->rel.buf[c->rel.len] = 0;
+    c->depth--;
+    return 0;
+  }
   int r = set_meta_fd(c, f->src, f->dst, &f->st, NULL);
   closedir(f->dir);
   close(f->dst);
@@ -456,14 +569,121 @@ static napi_value xliststore(napi_env env, napi_callback_info info) {
   return res;
 }
 
-static void free_clone(clone_t *c) {
+static void stop_workers(clone_t *c);
+
+static void free_walker(clone_t *c) {
   while (c->depth) { frame_t *f = &c->stack[--c->depth]; closedir(f->dir); close(f->dst); }
   free(c->stack);
-  if (c->store_fd >= 0) close(c->store_fd);
-  if (c->dst_root >= 0) close(c->dst_root);
-  iset_free(&c->store); iset_free(&c->links);
   free(c->rel.buf); free(c->err_path.buf); free(c->made_files.buf);
   free(c);
+}
+
+static void free_clone(clone_t *c) {
+  if (c->sh) __atomic_store_n(&c->sh->failed, 1, __ATOMIC_RELAXED);
+  stop_workers(c);
+  for (int i = 0; i < c->nworkers; i++) free_walker(c->workers[i]);
+  for (size_t i = 0; i < c->ndeferred; i++) { closedir(c->deferred[i].dir); close(c->deferred[i].dst); }
+  free(c->deferred);
+  shared_t *sh = c->sh;
+  if (sh) {
+    for (size_t i = sh->next_job; i < sh->njobs; i++) { close(sh->jobs[i].src); close(sh->jobs[i].dst); }
+    for (size_t i = 0; i < sh->njobs; i++) free(sh->jobs[i].rel);
+    free(sh->jobs);
+    iset_free(&sh->links);
+    pthread_mutex_destroy(&sh->links_mu); pthread_mutex_destroy(&sh->mu); pthread_cond_destroy(&sh->cv);
+    free(sh);
+  }
+  if (c->store_fd >= 0) close(c->store_fd);
+  if (c->dst_root >= 0) close(c->dst_root);
+  iset_free(&c->store);
+  free_walker(c);
+}
+
+/* Clones entries until `budget` is spent or the walker's stack is empty; -1 on failure (the
+ * walker's err_* say where). Every walker stops at its next entry once another one failed. */
+static int walk(clone_t *c, int64_t budget) {
+  shared_t *sh = c->sh;
+  while (budget > 0 && c->depth > 0) {
+    if (LOAD(sh->failed)) { errno = ECANCELED; return fail(c, "clone (stopped: another walker failed)", NULL); }
+    frame_t *f = &c->stack[c->depth - 1];
+    errno = 0;
+    struct dirent *e = readdir(f->dir);
+    if (!e) {
+      if (errno) return fail(c, "readdir", NULL);
+      if (finish_dir(c) < 0) return -1;
+      continue;
+    }
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (clone_entry(c, f, e->d_name) < 0) return -1;
+    INC(c->entries);
+    budget--;
+    uint64_t total = INC(sh->entries_total);
+    if (sh->crash_after && (long)total >= sh->crash_after) raise(SIGKILL);
+  }
+  return 0;
+}
+
+/* A worker: takes jobs until the main walker has queued its last one and the queue is empty. */
+static void *work(void *arg) {
+  clone_t *w = arg;
+  shared_t *sh = w->sh;
+  for (;;) {
+    pthread_mutex_lock(&sh->mu);
+    while (!sh->failed && sh->next_job == sh->njobs && sh->producing) pthread_cond_wait(&sh->cv, &sh->mu);
+    job_t *j = (sh->failed || sh->next_job == sh->njobs) ? NULL : &sh->jobs[sh->next_job++];
+    job_t job = j ? *j : (job_t){ -1, -1, { 0 }, NULL };
+    pthread_mutex_unlock(&sh->mu);
+    if (!j) break;
+    w->rel.len = 0;
+    if (sb_append(&w->rel, job.rel, strlen(job.rel)) < 0 || push(w, job.src, job.dst, &job.st) < 0) {
+      close(job.src); close(job.dst);
+      errno = ENOMEM; fail(w, "malloc", NULL);
+      __atomic_store_n(&sh->failed, 1, __ATOMIC_RELAXED);
+      break;
+    }
+    if (walk(w, INT64_MAX) < 0) { __atomic_store_n(&sh->failed, 1, __ATOMIC_RELAXED); break; }
+  }
+  pthread_mutex_lock(&sh->mu);
+  sh->running--;
+  pthread_cond_broadcast(&sh->cv);
+  pthread_mutex_unlock(&sh->mu);
+  return NULL;
+}
+
+/* Ends the workers (after a failure: at their next entry) and waits for them. */
+static void stop_workers(clone_t *c) {
+  shared_t *sh = c->sh;
+  if (!sh || !c->nworkers) return;
+  pthread_mutex_lock(&sh->mu);
+  sh->producing = 0;
+  pthread_cond_broadcast(&sh->cv);
+  pthread_mutex_unlock(&sh->mu);
+  for (int i = 0; i < c->nworkers; i++) if (c->threads[i]) { pthread_join(c->threads[i], NULL); c->threads[i] = 0; }
+}
+
+static int start_workers(clone_t *c, int n) {
+  for (int i = 0; i < n && i < MAX_WORKERS; i++) {
+    clone_t *w = calloc(1, sizeof *w);
+    if (!w) return -1;
+    w->sh = c->sh; w->is_worker = 1;
+    w->store_fd = c->store_fd; w->dst_root = c->dst_root;
+    w->src_dev = c->src_dev; w->store_dev = c->store_dev; w->store_ino = c->store_ino;
+    w->store = c->store; /* read-only from here on; owned by the main walker */
+    c->workers[c->nworkers] = w;
+    pthread_mutex_lock(&c->sh->mu);
+    c->sh->running++;
+    pthread_mutex_unlock(&c->sh->mu);
+    if (pthread_create(&c->threads[c->nworkers], NULL, work, w) != 0) {
+      pthread_mutex_lock(&c->sh->mu);
+      c->sh->running--;
+      pthread_mutex_unlock(&c->sh->mu);
+      free(w);
+      c->workers[c->nworkers] = NULL;
+      return c->nworkers ? 0 : -1;
+    }
+    c->nworkers++;
+  }
+  return 0;
 }
 
 static void finalize(napi_env env, void *data, void *hint) { free_clone(data); }
@@ -509,10 +729,17 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "srcFd, dstFd, storeFd and entries expected"); return NULL;
   }
   clone_t *c = calloc(1, sizeof *c);
-  if (!c) return throw_errno(env, "calloc", ENOMEM);
+  shared_t *sh = calloc(1, sizeof *sh);
+  if (!c || !sh) { free(c); free(sh); close(src); close(dst); if (store >= 0) close(store); return throw_errno(env, "calloc", ENOMEM); }
+  pthread_mutex_init(&sh->links_mu, NULL); pthread_mutex_init(&sh->mu, NULL); pthread_cond_init(&sh->cv, NULL);
+  sh->producing = 1;
+  c->sh = sh;
   c->store_fd = store; c->dst_root = -1;
   const char *crash = getenv("HASHIFY_CLONE_CRASH_AFTER");
-  c->crash_after = crash ? atol(crash) : 0;
+  sh->crash_after = crash ? atol(crash) : 0;
+  /* HASHIFY_CLONE_THREADS: walkers besides the main one (default 2, one a core here; 0: one thread) */
+  const char *threads = getenv("HASHIFY_CLONE_THREADS");
+  int nthreads = threads ? atoi(threads) : 2;
   struct stat st;
   if (fstat(src, &st) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fstat", e); }
   c->src_dev = st.st_dev;
@@ -525,6 +752,10 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
     if (fstat(store, &sst) == 0) { c->store_dev = sst.st_dev; c->store_ino = sst.st_ino; }
     if (add_entries(env, c, argv[3]) < 0) { free_clone(c); napi_throw_type_error(env, NULL, "entries: { dev, ino: BigUint64Array, rels: Buffer } expected"); return NULL; }
   }
+  if (nthreads > 0) {
+    if (start_workers(c, nthreads) < 0) { free_clone(c); return throw_errno(env, "pthread_create", EAGAIN); }
+    c->splitting = c->nworkers > 0;
+  }
   napi_value out;
   napi_create_external(env, c, finalize, NULL, &out);
   return out;
@@ -534,42 +765,93 @@ static void set_num(napi_env env, napi_value obj, const char *k, double v) {
   napi_value n; napi_create_double(env, v, &n); napi_set_named_property(env, obj, k, n);
 }
 
-/* cloneStep(handle, budget) -> { done, entries, linked, copied, bytes, ... }: clones up to
- * budget entries; done once SRC's root directory has its metadata. */
+/* The walker whose failure stopped the clone (the others only saw it and stopped). */
+static clone_t *failed_walker(clone_t *c) {
+  if (c->err_op && c->err != ECANCELED) return c;
+  for (int i = 0; i < c->nworkers; i++) if (c->workers[i]->err_op && c->workers[i]->err != ECANCELED) return c->workers[i];
+  if (!c->err_op) { c->err_op = "clone"; c->err = EIO; }
+  return c;
+}
+
+/* Everything below the shallow directories is done: their metadata, deepest first (they were
+ * deferred as they were completed, children before parents), SRC's root last. */
+static int finish_deferred(clone_t *c) {
+  for (size_t i = 0; i < c->ndeferred; i++) {
+    frame_t *f = &c->deferred[i];
+    int r = set_meta_fd(c, f->src, f->dst, &f->st, NULL);
+    closedir(f->dir);
+    close(f->dst);
+    f->dir = NULL;
+    if (r < 0) {
+      for (size_t k = i + 1; k < c->ndeferred; k++) { closedir(c->deferred[k].dir); close(c->deferred[k].dst); }
+      c->ndeferred = 0;
+      return -1;
+    }
+  }
+  c->ndeferred = 0;
+  return 0;
+}
+
+/* cloneStep(handle, budget) -> { done, entries, linked, copied, bytes, ... }: the main walker
+ * clones up to budget entries of the shallow directories while the workers take the deeper
+ * ones; once it is through, each step waits up to 100 ms for the workers. done once SRC's
+ * root directory has its metadata. */
 static napi_value xstep(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2]; clone_t *c; int64_t budget;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || napi_get_value_int64(env, argv[1], &budget) != napi_ok) {
     napi_throw_type_error(env, NULL, "handle and budget expected"); return NULL;
   }
-  while (budget > 0 && c->depth > 0) {
-    frame_t *f = &c->stack[c->depth - 1];
-    errno = 0;
-    struct dirent *e = readdir(f->dir);
-    if (!e) {
-      if (errno) { fail(c, "readdir", NULL); return throw_clone(env, c); }
-      if (finish_dir(c) < 0) return throw_clone(env, c);
-      continue;
-    }
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    if (clone_entry(c, f, e->d_name) < 0) return throw_clone(env, c);
-    c->entries++;
-    budget--;
-    if (c->crash_after && (long)c->entries >= c->crash_after) raise(SIGKILL);
+  shared_t *sh = c->sh;
+  int done = 0;
+  if (c->depth > 0 && walk(c, budget) < 0) {
+    __atomic_store_n(&sh->failed, 1, __ATOMIC_RELAXED);
+    stop_workers(c);
+    return throw_clone(env, failed_walker(c));
   }
-  napi_value out, done;
+  if (c->depth == 0) {
+    int finished = 1;
+    if (c->nworkers) {
+      pthread_mutex_lock(&sh->mu);
+      sh->producing = 0;
+      pthread_cond_broadcast(&sh->cv);
+      if (sh->running > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&sh->cv, &sh->mu, &until);
+      }
+      finished = sh->running == 0;
+      pthread_mutex_unlock(&sh->mu);
+      if (finished) stop_workers(c);
+      if (finished && LOAD(sh->failed)) return throw_clone(env, failed_walker(c));
+    }
+    if (finished) {
+      if (finish_deferred(c) < 0) return throw_clone(env, c);
+      done = 1;
+    }
+  }
+  uint64_t n[8] = { c->entries, c->linked, c->copied, c->hardlinked, c->bytes, c->linkmax, c->mounts, c->vanished };
+  for (int i = 0; i < c->nworkers; i++) {
+    clone_t *w = c->workers[i];
+    uint64_t m[8] = { LOAD(w->entries), LOAD(w->linked), LOAD(w->copied), LOAD(w->hardlinked), LOAD(w->bytes), LOAD(w->linkmax), LOAD(w->mounts), LOAD(w->vanished) };
+    for (int k = 0; k < 8; k++) n[k] += m[k];
+  }
+  napi_value out, vdone;
   napi_create_object(env, &out);
-  napi_get_boolean(env, c->depth == 0, &done);
-  napi_set_named_property(env, out, "done", done);
-  set_num(env, out, "entries", (double)c->entries);
-  set_num(env, out, "linked", (double)c->linked);
-  set_num(env, out, "copied", (double)c->copied);
-  set_num(env, out, "hardlinked", (double)c->hardlinked);
-  set_num(env, out, "bytesCopied", (double)c->bytes);
+  napi_get_boolean(env, done, &vdone);
+  napi_set_named_property(env, out, "done", vdone);
+  set_num(env, out, "entries", (double)n[0]);
+  set_num(env, out, "linked", (double)n[1]);
+  set_num(env, out, "copied", (double)n[2]);
+  set_num(env, out, "hardlinked", (double)n[3]);
+  set_num(env, out, "bytesCopied", (double)n[4]);
   set_num(env, out, "storeEntries", (double)c->store.n);
-  set_num(env, out, "atLinkLimit", (double)c->linkmax);
-  set_num(env, out, "mountPoints", (double)c->mounts);
-  set_num(env, out, "vanished", (double)c->vanished);
+  set_num(env, out, "atLinkLimit", (double)n[5]);
+  set_num(env, out, "mountPoints", (double)n[6]);
+  set_num(env, out, "vanished", (double)n[7]);
+  set_num(env, out, "threads", (double)(c->nworkers + 1));
   return out;
 }
 
@@ -606,8 +888,11 @@ static napi_value xsync(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (int what = 0; what < 2; what++) {
-    for (size_t off = 0; off < c->made_files.len; off += strlen(c->made_files.buf + off) + 1) {
-      if (sync_path(c, c->made_files.buf + off, what) < 0) return throw_errno(env, what ? "fdatasync" : "sync_file_range", errno);
+    for (int k = -1; k < c->nworkers; k++) {
+      strbuf_t *list = k < 0 ? &c->made_files : &c->workers[k]->made_files;
+      for (size_t off = 0; off < list->len; off += strlen(list->buf + off) + 1) {
+        if (sync_path(c, list->buf + off, what) < 0) return throw_errno(env, what ? "fdatasync" : "sync_file_range", errno);
+      }
     }
   }
   if (fsync(c->dst_root) < 0) return throw_errno(env, "fsync", errno);

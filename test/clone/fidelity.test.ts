@@ -35,6 +35,12 @@ setfattr -n user.dirnote -v dir src/d1
 setfattr -h -n trusted.sym -v link src/sym
 chmod 1777 src/sticky; chmod 2755 src/setgid; chmod 0700 src/d1/d2; chmod 0555 src/empty
 chown 1234:5678 src/d1/d2
+# deep enough for the worker threads (directories at depth 3 are their jobs), with hard-link
+# sets across jobs and between a job and the shallow part
+mkdir -p src/deep/x/p/r src/deep/x/q/r src/deep/x/s
+for i in $(seq 1 40); do echo "p $i" > src/deep/x/p/r/f$i; echo "q $i" > src/deep/x/q/r/f$i; ln -s f$i src/deep/x/s/l$i; done
+ln src/deep/x/p/r/f1 src/deep/x/q/r/link-to-p1; ln src/deep/x/p/r/f1 src/deep/x/s/link-to-p1; ln src/deep/x/q/r/f2 src/deep/q2-shallow
+mkfifo src/deep/x/s/fifo; ln src/deep/x/s/fifo src/deep/x/p/fifo-link
 `;
 const ACLS = String.raw`
 set -e
@@ -54,8 +60,8 @@ cd "$1"
 i=10
 find src -depth -print0 | while IFS= read -r -d '' p; do
   i=$((i + 1))
-  touch -h -a -d "2020-01-02 03:04:$i.1234567$i" "$p"
-  touch -h -m -d "2019-05-06 07:08:$((i % 60)).9876543$i" "$p"
+  touch -h -a -d "@$((1577934245 + i)).$((100000000 + i * 7919))" "$p"
+  touch -h -m -d "@$((1557126489 + i)).$((900000000 - i * 104729))" "$p"
 done
 `;
 
@@ -90,7 +96,14 @@ d('clone reproduces every field of SRC in DST', () => {
       expect(copy.entries).toEqual(before.entries);
       expect(copy.xattrs).toEqual(before.xattrs);
       expect(copy.linkSets).toEqual(before.linkSets);
-      expect(before.linkSets).toEqual([['d1/d2/f-link', 'd1/f', 'f-link2'], ['fifo', 'fifo-link'], ['sym', 'sym-hardlink']]);
+      expect(before.linkSets).toEqual([
+        ['d1/d2/f-link', 'd1/f', 'f-link2'],
+        ['deep/q2-shallow', 'deep/x/q/r/f2'],
+        ['deep/x/p/fifo-link', 'deep/x/s/fifo'],
+        ['deep/x/p/r/f1', 'deep/x/q/r/link-to-p1', 'deep/x/s/link-to-p1'],
+        ['fifo', 'fifo-link'],
+        ['sym', 'sym-hardlink'],
+      ]);
       expect([...before.xattrs.keys()].sort()).toEqual(expect.arrayContaining(['src/d1', 'src/d1/f', 'src/sym'].map((p) => p.slice(4))));
       if (have('setcap')) expect(before.xattrs.get('ping')).toMatch(/security\.capability=/);
 
