@@ -503,11 +503,14 @@ static int finish_dir(clone_t *c) {
 }
 
 /* Every regular file below the store's sha256/ and sha512/ directories, by inode: candidates
- * that src/clone/storeInodes.ts keeps only when the store's own parser names them entries.
+ * that src/clone/storeInodes.ts keeps only when the store's naming rule makes them entries.
  * Directories are opened beneath their parent with O_NOFOLLOW; symlinks are never entered. */
 typedef struct { uint64_t *dev, *ino; size_t n, cap; strbuf_t rels; } filelist_t;
 
 static int walk_store(int fd, strbuf_t *path, int depth, filelist_t *out) {
+  struct stat dst;
+  if (fstat(fd, &dst) < 0) { close(fd); return -1; }
+  dev_t dev = dst.st_dev;
   DIR *d = fdopendir(fd);
   if (!d) { close(fd); return -1; }
   struct dirent *e;
@@ -518,7 +521,16 @@ static int walk_store(int fd, strbuf_t *path, int depth, filelist_t *out) {
     size_t saved = path->len;
     if ((path->len && sb_append(path, "/", 1) < 0) || sb_append(path, e->d_name, strlen(e->d_name)) < 0) { rc = -1; break; }
     struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (depth == 2 && e->d_type == DT_REG) {
+      /* an entry: readdir already says its inode, and a shard holds no mount points; a wrong
+       * listing costs nothing, since every link made from it is checked to be SRC's inode */
+      st.st_mode = S_IFREG; st.st_dev = dev; st.st_ino = e->d_ino;
+    } else if (depth == 2 && e->d_type != DT_UNKNOWN) {
+      goto next;
+    } else if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      goto next;
+    }
+    {
       if (S_ISDIR(st.st_mode) && depth < 2) {
         int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub >= 0 && walk_store(sub, path, depth + 1, out) < 0) { rc = -1; break; }
@@ -536,6 +548,7 @@ static int walk_store(int fd, strbuf_t *path, int depth, filelist_t *out) {
         if (sb_append(&out->rels, path->buf, path->len + 1) < 0) { rc = -1; break; }
       }
     }
+  next:
     path->len = saved;
     path->buf[saved] = 0;
   }

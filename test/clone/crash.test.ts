@@ -6,9 +6,9 @@
  * test, at random moments from outside.
  */
 import * as fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hashify, spawnHashify } from '../helpers/cli.js';
+import { CLI, hashify, spawnHashify } from '../helpers/cli.js';
 import { scratchDir, treeFacts } from './support.js';
 
 const TMP = '.next.hashify-clone-tmp';
@@ -98,6 +98,23 @@ describe('clone killed with SIGKILL', () => {
       expectWhole(src, dst);
       expect(fs.readdirSync(host)).toEqual(['keep']);
       expect(fs.readFileSync(join(host, 'keep'), 'utf8')).toBe('host file');
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  test('a clone still building DST (its temp tree locked) makes a second clone to DST exit 4 and leaves that tree alone', () => {
+    const s = scratchDir();
+    try {
+      const { src, dst } = guest(s.dir);
+      const tmp = join(dst, '..', TMP);
+      fs.mkdirSync(tmp);
+      fs.writeFileSync(join(tmp, 'in-progress'), 'x');
+      // a stand-in for the running clone: holds the flock on the temp tree, as cloneTree does
+      const holder = spawnSync('python3', ['-c', 'import fcntl, os, sys, subprocess\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_EX)\nr = subprocess.run(sys.argv[2:], capture_output=True)\nprint(r.returncode)', tmp, process.execPath, CLI, 'clone', src, dst], { encoding: 'utf8' });
+      expect(holder.stdout.trim()).toBe('4');
+      expect(fs.readdirSync(tmp)).toEqual(['in-progress']);
+      expect(fs.existsSync(dst)).toBe(false);
     } finally {
       s.cleanup();
     }
