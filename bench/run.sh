@@ -38,3 +38,6 @@ node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
 [ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
 
 node bench/lib/measure.mjs | tee bench/out/results.md
+
+# clone against cp -a on a hashified guest (issue 15); BENCH_CORPORA=clone runs only this.
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,clone,* ]] || bash bench/clone.sh | tee bench/out/clone.md

@@ -23,6 +23,7 @@ void define_functions(napi_env env, napi_value exports, const napi_property_desc
 void register_xattr(napi_env env, napi_value exports);
 void register_scan(napi_env env, napi_value exports);
 void register_beneath(napi_env env, napi_value exports);
+void register_clone(napi_env env, napi_value exports);
 void register_storedir(napi_env env, napi_value exports);
 void register_hash(napi_env env, napi_value exports);
 void register_fsinfo(napi_env env, napi_value exports);

@@ -145,8 +145,26 @@ const memoryCommand = command({
   handler: async (a, out) => (await import('./cli/memory.js')).runMemory(a, out),
 });
 
+const cloneCommand = command({
+  command: 'clone <src> <dst>',
+  describe: 'make DST a copy of SRC whose store-backed files are links to the store; DST appears whole or not at all',
+  builder: (y) =>
+    y
+      .positional('src', { type: 'string', demandOption: true })
+      .positional('dst', { type: 'string', demandOption: true })
+      .option('store', { type: 'string', requiresArg: true, describe: 'store to link from (default: .hash in the deepest common directory of SRC and DST)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--store', v)) }),
+  handler: async (a, out) => (await import('./cli/clone.js')).runClone(a, out),
+});
+
+const switchCommand = command({
+  command: 'switch <a> <b>',
+  describe: 'exchange the directories A and B in one atomic rename (again: the way back)',
+  builder: (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+  handler: async (a, out) => (await import('./cli/switch.js')).runSwitch(a, out),
+});
+
 /** Every command, in the order `--help` lists them. Add a command here (and to hashify.1). */
-const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand, memoryCommand] as CommandModule<Globals, unknown>[];
+const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand, memoryCommand, cloneCommand, switchCommand] as CommandModule<Globals, unknown>[];
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -179,7 +197,7 @@ async function main(): Promise<void> {
   for (const c of COMMANDS) y = y.command(c);
   await y
     .completion('completion', 'print a bash or zsh completion script (hashify completion >> ~/.bashrc)')
-    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo or gc.')
+    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, fsck, memory, clone or switch.')
     .strict()
     .version(VERSION)
     .help()

@@ -26,6 +26,27 @@ export interface LinuxAddon {
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
   /**
+   * Starts a clone of the directory `srcFd` into the empty directory `dstFd` (native/clone.c),
+   * linking files whose inode is one of `entries` of the store `storeFd` (-1: none; `rels`
+   * are the entries' paths below the store, each followed by a NUL). Takes ownership of the
+   * three descriptors.
+   */
+  cloneStart(srcFd: number, dstFd: number, storeFd: number, entries: { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer }): CloneHandle;
+  /** Clones up to `budget` more entries; `done` once the root's own metadata is set. */
+  cloneStep(handle: CloneHandle, budget: number): CloneProgress;
+  /** Regular files two levels below the store's sha256/ and sha512/ (candidates for entries), never following a symlink. */
+  listStoreFiles(storeFd: number): { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer };
+  /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
+  cloneSync(handle: CloneHandle): void;
+  /** Removes `name` in `dirfd` and everything below it by descriptor, never following a symlink. */
+  removeTree(dirfd: number, name: Buffer): void;
+  /** fstatat(AT_SYMLINK_NOFOLLOW), or null when nothing is at `name`. */
+  lstatAt(dirfd: number, name: Buffer): { mode: number; dev: bigint; ino: bigint } | null;
+  /** renameat2(2) with RENAME_EXCHANGE or RENAME_NOREPLACE. */
+  renameAt2(oldDirfd: number, oldName: Buffer, newDirfd: number, newName: Buffer, flags: number): void;
+  /** flock(LOCK_EX | LOCK_NB): false when another process holds the lock. */
+  tryLock(fd: number): boolean;
+  /**
    * Every name in the directory open at `dirfd` with its lstat fields (never following):
    * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
    * blocks (512-byte units), ctimeNs]. See native/storedir.c.
@@ -60,6 +81,27 @@ export interface LinuxAddon {
   cachestat(fd: number): { cache: number; dirty: number; writeback: number };
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
+}
+
+/** An opaque clone in progress (native/clone.c). */
+export type CloneHandle = { readonly __clone: unique symbol };
+
+/** Counts of a clone so far; a failed step throws an errno error with `path` (below DST). */
+export interface CloneProgress {
+  done: boolean;
+  entries: number;
+  /** Regular files made one more link to a store entry. */
+  linked: number;
+  /** Regular files copied (reflinked where the filesystem can). */
+  copied: number;
+  /** Further members of SRC's own hard-link sets, linked to their first copy. */
+  hardlinked: number;
+  bytesCopied: number;
+  storeEntries: number;
+  /** Store-backed files copied because their entry was at its link-count limit. */
+  atLinkLimit: number;
+  mountPoints: number;
+  vanished: number;
 }
 
 let addon: LinuxAddon | undefined;
