@@ -5,5 +5,6 @@ NAPI_MODULE_INIT() {
   register_xattr(env, exports);
   register_scan(env, exports);
   register_beneath(env, exports);
+  register_executor(env, exports);
   return exports;
 }

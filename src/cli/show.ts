@@ -42,7 +42,7 @@ export function runShow(args: ShowArgs, out: Output): number {
         if (current?.group !== rec.group) {
           flush();
           const target = rec.type === 'store' ? rec : rec.target;
-          current = { group: rec.group, integrity: rec.integrity, target: JSON.stringify(decodePath(target).toString()), size: BigInt(rec.stat.size), paths: 0 };
+          current = { group: rec.group, integrity: rec.integrity, target: JSON.stringify(decodePath(target).toString()), size: BigInt((rec.stat ?? (rec.type === 'store' ? rec.keeper!.stat : undefined))!.size), paths: 0 };
         }
       }
       if (rec.type === 'link') {
