@@ -134,15 +134,16 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
     struct expect e; get_expect(env, s, &e);
     int k = prop_int(env, s, "k", 0), root = prop_int(env, s, "r", 0);
     char *dir = prop_str(env, s, "d"), *name = prop_str(env, s, "n"), *tmp = prop_str(env, s, "t");
-    char *sdir = prop_str(env, s, "sd"), *sname = prop_str(env, s, "sn");
+    char *sdir = prop_str(env, s, "sd"), *sname = prop_str(env, s, "sn"), *tmp2 = prop_str(env, s, "t2");
     if (k == K_END) { ex_end_group(ex); r.status = ST_ALREADY; }
     else if (!dir || !name) ex_fail(&r, "malformed step", EINVAL);
     else if (k == K_TARGET) ex_target(ex, root, dir, name, &e, prop_int(env, s, "lease", 0), prop_int(env, s, "sr", 0), sdir, sname, &r);
     else if (k == K_COPYIN && sdir && sname) ex_copyin(ex, root, dir, name, &e, prop_int(env, s, "sr", 0), sdir, sname, &r);
-    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) ex_replace(ex, k, root, dir, name, tmp, &e, &r);
+    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) ex_replace(ex, k, root, dir, name, tmp, tmp2, &e, &r);
     else if (k == K_RELEASE) ex_release(ex, root, dir, name, &e, &r);
+    else if (k == K_SIBLING) ex_sibling(ex, root, dir, name, &e, &r);
     else ex_fail(&r, "malformed step", EINVAL);
-    free(dir); free(name); free(tmp); free(sdir); free(sname);
+    free(dir); free(name); free(tmp); free(sdir); free(sname); free(tmp2);
     napi_set_element(env, out, i, result_object(env, &r));
     if ((r.status == ST_FAILED && fatal(r.err)) || (abort_drift && r.status == ST_DRIFT)) break;
   }

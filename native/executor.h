@@ -75,9 +75,10 @@ void ex_target(struct executor *ex, int root, const char *dir, const char *name,
 void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
                int sroot, const char *sdir, const char *sname, struct result *r);
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const struct expect *e, struct result *r);
+                const char *apply_tmp, const struct expect *e, struct result *r);
 void ex_release(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
 void ex_end_group(struct executor *ex);
+void ex_sibling(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
 
 #define K_TARGET 1
 #define K_COPYIN 2
@@ -86,4 +87,5 @@ void ex_end_group(struct executor *ex);
 #define K_RESTORE 5
 #define K_RELEASE 6
 #define K_END 7
+#define K_SIBLING 8
 #endif

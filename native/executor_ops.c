@@ -239,10 +239,11 @@ static void clear_leftovers(struct executor *ex, int dfd, const char *tmp0, cons
 }
 
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const struct expect *e, struct result *r) {
+                const char *apply_tmp, const struct expect *e, struct result *r) {
   if (ex->group_state && kind != K_RESTORE) { r->status = ex->group_state == 1 ? ST_DRIFT : ST_FAILED; r->err = ex->group_err; snprintf(r->why, WHY, "%s", ex->group_why); r->group = 1; return; }
   int dfd = ex_dir(ex, root, dir, 0, r);
   if (dfd < 0) return;
+  if (apply_tmp) clear_leftovers(ex, dfd, apply_tmp, e); /* undo: what a killed apply left */
   struct stat st;
   if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
     if (errno == ENOENT) ex_drift(r, "it is gone"); else ex_fail(r, "cannot examine it", errno);
@@ -321,4 +322,18 @@ void ex_release(struct executor *ex, int root, const char *dir, const char *name
   struct stat st;
   if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&st, &ex->target_st) || st.st_nlink != e->nlink) return;
   if (unlinkat(dfd, name, 0) == 0) { ex_step(); r->status = ST_APPLIED; }
+}
+
+/* Undo: a path of an original inode that still is that inode (apply stopped before it) is
+   held, so that the inode's restored paths are linked to it: hard-link sets stay whole. */
+void ex_sibling(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r) {
+  r->status = ST_ALREADY;
+  if (ex->sib_fd >= 0 && ex->sib_dev == e->dev && ex->sib_ino == e->ino) return;
+  int dfd = ex_dir(ex, root, dir, 0, r);
+  struct stat st;
+  if (dfd < 0 || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != e->dev || st.st_ino != e->ino) { r->status = ST_ALREADY; r->why[0] = 0; return; }
+  int fd = ex_open_file(dfd, name, r);
+  if (fd < 0 || fstat(fd, &st) < 0 || st.st_ino != e->ino) { if (fd >= 0) close(fd); r->status = ST_ALREADY; r->why[0] = 0; return; }
+  if (ex->sib_fd >= 0) close(ex->sib_fd);
+  ex->sib_fd = fd; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
 }

@@ -9,7 +9,7 @@ import { isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
 
 /** Step kinds (native/executor.h). */
-export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, release: 6, end: 7 } as const;
+export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, release: 6, end: 7, sibling: 8 } as const;
 /** Result statuses (native/executor.h). */
 export const S = { applied: 0, already: 1, drift: 2, failed: 3 } as const;
 /** Expectation flags (native/executor.h). */
@@ -22,6 +22,8 @@ export interface Step {
   d: Buffer;
   n: Buffer;
   t?: Buffer;
+  /** Undo: apply's temp name for the same path (a killed apply's leftover is removed). */
+  t2?: Buffer;
   e?: Buffer;
   g?: Buffer;
   a?: number;

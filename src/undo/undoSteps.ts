@@ -39,6 +39,8 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
   let store: StoreRecord | undefined;
   let group = -1;
   let started = false;
+  let pending: LinkRecord[] = [];
+  let pendingInode = '';
   const release = function* (): Generator<Unit> {
     // Only an entry this plan made: a copy (one link left) or an adopted keeper (its own links + this one).
     if (store && started && (store.keeper || store.from)) {
@@ -48,6 +50,7 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
   };
   for (const rec of plan.records()) {
     if (rec.type === 'store') {
+      yield* flush();
       yield* release();
       store = rec;
       group = rec.group;
@@ -56,6 +59,7 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
     }
     if (rec.type !== 'link') continue;
     if (rec.group !== group) {
+      yield* flush();
       yield* release();
       store = undefined;
       group = rec.group;
@@ -65,15 +69,29 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
       yield { step: reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied), group };
       started = true;
     }
-    const { g, a } = digestOf(rec.integrity);
-    const notApplied = applied.status[rec.op] !== OP_DONE ? EXP.notApplied : 0;
-    yield {
-      op: rec.op,
-      group,
-      step: { k: K.restore, ...placeOf(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
-    };
+    // The paths of one original inode are adjacent: probe them all for the original inode
+    // first, so that paths apply relinked are linked back to it rather than copied.
+    const inode = `${rec.stat.dev}:${rec.stat.ino}`;
+    if (inode !== pendingInode) yield* flush();
+    pendingInode = inode;
+    pending.push(rec);
   }
+  yield* flush();
   yield* release();
+
+  function* flush(): Generator<Unit> {
+    if (pending.length > 1) for (const rec of pending) yield { step: { k: K.sibling, ...placeOf(exec, rec), e: encodeExpect(rec.stat, 0) }, group: rec.group };
+    for (const rec of pending) {
+      const { g, a } = digestOf(rec.integrity);
+      const notApplied = applied.status[rec.op] !== OP_DONE ? EXP.notApplied : 0;
+      yield {
+        op: rec.op,
+        group: rec.group,
+        step: { k: K.restore, ...placeOf(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), t2: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
+      };
+    }
+    pending = [];
+  }
 }
 
 /** The release step's expectation: only the link count is read (the inode is the held target). */
