@@ -3,7 +3,7 @@
  * lock the plan and the store, then run the operations with a journal. SIGINT/SIGTERM stop
  * after the current operation with a checkpoint and a line saying how to resume.
  */
-import { lstatSync, realpathSync, statfsSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { EXIT, HashifyError } from '../errors.js';
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
@@ -43,6 +43,18 @@ function checkStorePath(store: Buffer): void {
     }
     return;
   }
+}
+
+/**
+ * An undone plan is not applied again: its journal says done for paths that undo gave their
+ * own inodes back, which a new plan must look at afresh.
+ */
+function refuseAfterUndo(journalFile: string): void {
+  const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
+  if (!existsSync(undoFile)) return;
+  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${JSON.stringify(undoFile)}): applying it again is refused`, {
+    hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',
+  });
 }
 
 /** Locks for a run over `plan`: the plan's own, then its store's. */
@@ -106,6 +118,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
   const sigterm = onSignal('SIGTERM');
   try {
     const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
+    refuseAfterUndo(journalFile);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
     process.on('SIGINT', sigint);
     process.on('SIGTERM', sigterm);

@@ -6,6 +6,12 @@
  *                                  DIR/fI.new over DIR/fI for I = 0..N-1, once each
  *   racer mmapwrite FILE STOP      writes through a MAP_SHARED mapping of FILE in a loop
  *   racer holdopen FILE READY STOP opens FILE for writing, creates READY, waits for STOP
+ *   racer inotify DIR MAP STOP     MAP lines "TEMPNAME<TAB>FILE": the moment TEMPNAME appears in
+ *                                  DIR (inotify), renames FILE.new over FILE (a package manager's
+ *                                  update landing inside apply's replace window)
+ *   racer mmapdirty FILE READY GO STOP  maps FILE shared and dirties it, creates READY, then
+ *                                  after GO exists writes through the mapping (a dirty, writable
+ *                                  page: no mtime or ctime change) until STOP
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -16,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/inotify.h>
 
 static int stopped(const char *stop) { return access(stop, F_OK) == 0; }
 
@@ -83,6 +91,49 @@ int main(int argc, char **argv) {
     while (!stopped(argv[4])) usleep(1000);
     if (write(fd, "written while held\n", 19) != 19) return 1;
     close(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "inotify") && argc == 5) {
+    static char tmps[20000][128], files[20000][4096];
+    int n = 0;
+    FILE *m = fopen(argv[3], "r");
+    if (!m) return 1;
+    while (n < 20000 && fscanf(m, "%127[^\t]\t%4095[^\n]\n", tmps[n], files[n]) == 2) n++;
+    fclose(m);
+    int in = inotify_init1(IN_NONBLOCK);
+    if (in < 0 || inotify_add_watch(in, argv[2], IN_CREATE | IN_MOVED_TO) < 0) return 1;
+    int renamed = 0;
+    char buf[65536] __attribute__((aligned(8)));
+    while (!stopped(argv[4]) && renamed < n) {
+      struct pollfd p = { in, POLLIN, 0 };
+      if (poll(&p, 1, 50) <= 0) continue;
+      ssize_t len = read(in, buf, sizeof buf);
+      for (ssize_t at = 0; at < len;) {
+        struct inotify_event *ev = (struct inotify_event *)(buf + at);
+        for (int i = 0; ev->len && i < n; i++) {
+          if (files[i][0] && !strcmp(ev->name, tmps[i])) {
+            char from[4200]; snprintf(from, sizeof from, "%s.new", files[i]);
+            if (rename(from, files[i]) == 0) renamed++;
+            files[i][0] = 0;
+          }
+        }
+        at += sizeof *ev + ev->len;
+      }
+    }
+    printf("%d\n", renamed);
+    return 0;
+  }
+  if (!strcmp(mode, "mmapdirty") && argc == 6) {
+    int fd = open(argv[2], O_RDWR);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0) return 1;
+    char *p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return 1;
+    for (long i = 0; i < st.st_size; i += 4096) p[i] = p[i];
+    close(open(argv[3], O_CREAT | O_WRONLY, 0644));
+    while (!stopped(argv[4])) usleep(1000);
+    for (long i = 0; !stopped(argv[5]); i++) p[i % st.st_size] = 'A' + (i % 26);
     return 0;
   }
   return 2;

@@ -107,7 +107,7 @@ describe('a guest swapping two of its directories (RENAME_EXCHANGE) in a loop du
 });
 
 describe('a package manager renaming new versions over files while apply works on their directory', () => {
-  test('no update is reverted: every renamed file holds its new version afterwards', async () => {
+  test('no update is reverted: every file renamed over inside the replace window holds its new version afterwards', async () => {
     const spec: Record<string, string> = {};
     for (let i = 0; i < N; i++) {
       spec[`g1/d/f${i}`] = `version 1 of ${pad(i)}\n`;
@@ -116,13 +116,23 @@ describe('a package manager renaming new versions over files while apply works o
     const t = makeTree(spec);
     try {
       const p = plan(t, ['g1', 'g2'], ['--no-store']);
+      const digest = hashify(['show', p, '--json']).json().digest;
+      const tag = createHash('sha256').update(digest).digest('hex').slice(0, 12);
+      const ops = fs.readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'link');
+      expect(ops.every((o) => o.path.startsWith(t.path('g2/d/')))).toBe(true);
       for (let i = 0; i < N; i++) fs.writeFileSync(t.path(`g2/d/f${i}.new`), `version 2 of ${pad(i)}, longer\n`);
-      // Triggered by apply's first temp name in g2/d: each file is renamed over once.
-      const racer = startRacer(['renameover', t.path('g2/d'), String(N), '.hashify-tmp-']);
+      // The moment apply makes an operation's temp name, its file is renamed over (inotify).
+      fs.writeFileSync(t.path('map'), ops.map((o) => `.hashify-tmp-${tag}-${o.op}\t${o.path}\n`).join(''));
+      const stop = t.path('stop');
+      const racer = startRacer(['inotify', t.path('g2/d'), t.path('map'), stop], stop);
+      await new Promise((r) => setTimeout(r, 100));
       const r = await run(['apply', p, '--json']);
-      await racer.stop();
+      const renamed = Number(await racer.stop());
+      expect(renamed).toBeGreaterThan(0);
       expect([0, 3]).toContain(r.status);
-      const reverted = Array.from({ length: N }, (_, i) => i).filter((i) => fs.readFileSync(t.path(`g2/d/f${i}`), 'utf8') !== `version 2 of ${pad(i)}, longer\n`);
+      const updated = Array.from({ length: N }, (_, i) => i).filter((i) => !fs.existsSync(t.path(`g2/d/f${i}.new`)));
+      expect(updated.length).toBe(renamed);
+      const reverted = updated.filter((i) => fs.readFileSync(t.path(`g2/d/f${i}`), 'utf8') !== `version 2 of ${pad(i)}, longer\n`);
       expect(reverted).toEqual([]);
       expect(tempFiles(t.root)).toEqual([]);
     } finally {
@@ -131,19 +141,24 @@ describe('a package manager renaming new versions over files while apply works o
   });
 });
 
-describe('a keeper written through a MAP_SHARED mapping after plan', () => {
+describe('a keeper written through a MAP_SHARED mapping after plan (a dirty page: no mtime or ctime change)', () => {
   test('no store entry has bytes that do not hash to its name; the other guest keeps its bytes', async () => {
     const t = makeTree({ 'g1/k': 'keeper bytes\n'.repeat(5000), 'g2/k': 'keeper bytes\n'.repeat(5000), 'g1/z': 'plain\n', 'g2/z': 'plain\n' });
     try {
+      const ready = t.path('ready');
+      const go = t.path('go');
+      const stop = t.path('stop');
+      const racer = startRacer(['mmapdirty', t.path('g1/k'), ready, go, stop], stop);
+      while (!fs.existsSync(ready)) await new Promise((r) => setTimeout(r, 10));
       const p = plan(t, ['g1', 'g2']);
       const victim = sha(t.path('g2/k'));
-      const stop = t.path('stop');
-      const racer = startRacer(['mmapwrite', t.path('g1/k'), stop], stop);
+      fs.writeFileSync(go, '');
       await new Promise((r) => setTimeout(r, 100));
       const r = await run(['apply', p, '--json']);
       await racer.stop();
       expect(r.status).toBe(3);
-      // Caught by whichever check sees it first: the lease, the mtime the kernel updates, or the hash of the copy.
+      // Caught by the read lease (the mapping holds the file open for writing), or earlier by
+      // the mtime when writeback ran meanwhile and the next write faulted.
       expect(r.stderr).toMatch(/open for writing|no longer match|modified/);
       expect(unsoundEntries(t.path('.hash'))).toEqual([]);
       expect(sha(t.path('g2/k'))).toBe(victim);
