@@ -37,3 +37,6 @@ node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
 [ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
 
 node bench/lib/measure.mjs | tee bench/out/results.md
+
+# apply beside its C floor (link + rename over the same pairs, one thread and two): bench/apply/run.sh
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,apply,* ]] || bash bench/apply/run.sh "$BENCH_DIR/guests-$BENCH_GUESTS" "$(( BENCH_RUNS < 3 ? BENCH_RUNS : 3 ))" | tee -a bench/out/results.md

@@ -1,6 +1,6 @@
 /**
  * The plan file's records: a discriminated union on `type`, mirroring
- * schemas/plan-record.schema.json (test/planfile/schemaTypes.test.ts keeps them in step).
+ * schemas/plan-record.schema.json (test/planfile/schemaTypes.test.ts keeps them in step: a field added to one fails until the other has it).
  */
 
 export const PLAN_KIND = 'hashify-plan';
