@@ -10,5 +10,6 @@ NAPI_MODULE_INIT() {
   register_hash(env, exports);
   register_fsinfo(env, exports);
   register_memory(env, exports);
+  register_executor(env, exports);
   return exports;
 }

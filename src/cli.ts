@@ -64,6 +64,7 @@ const planCommand = command({
       .option('ignore-mtime', { type: 'boolean', describe: 'link files even when their modification times differ' })
       .option('ignore-owner', { type: 'boolean', describe: 'link files even when their owner or group differ' })
       .option('ignore-mode', { type: 'boolean', describe: 'link files even when their permission bits differ' })
+      .option('adopt', { type: 'boolean', default: false, describe: "make each new store entry the keeper's own inode instead of a verified copy (trusted trees only: its writers can then change the entry)" })
       .option('ignore-xattrs', { type: 'boolean', describe: 'link files even when their extended attributes (ACLs, capabilities, SELinux labels) differ' })
       .option('cache', { type: 'string', describe: 'hash cache file (default: $XDG_CACHE_HOME/hashify/hashes.msgpack); --no-cache reads and writes none', coerce: (v: unknown) => parsePathOrOff('--cache', v) })
       .option('link-max', { type: 'string', describe: 'most links per inode, at least 2 (default: the filesystem limit, 65000 on ext4)', coerce: (v: unknown) => parseCount('--link-max', v, 2) })

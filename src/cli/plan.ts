@@ -34,6 +34,7 @@ export interface PlanArgs extends GlobalOptions {
   cache?: string | false;
   linkMax?: number;
   threads?: number;
+  adopt?: boolean;
 }
 
 /** The `--json` keys the SPEC fixes for `plan`. */
@@ -97,6 +98,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
         exclude: args.exclude,
         match,
         linkMax: args.linkMax ?? linkMaxOf(roots[0]),
+        adopt: args.adopt,
         threads: args.threads ?? Math.max(1, availableParallelism()),
         cache,
       },

@@ -83,8 +83,11 @@ export function runShow(args: ShowArgs, out: Output): number {
         if (current?.group !== rec.group) {
           flush();
           const target = rec.type === 'store' ? rec : rec.target;
-          const from = store?.group === rec.group && store.from ? decodePath(store.from) : undefined;
-          current = { group: rec.group, integrity: rec.integrity, target: decodePath(target), from, size: BigInt(rec.stat.size), paths: [], pathCount: 0 };
+          // The file that becomes the entry: the keeper it is copied from, or (--adopt) the one linked in.
+          const source = store?.group === rec.group ? (store.keeper ?? store.from) : undefined;
+          const from = source ? decodePath(source) : undefined;
+          const size = rec.stat?.size ?? (rec.type === 'store' ? rec.keeper?.stat.size : undefined) ?? '0';
+          current = { group: rec.group, integrity: rec.integrity, target: decodePath(target), from, size: BigInt(size), paths: [], pathCount: 0 };
         }
       }
       if (rec.type === 'link') {

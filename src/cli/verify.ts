@@ -27,6 +27,7 @@ export function runVerify(args: VerifyArgs, out: Output): number {
   try {
     let store: StoreRecord | undefined;
     let targetDrift: string | undefined;
+    let targetIno: string | undefined;
     let group = -1;
     for (const rec of plan.records()) {
       if (rec.type === 'store') {
@@ -41,20 +42,24 @@ export function runVerify(args: VerifyArgs, out: Output): number {
         // The target as it should be now: the store entry if it exists, else the keeper.
         let tpath = decodePath(rec.target);
         let tst = realFs.lstat(tpath);
-        if (!tst && store?.from) {
-          tpath = decodePath(store.from);
+        // A copied-in entry (plan version 2) is a new inode with its keeper's metadata:
+        // before it exists, the keeper is what must still be as planned.
+        const made = tst && store?.keeper ? tst.ino.toString() : undefined;
+        if (!tst && (store?.from || store?.keeper)) {
+          tpath = decodePath((store.from ?? store.keeper)!);
           tst = realFs.lstat(tpath);
         }
+        targetIno = made ?? (store?.keeper ? undefined : rec.target.stat.ino);
         if (!tst) targetDrift = 'its target is gone';
         else {
-          const v = checkIdentity(tpath, tst, rec.target.stat, undefined, { integrity: rec.integrity, xattrs: rec.target.xattrs });
+          const v = checkIdentity(tpath, tst, made ? { ...rec.target.stat, ino: made } : rec.target.stat, undefined, { integrity: rec.integrity, xattrs: rec.target.xattrs });
           if (!v.ok) targetDrift = `its target changed: ${v.drift}`;
         }
       }
       const path = decodePath(rec);
       const st = realFs.lstat(path);
       let verdict: string | undefined;
-      if (st && st.dev.toString() === rec.target.stat.dev && st.ino.toString() === rec.target.stat.ino) {
+      if (st && st.dev.toString() === rec.target.stat.dev && st.ino.toString() === targetIno) {
         done++;
         continue;
       }

@@ -79,6 +79,13 @@ export interface LinuxAddon {
    * among them). Throws with the errno's code (ENOSYS before Linux 6.5).
    */
   cachestat(fd: number): { cache: number; dirty: number; writeback: number };
+  /** The descriptor-based executor (native/executor*.c; typed in src/run/executor.ts). */
+  execOpen(roots: Buffer[]): unknown;
+  execRun(handle: unknown, steps: import('../run/executor.js').Step[], abortOnDrift: boolean): import('../run/executor.js').StepResult[];
+  execSyncfs(handle: unknown, root: number): void;
+  execClose(handle: unknown): void;
+  /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */
+  lockFile(path: Buffer, shared?: boolean): number;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

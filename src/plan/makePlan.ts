@@ -31,6 +31,8 @@ export interface PlanRequest {
   exclude: string[];
   match: MatchOptions;
   linkMax: number;
+  /** `--adopt`: a new store entry is the keeper's own inode (trusted trees), not a copy of it. */
+  adopt?: boolean;
   threads: number;
   cache: HashCache;
 }
@@ -82,6 +84,7 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     match: req.match,
     exclude: req.exclude,
     linkMax: req.linkMax,
+    ...(req.adopt && req.store ? { adopt: true } : {}),
   };
   // The plan and the files beside it are hashify's, also when they lie inside a root.
   const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => Buffer.from(req.output + ext));
@@ -128,7 +131,7 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     const records: BodyRecord[] = [];
     const lookup = req.store ? storeLookup(req.store) : undefined;
     counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
-    const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax };
+    const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
     for (const g of dups.groups) {
       planContent(planInput(g, scan.table, dups, lookup ? lookup(g.integrity) : []), ctx, counters, records);
       for (const r of records) writer.write(r);
