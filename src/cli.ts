@@ -3,7 +3,7 @@
  * The command line: one table of commands (each with its yargs options, typed by yargs, and
  * a handler that loads the command's file), argument checks that run while parsing (exit 2
  * before any work), and one place that maps every error to an exit code (SPEC "Exit codes").
- * The man page (hashify.1) lists the same commands and options; test/cli/manPage.test.ts
+ * The man page (man/hashify.1) lists the same commands and options; test/cli/manPage.test.ts
  * keeps them in step.
  */
 import yargs, { type Argv, type ArgumentsCamelCase, type CommandModule } from 'yargs';

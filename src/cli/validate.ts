@@ -3,9 +3,13 @@
  * is refused (exit 2) before any work starts. Each returns the typed value or throws a
  * HashifyError('USAGE') naming the option.
  */
-import picomatch from 'picomatch';
-import ssri from 'ssri';
+import { createRequire } from 'node:module';
+import type picomatchType from 'picomatch';
+import type ssriType from 'ssri';
 import { HashifyError } from '../errors.js';
+
+// Loaded only when an option needs them: every command parses its arguments at start-up.
+const require = createRequire(import.meta.url);
 
 const UNITS: Record<string, bigint> = { '': 1n, k: 1n << 10n, m: 1n << 20n, g: 1n << 30n, t: 1n << 40n, p: 1n << 50n };
 const DIGEST_BYTES: Record<string, number> = { sha256: 32, sha512: 64 };
@@ -45,9 +49,11 @@ export function parseCount(option: string, value: unknown, min: number): number 
 /** `--exclude` patterns: each must be a glob picomatch can read (unbalanced brackets are refused). */
 export function parseGlobs(option: string, value: unknown): string[] {
   const list = value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+  if (list.length === 0) return list;
   for (const g of list) {
     let re: RegExp;
     try {
+      const picomatch = require('picomatch') as typeof picomatchType;
       re = picomatch.makeRe(g.replace(/^\/|\/+$/g, '') || g, { dot: true, strictBrackets: true });
     } catch (err) {
       throw usage(`${option} ${JSON.stringify(g)} is not a valid glob: ${(err as Error).message}`);
@@ -62,7 +68,8 @@ export function parseGlobs(option: string, value: unknown): string[] {
 /** A plan digest as `show` prints it: `sha256-` or `sha512-` and the base64 of a whole digest. */
 export function parseDigest(option: string, value: unknown): string {
   const text = String(single(option, value)).trim();
-  const hash = ssri.parse(text, { single: true, strict: true }) as ssri.Hash | null;
+  const ssri = require('ssri') as typeof ssriType;
+  const hash = ssri.parse(text, { single: true, strict: true }) as ssriType.Hash | null;
   const bytes = hash && DIGEST_BYTES[hash.algorithm];
   if (!hash || !bytes || Buffer.from(hash.digest, 'base64').length !== bytes || Buffer.from(hash.digest, 'base64').toString('base64') !== hash.digest) {
     throw usage(`${option} ${JSON.stringify(text)} is not a digest: give the plan digest that \`hashify show\` prints (sha256-…)`);
