@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include "clone.h"
+#include <sys/resource.h>
 
 static void free_clone(clone_t *c) {
   if (c->sh) __atomic_store_n(&c->sh->failed, 1, __ATOMIC_RELAXED);
@@ -96,6 +97,9 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
   if (!c || !sh) { free(c); free(sh); close(src); close(dst); if (store >= 0) close(store); return throw_errno(env, "calloc", ENOMEM); }
   pthread_mutex_init(&sh->links_mu, NULL); pthread_mutex_init(&sh->mu, NULL); pthread_cond_init(&sh->cv, NULL);
   sh->producing = 1;
+  struct rlimit lim;
+  sh->max_jobs = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY ? lim.rlim_cur / 4 : 4096;
+  if (sh->max_jobs > 4096) sh->max_jobs = 4096;
   c->sh = sh;
   c->store_fd = store; c->dst_root = -1;
   const char *crash = getenv("HASHIFY_CLONE_CRASH_AFTER");

@@ -32,7 +32,6 @@
 /* Directories this deep (SRC's root is 1) are handed to the worker threads as jobs. */
 #define SPLIT_DEPTH 3
 #define MAX_WORKERS 4
-#define MAX_JOBS 4096
 #define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -59,6 +58,7 @@ typedef struct {
   pthread_cond_t cv;
   job_t *jobs;
   size_t njobs, capjobs, next_job;
+  size_t max_jobs;         /* queued jobs hold two descriptors each: a quarter of RLIMIT_NOFILE at most */
   int producing;           /* the main walker may still add jobs */
   int running;             /* workers not yet finished */
   int failed;              /* a walker failed: every other one stops */

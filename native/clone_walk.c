@@ -167,7 +167,7 @@ static int add_job(clone_t *c, int sfd, int dfd, const struct stat *st) {
     sh->jobs = j; sh->capjobs = cap;
   }
   sh->jobs[sh->njobs++] = (job_t){ sfd, dfd, *st, rel };
-  if (sh->njobs >= MAX_JOBS) c->splitting = 0; /* enough descriptors held: walk the rest here */
+  if (sh->njobs >= sh->max_jobs) c->splitting = 0; /* enough descriptors held: walk the rest here */
   pthread_cond_broadcast(&sh->cv);
   pthread_mutex_unlock(&sh->mu);
   return 0;
@@ -239,8 +239,9 @@ static int clone_entry(clone_t *c, frame_t *f, const char *name) {
 /* The directory on top is complete: its own metadata last (filling it moved its times). */
 static int finish_dir(clone_t *c) {
   frame_t *f = &c->stack[c->depth - 1];
-  if (!c->is_worker && c->nworkers) {
-    /* a shallow directory: workers may still be filling directories below it */
+  if (!c->is_worker && c->nworkers && c->depth <= SPLIT_DEPTH) {
+    /* a shallow directory: workers may still be filling directories below it (deeper ones
+     * on the main walker, once it stopped making jobs, have none and finish now) */
     if (c->ndeferred == c->capdeferred) {
       size_t cap = c->capdeferred ? c->capdeferred * 2 : 64;
       frame_t *d = realloc(c->deferred, cap * sizeof *d);
