@@ -26,6 +26,29 @@ digest=$("${HASHIFY[@]}" show "$work/guests.plan.jsonl" --json | node -e 'proces
 say "hashify show (what a reviewer approves)"
 "${HASHIFY[@]}" show "$work/guests.plan.jsonl" --top 5
 
+# ---- memory demo (part 1 of 2): a service already running in guest3 before apply -----------
+# It maps a library, as a running daemon maps its shared libraries; after apply it still maps
+# the old copy, and `hashify memory` lists it under "Restart to share".
+lib=usr/lib/x86_64-linux-gnu/libdemo24.so.1
+mem_pids=()
+trap 'kill "${mem_pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# map FILE [CHROOT]: a background process that maps FILE, reads it, chroots, and sleeps.
+map() {
+  local ready="$work/mapper.${#mem_pids[@]}"
+  python3 -c 'import mmap,os,sys,time
+f=open(sys.argv[1],"rb"); m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ); sum(m[i] for i in range(0,len(m),4096))
+r=open(sys.argv[2],"w")
+if len(sys.argv)>3: os.chroot(sys.argv[3]); os.chdir("/")
+r.write("ready"); r.close(); time.sleep(3600)' "$1" "$ready" "${@:2}" </dev/null >/dev/null 2>&1 &
+  mem_pids+=($!)
+  for _ in $(seq 100); do [[ -s $ready ]] && break; sleep 0.1; done
+}
+if command -v python3 >/dev/null; then
+  say "A service in guest3 maps $lib (started before apply)"
+  map "$guests/guest3/$lib" "$guests/guest3"
+fi
+# ---- end of memory demo part 1 -------------------------------------------------------------
+
 say "hashify apply --expect $digest"
 "${HASHIFY[@]}" apply "$work/guests.plan.jsonl" --expect "$digest"
 report "after apply:"
@@ -37,6 +60,21 @@ say "The files kept apart on purpose (other owner, capability, changed content):
 for f in usr/bin/ping usr/share/doc/base/README; do
   printf '   %-28s' "$f"; for g in "$guests"/guest*; do printf ' %s' "$(stat -c %i "$g/$f")"; done; echo "   (inode per guest)"
 done
+
+# ---- memory demo (part 2 of 2): what the sharing saves in memory, who must restart ---------
+if command -v python3 >/dev/null; then
+  say "Processes in guest0 and guest1 start after apply and map the same library"
+  map "$guests/guest0/$lib" "$guests/guest0"
+  map "$guests/guest1/$lib" "$guests/guest1"
+  say "hashify memory (page cache held once for every guest; who still keeps an old copy)"
+  "${HASHIFY[@]}" memory "$work/guests.plan.jsonl"
+  kill "${mem_pids[@]}" 2>/dev/null || true
+  mem_pids=()
+else
+  say "hashify memory (no python3 here to start processes that map a shared file)"
+  "${HASHIFY[@]}" memory "$work/guests.plan.jsonl"
+fi
+# ---- end of memory demo part 2 -------------------------------------------------------------
 
 say "hashify undo (the way back)"
 "${HASHIFY[@]}" undo "$work/guests.plan.jsonl"

@@ -93,6 +93,84 @@ static napi_value xlistat(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * listPackedAt(dirfd) -> ArrayBuffer: listAt's rows for a large directory (a store shard),
+ * sorted by name bytes and packed without one JS value per field. Each record (8-aligned,
+ * little-endian): u32 kind, u32 name length, u64 dev, ino, size, blocks, ctimeNs, u32 nlink,
+ * u32 0, then the name padded to 8. Decoded by src/store/packedRows.ts.
+ */
+#define PACK_HEAD 56
+struct pent { char *name; size_t len; struct stat st; int kind; };
+
+static int pent_cmp(const void *a, const void *b) {
+  const struct pent *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->len < y->len ? -1 : x->len > y->len ? 1 : 0);
+}
+
+static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "openat", errno);
+  DIR *d = fdopendir(fd);
+  if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
+  size_t cap = 256, n = 0, bytes = 0;
+  struct pent *ents = malloc(cap * sizeof *ents);
+  int err = ents ? 0 : ENOMEM;
+  struct dirent *de;
+  while (!err) {
+    errno = 0;
+    if (!(de = readdir(d))) { err = errno; break; }
+    const char *nm = de->d_name;
+    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+    if (n == cap) {
+      struct pent *more = realloc(ents, (cap *= 2) * sizeof *ents);
+      if (!more) { err = ENOMEM; break; }
+      ents = more;
+    }
+    struct pent *e = &ents[n];
+    memset(&e->st, 0, sizeof e->st);
+    if (fstatat(dirfd, nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT) { err = errno; break; }
+      e->kind = K_GONE;
+    } else e->kind = kind_of(e->st.st_mode);
+    e->len = strlen(nm);
+    e->name = malloc(e->len + 1);
+    if (!e->name) { err = ENOMEM; break; }
+    memcpy(e->name, nm, e->len);
+    bytes += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
+    n++;
+  }
+  closedir(d);
+  napi_value out = NULL;
+  if (!err) {
+    qsort(ents, n, sizeof *ents, pent_cmp);
+    void *data;
+    if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
+    else {
+      uint8_t *p = data;
+      memset(p, 0, bytes);
+      for (size_t i = 0; i < n; i++) {
+        struct pent *e = &ents[i];
+        uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
+        u32[0] = (uint32_t)e->kind; u32[1] = (uint32_t)e->len;
+        u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
+        u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
+        ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
+        memcpy(p + PACK_HEAD, e->name, e->len);
+        p += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) free(ents[i].name);
+  free(ents);
+  if (err) return throw_errno(env, "readdir", err);
+  return out;
+}
+
 /* statAt(dirfd, name) -> the row listAt gives for `name` (not followed), or null when it does not exist. */
 static napi_value xstatat(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2]; int dirfd;
@@ -215,7 +293,7 @@ static napi_value xcreatewholeat(napi_env env, napi_callback_info info) {
 
 void register_storedir(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("listAt", xlistat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
+    FN("listAt", xlistat), FN("listPackedAt", xlistpackedat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

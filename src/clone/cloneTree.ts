@@ -13,7 +13,7 @@ import { closeSync, fsyncSync, fstatSync, mkdirSync, realpathSync } from 'node:f
 import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux, type CloneProgress } from '../native/addon.js';
-import { joinPath, showPath } from '../pathBytes.js';
+import { joinPath, displayPath } from '../pathBytes.js';
 import { isWithin } from './defaultStore.js';
 import { openParent } from './openParent.js';
 import { openCloneStore } from './storeInodes.js';
@@ -61,7 +61,7 @@ function removeStale(parentFd: number, tmp: Buffer, dst: Buffer): void {
   if ((st.mode & 0o170000) === 0o040000) {
     const fd = native.openBeneath(parentFd, tmp, native.constants.O_DIRECTORY);
     try {
-      if (!native.tryLock(fd)) throw new HashifyError('LOCKED', `Another clone to ${showPath(dst)} is running (it holds ${showPath(tmp)})`);
+      if (!native.tryLock(fd)) throw new HashifyError('LOCKED', `Another clone to ${displayPath(dst)} is running (it holds ${displayPath(tmp)})`);
       native.removeTree(parentFd, tmp);
     } finally {
       closeSync(fd);
@@ -81,8 +81,8 @@ export function cloneTree(opts: CloneOptions): CloneResult {
   try {
     const dst = openParent(opts.dst, 'Clone destination');
     fds.push(dst.fd);
-    if (native.lstatAt(dst.fd, dst.name)) throw new HashifyError('EXISTS', `Clone destination ${showPath(dst.path)} already exists`, { hint: 'clone makes a new tree; remove it or choose another name' });
-    if (isWithin(dst.path, src.path)) throw new HashifyError('USAGE', `Clone destination ${showPath(dst.path)} is inside the source ${showPath(src.path)}`);
+    if (native.lstatAt(dst.fd, dst.name)) throw new HashifyError('EXISTS', `Clone destination ${displayPath(dst.path)} already exists`, { hint: 'clone makes a new tree; remove it or choose another name' });
+    if (isWithin(dst.path, src.path)) throw new HashifyError('USAGE', `Clone destination ${displayPath(dst.path)} is inside the source ${displayPath(src.path)}`);
 
     const tmp = cloneTempName(dst.name);
     removeStale(dst.fd, tmp, dst.path);
@@ -91,7 +91,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
     fds.push(tmpFd);
     const now = native.lstatAt(dst.fd, tmp);
     if (!native.tryLock(tmpFd) || !now || now.ino !== fstatSync(tmpFd, { bigint: true }).ino) {
-      throw new HashifyError('LOCKED', `Another clone to ${showPath(dst.path)} is running`);
+      throw new HashifyError('LOCKED', `Another clone to ${displayPath(dst.path)} is running`);
     }
 
     let finished = false;
@@ -107,7 +107,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
           progress = native.cloneStep(handle, opts.batch ?? 4096);
         } catch (err) {
           const where = (err as { path?: Buffer }).path;
-          throw new HashifyError('IO', `Cannot clone ${showPath(where ? joinPath(src.path, where) : src.path)}: ${(err as Error).message}`, { cause: err });
+          throw new HashifyError('IO', `Cannot clone ${displayPath(where ? joinPath(src.path, where) : src.path)}: ${(err as Error).message}`, { cause: err });
         }
         opts.onProgress?.(progress);
       } while (!progress.done);
@@ -118,7 +118,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       try {
         native.renameAt2(dst.fd, tmp, dst.fd, dst.name, native.constants.RENAME_NOREPLACE);
       } catch (err) {
-        if (errnoCode(err) === 'EEXIST') throw new HashifyError('EXISTS', `Clone destination ${showPath(dst.path)} appeared while cloning`);
+        if (errnoCode(err) === 'EEXIST') throw new HashifyError('EXISTS', `Clone destination ${displayPath(dst.path)} appeared while cloning`);
         throw err;
       }
       finished = true;

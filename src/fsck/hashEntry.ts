@@ -3,7 +3,7 @@
  * symlink followed), checking that it is the inode the walk listed. Runs in fsck's worker
  * threads (which share the process's descriptors) or inline.
  */
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
@@ -59,6 +59,6 @@ export function hashEntry(storeFd: number, task: EntryTask): EntryOutcome {
   } catch (err) {
     return { error: `cannot read it (${errnoCode(err) ?? (err as Error).message})`, bytes: 0 };
   } finally {
-    closeSync(fd);
+    linux().close(fd);
   }
 }

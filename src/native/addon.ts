@@ -13,8 +13,11 @@ export interface LinuxAddon {
   remove(fd: number, name: string): void;
   setTimes(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   syncfs(fd: number): void;
-  /** One directory's regular files and subdirectories with their lstat fields; layout in native/scan.c. */
-  readDir(path: Buffer): ArrayBuffer;
+  /**
+   * One directory's regular files and subdirectories with their lstat fields (decoded by
+   * src/scan/dirRecords.ts); `rel` is opened beneath `rootFd` ("" for the root itself).
+   */
+  readDir(rootFd: number, rel: Buffer): ArrayBuffer;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**
@@ -51,6 +54,8 @@ export interface LinuxAddon {
   listAt(dirfd: number, stat?: true): StatRow[];
   /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
   listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
+  /** listAt's rows for a large directory, sorted by name and packed into one buffer: decode with src/store/packedRows.ts. */
+  listPackedAt(dirfd: number): ArrayBuffer;
   /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
   statAt(dirfd: number, name: Buffer): StatRow | null;
   /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
@@ -59,6 +64,28 @@ export interface LinuxAddon {
   rmdirAt(dirfd: number, name: Buffer): boolean;
   /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
   createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
+  /**
+   * Hashes (mode 0 partial, 1 full + xattrs, 2 xattrs, 3 compare candidate groups ending at `groupEnds`) `rows` of
+   * the scan table whose `columns` are FileTable.nativeColumns(); fills digests, status and
+   * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
+   */
+  hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
+  /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
+  close(fd: number): void;
+  /** True when the XFS filesystem holding the directory `path` was made with reflink=1 (its geometry ioctl; ENOTTY elsewhere). */
+  xfsReflink(path: Buffer): boolean;
+  /**
+   * cachestat(2) over the whole file: bytes in the page cache (dirty and under writeback
+   * among them). Throws with the errno's code (ENOSYS before Linux 6.5).
+   */
+  cachestat(fd: number): { cache: number; dirty: number; writeback: number };
+  /** The descriptor-based executor (native/executor*.c; typed in src/run/executor.ts). */
+  execOpen(roots: Buffer[]): unknown;
+  execRun(handle: unknown, steps: import('../run/executor.js').Step[], abortOnDrift: boolean): import('../run/executor.js').StepResult[];
+  execSyncfs(handle: unknown, root: number): void;
+  execClose(handle: unknown): void;
+  /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */
+  lockFile(path: Buffer, shared?: boolean): number;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }

@@ -14,7 +14,8 @@ import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { linux, type StatRow } from '../native/addon.js';
 import { isStoreBookkeeping } from './marker.js';
-import { HEX_LENGTH, SHARD_NAME, parseEntryName, type StoreAlgorithm } from './storePath.js';
+import { packedRows } from './packedRows.js';
+import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, type StoreAlgorithm } from './storePath.js';
 
 /** One store entry as listed. */
 export interface ListedEntry {
@@ -23,7 +24,10 @@ export interface ListedEntry {
   /** Its name in its shard. */
   name: Buffer;
   algorithm: StoreAlgorithm;
-  integrity: string;
+  /** The hex digest its name stands for (raw, for comparisons in loops). */
+  hex: string;
+  /** Its SRI integrity string (made by ssri when read). */
+  readonly integrity: string;
   suffix: number;
   dev: bigint;
   ino: bigint;
@@ -61,7 +65,30 @@ export interface Shard {
 const KINDS: ForeignKind[] = ['other', 'file', 'directory', 'symlink', 'other'];
 const byName = (a: { name: Buffer } | StatRow, b: { name: Buffer } | StatRow) =>
   Buffer.compare(Array.isArray(a) ? a[0] : a.name, Array.isArray(b) ? b[0] : b.name);
-const join = (...parts: Array<Buffer | string>) => Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+const SLASH = Buffer.from('/');
+const join = (dir: Buffer, name: Buffer) => Buffer.concat([dir, SLASH, name]);
+
+/** A listed entry; its integrity string is made (by ssri) only when asked for: gc never needs it. */
+class Entry implements ListedEntry {
+  private sri?: string;
+  constructor(
+    readonly rel: Buffer,
+    readonly name: Buffer,
+    readonly algorithm: StoreAlgorithm,
+    readonly hex: string,
+    readonly suffix: number,
+    readonly dev: bigint,
+    readonly ino: bigint,
+    readonly nlink: number,
+    readonly size: bigint,
+    readonly blocks: bigint,
+    readonly ctimeNs: bigint,
+  ) {}
+
+  get integrity(): string {
+    return (this.sri ??= integrityOfHex(this.algorithm, this.hex));
+  }
+}
 
 /** Opens directory `name` beneath `dirfd`; undefined (and a foreign item) when it is not a plain directory any more. */
 function openDir(dirfd: number, name: Buffer, rel: Buffer, foreign: Foreign[]): number | undefined {
@@ -89,7 +116,7 @@ export function* walkStore(storeFd: number, onForeign: (f: Foreign) => void): Ge
     const [name, kind] = row;
     const text = name.toString('latin1');
     if (kind === 0 || (kind === 1 && isStoreBookkeeping(text))) continue;
-    if (kind !== 2 || !(text in HEX_LENGTH)) {
+    if (kind !== 2 || !isStoreAlgorithm(text)) {
       onForeign({ rel: name, kind: KINDS[kind], why: kind === 3 ? 'a symlink (never followed)' : 'not part of the store layout' });
       continue;
     }
@@ -128,11 +155,11 @@ export function* walkStore(storeFd: number, onForeign: (f: Foreign) => void): Ge
 function listShard(sfd: number, algorithm: StoreAlgorithm, shard: Buffer, srel: Buffer, foreign: Foreign[]): { entries: ListedEntry[]; foreign: Foreign[] } {
   const entries: ListedEntry[] = [];
   const shardText = shard.toString('latin1');
-  for (const [name, kind, dev, ino, nlink, size, blocks, ctimeNs] of linux().listAt(sfd).sort(byName)) {
+  for (const { name, kind, dev, ino, nlink, size, blocks, ctimeNs } of packedRows(linux().listPackedAt(sfd))) {
     if (kind === 0) continue;
     const rel = join(srel, name);
-    const parsed = parseEntryName(algorithm, shardText, name.toString('latin1'));
-    if (kind === 1 && parsed) entries.push({ rel, name, algorithm, ...parsed, dev, ino, nlink, size, blocks, ctimeNs });
+    const parsed = entryNameParts(algorithm, shardText, name.toString('latin1'));
+    if (kind === 1 && parsed) entries.push(new Entry(rel, name, algorithm, parsed.hex, parsed.suffix, dev, ino, nlink, size, blocks, ctimeNs));
     else {
       const why = kind === 3 ? 'a symlink (never followed)' : kind === 2 ? 'a directory inside a shard (the old two-level layout?)' : parsed ? 'not a regular file' : 'not named as an entry';
       foreign.push({ rel, kind: KINDS[kind], why });

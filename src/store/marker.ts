@@ -12,7 +12,7 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
-import { HEX_LENGTH, SHARD_NAME } from './storePath.js';
+import { SHARD_NAME, isStoreAlgorithm } from './storePath.js';
 
 /** The marker's name in the store's root. */
 export const STORE_MARKER = 'hashify-store.json';
@@ -62,7 +62,7 @@ function readMarker(fd: number, where: Buffer | string): number | 'absent' {
 /** Why a directory without a marker is not a store this version may use, as an error. */
 function unmarked(fd: number, where: Buffer | string, names: string[]): HashifyError {
   const addon = linux();
-  const algorithms = names.filter((n) => n in HEX_LENGTH);
+  const algorithms = names.filter(isStoreAlgorithm);
   // Layout 1: shards two levels deep (`sha256/ab/cd/<rest>`).
   let twoLevels = false;
   for (const a of algorithms) {

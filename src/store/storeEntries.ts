@@ -27,6 +27,8 @@ export interface StoreEntry {
 /** Looks up one content's entries; `close()` releases the store's descriptors. */
 export interface StoreLookup {
   (integrity: string): StoreEntry[];
+  /** Whether `rel` ('' the store itself, the marker, an algorithm or shard directory) exists now (from the same listings). */
+  has(rel: string): boolean;
   close(): void;
 }
 
@@ -55,9 +57,10 @@ export function storeLookup(store: Buffer): StoreLookup {
   const fds: number[] = [];
   const algorithms = new Map<string, { fd: number; shards: Set<string> } | undefined>();
   const shards = new Map<string, ShardIndex | undefined>();
+  let names: string[] = [];
   if (rootFd !== undefined) {
     fds.push(rootFd);
-    const names = addon.listAt(rootFd, false).map(([n]) => n.toString('latin1'));
+    names = addon.listAt(rootFd, false).map(([n]) => n.toString('latin1'));
     if (names.includes(STORE_MARKER) || names.some((n) => !isStoreBookkeeping(n))) checkStoreMarkerAt(rootFd, store);
   }
   const openDir = (dirfd: number, name: string): number | undefined => {
@@ -116,6 +119,14 @@ export function storeLookup(store: Buffer): StoreLookup {
     }
     return out.sort((a, b) => a.suffix - b.suffix);
   }) as StoreLookup;
+  lookup.has = (rel: string): boolean => {
+    if (rootFd === undefined) return false;
+    if (rel === '') return true;
+    if (rel === STORE_MARKER) return names.includes(STORE_MARKER);
+    const [algorithm, shard] = rel.split('/');
+    const dir = algorithmDir(algorithm);
+    return shard === undefined ? dir !== undefined : Boolean(dir?.shards.has(shard));
+  };
   lookup.close = () => {
     for (const fd of fds.splice(0)) closeSync(fd);
     rootFd = undefined;

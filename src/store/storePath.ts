@@ -13,6 +13,11 @@ import { joinPath } from '../pathBytes.js';
 export const HEX_LENGTH = { sha256: 64, sha512: 128 } as const;
 export type StoreAlgorithm = keyof typeof HEX_LENGTH;
 
+/** Whether `name` is an algorithm a store holds (own keys only: not "toString"). */
+export function isStoreAlgorithm(name: string): name is StoreAlgorithm {
+  return Object.hasOwn(HEX_LENGTH, name);
+}
+
 /** An entry's name inside its shard: the hex digest after the shard's two digits, and a suffix. */
 export const ENTRY_NAME = /^([0-9a-f]+)(?:-([1-9][0-9]{0,8}))?$/;
 /** A shard directory's name. */
@@ -22,7 +27,7 @@ export const SHARD_NAME = /^[0-9a-f]{2}$/;
 export function integrityHex(integrity: string): { algorithm: StoreAlgorithm; hex: string } {
   const hash = ssri.parse(integrity, { single: true, strict: true });
   const algorithm = hash?.algorithm as StoreAlgorithm;
-  const hex = algorithm in HEX_LENGTH ? hash.hexDigest() : '';
+  const hex = isStoreAlgorithm(algorithm) ? hash.hexDigest() : '';
   if (hex.length !== HEX_LENGTH[algorithm]) throw new TypeError(`not a sha256 or sha512 integrity string: ${JSON.stringify(integrity)}`);
   return { algorithm, hex };
 }
@@ -43,12 +48,18 @@ export function storeEntryPath(store: Buffer, integrity: string, suffix = 0): Bu
   return joinPath(store, Buffer.from(storeEntryRel(integrity, suffix)));
 }
 
+/** The hex digest and suffix of the entry named `name` in shard `shard` of `algorithm`, or undefined (no integrity string made: for walks). */
+export function entryNameParts(algorithm: string, shard: string, name: string): { algorithm: StoreAlgorithm; hex: string; suffix: number } | undefined {
+  if (!isStoreAlgorithm(algorithm) || !SHARD_NAME.test(shard)) return undefined;
+  const m = ENTRY_NAME.exec(name);
+  if (!m || m[1].length + 2 !== HEX_LENGTH[algorithm]) return undefined;
+  return { algorithm, hex: shard + m[1], suffix: m[2] ? Number(m[2]) : 0 };
+}
+
 /** The integrity and suffix of the entry named `name` in shard `shard` of `algorithm`, or undefined. */
 export function parseEntryName(algorithm: string, shard: string, name: string): { integrity: string; suffix: number } | undefined {
-  if (!(algorithm in HEX_LENGTH) || !SHARD_NAME.test(shard)) return undefined;
-  const m = ENTRY_NAME.exec(name);
-  if (!m || m[1].length + 2 !== HEX_LENGTH[algorithm as StoreAlgorithm]) return undefined;
-  return { integrity: integrityOfHex(algorithm as StoreAlgorithm, shard + m[1]), suffix: m[2] ? Number(m[2]) : 0 };
+  const parts = entryNameParts(algorithm, shard, name);
+  return parts && { integrity: integrityOfHex(parts.algorithm, parts.hex), suffix: parts.suffix };
 }
 
 /** The integrity and suffix an entry path stands for, or undefined if it is not an entry path of `store`. */

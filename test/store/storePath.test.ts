@@ -27,6 +27,7 @@ describe('store paths (layout 2: one shard level)', () => {
     // Layout 1 (two shard levels) is not an entry path of layout 2.
     expect(parseStoreEntryPath(store, Buffer.from(`/vservers/.hash/sha256/ab/ab/${'ab'.repeat(30)}`))).toBeUndefined();
     expect(parseStoreEntryPath(store, Buffer.from(`/vservers/.hash/md5/ab/${'ab'.repeat(31)}`))).toBeUndefined();
+    expect(parseStoreEntryPath(store, Buffer.from(`/vservers/.hash/toString/ab/${'ab'.repeat(31)}`))).toBeUndefined();
   });
   test('an integrity string that is not sha256 or sha512 SRI is refused', () => {
     expect(() => storeEntryPath(store, 'sha256-!!')).toThrow(/not a sha256 or sha512/);
