@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sb_append(strbuf_t *s, const char *p, size_t n) {
+int clone_sb_append(strbuf_t *s, const char *p, size_t n) {
   if (s->len + n + 1 > s->cap) {
     size_t cap = s->cap ? s->cap : 256;
     while (cap < s->len + n + 1) cap *= 2;
@@ -42,10 +42,10 @@ static int grow(iset_t *s) {
   return 0;
 }
 
-int iset_put(iset_t *s, dev_t dev, ino_t ino, const char *path, size_t len) {
+int clone_iset_put(iset_t *s, dev_t dev, ino_t ino, const char *path, size_t len) {
   if ((s->n + 1) * 2 > s->cap && grow(s) < 0) return -1;
   size_t off = s->pool.len;
-  if (sb_append(&s->pool, path, len) < 0 || sb_append(&s->pool, "", 0) < 0) return -1;
+  if (clone_sb_append(&s->pool, path, len) < 0 || clone_sb_append(&s->pool, "", 0) < 0) return -1;
   s->pool.len++; /* keep the NUL between paths */
   islot_t *e = find(s, dev, ino);
   if (!e->off) s->n++;
@@ -53,13 +53,13 @@ int iset_put(iset_t *s, dev_t dev, ino_t ino, const char *path, size_t len) {
   return 0;
 }
 
-const char *iset_get(const iset_t *s, dev_t dev, ino_t ino) {
+const char *clone_iset_get(const iset_t *s, dev_t dev, ino_t ino) {
   if (!s->cap) return NULL;
   islot_t *e = find(s, dev, ino);
   return e->off ? s->pool.buf + e->off - 1 : NULL;
 }
 
-void iset_free(iset_t *s) {
+void clone_iset_free(iset_t *s) {
   free(s->slots);
   free(s->pool.buf);
   memset(s, 0, sizeof *s);

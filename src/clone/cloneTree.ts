@@ -38,10 +38,30 @@ export interface CloneResult extends CloneProgress {
   seconds: number;
 }
 
+/**
+ * The same directory opened again with O_NOATIME, so that reading SRC's root does not move
+ * its atime after the clone copied it (as its subdirectories are read); the original
+ * descriptor where the flag is not allowed (not the owner, no CAP_FOWNER).
+ */
+function withoutAtime(fd: number): number {
+  const native = linux();
+  try {
+    const again = native.openBeneath(fd, Buffer.from('.'), native.constants.O_DIRECTORY | native.constants.O_NOATIME);
+    closeSync(fd);
+    return again;
+  } catch (err) {
+    if (errnoCode(err) !== 'EPERM') {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
+  }
+}
+
 function openSrc(src: string): { fd: number; path: Buffer } {
   const abs = Buffer.from(resolve(src));
   try {
-    const fd = linux().openRoot(abs);
+    const fd = withoutAtime(linux().openRoot(abs));
     return { fd, path: realpathSync.native(abs, { encoding: 'buffer' }) };
   } catch (err) {
     const code = errnoCode(err);
