@@ -13,9 +13,8 @@
 import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { linux, type StatRow } from '../native/addon.js';
-import { isStoreBookkeeping } from './marker.js';
 import { packedRows } from './packedRows.js';
-import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, type StoreAlgorithm } from './storePath.js';
+import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, isStoreBookkeeping, type StoreAlgorithm } from './storePath.js';
 
 /** One store entry as listed. */
 export interface ListedEntry {

@@ -11,8 +11,8 @@ import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { joinPath } from '../pathBytes.js';
 import { linux } from '../native/addon.js';
-import { checkStoreMarkerAt, isStoreBookkeeping, STORE_MARKER } from './marker.js';
-import { ENTRY_NAME, integrityHex, storeEntryRel } from './storePath.js';
+import { checkStoreMarkerAt, mayStamp } from './marker.js';
+import { ENTRY_NAME, STORE_MARKER, integrityHex, storeEntryRel } from './storePath.js';
 
 export interface StoreEntry {
   path: Buffer;
@@ -61,7 +61,8 @@ export function storeLookup(store: Buffer): StoreLookup {
   if (rootFd !== undefined) {
     fds.push(rootFd);
     names = addon.listAt(rootFd, false).map(([n]) => n.toString('latin1'));
-    if (names.includes(STORE_MARKER) || names.some((n) => !isStoreBookkeeping(n))) checkStoreMarkerAt(rootFd, store);
+    // A new store (apply will stamp it) is fine; anything else must carry this layout's marker.
+    if (names.includes(STORE_MARKER) || !mayStamp(rootFd, names)) checkStoreMarkerAt(rootFd, store);
   }
   const openDir = (dirfd: number, name: string): number | undefined => {
     try {
