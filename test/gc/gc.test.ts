@@ -19,7 +19,7 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n', 'b/x': 'one\n', 'a/y': 'two\n', 'b/y': 'two\n' });
     try {
       const plan = t.path('p.plan.jsonl');
-      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
+      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
       expect(hashify(['apply', plan, '-q']).status).toBe(0);
       const store = t.path('.hash');
       expect(entries(store)).toHaveLength(2);
@@ -31,7 +31,7 @@ describe('gc', () => {
       expect(entries(store)).toHaveLength(2);
       const r = hashify(['gc', store, '--json']);
       expect(r.status).toBe(0);
-      expect(r.json()).toMatchObject({ removed: [orphan], bytes: 4 });
+      expect(r.json()).toMatchObject({ removed: [orphan], bytes: 4, directories: 1, kept: 1 });
       expect(entries(store)).toHaveLength(1);
       expect(readdirSync(t.path('a'))).toEqual(['x']);
     } finally {
@@ -43,8 +43,8 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n', 'b/x': 'one\n' });
     try {
       const plan = t.path('p.plan.jsonl');
-      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
-      hashify(['apply', plan, '-q']);
+      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
       unlinkSync(t.path('a/x'));
       unlinkSync(t.path('b/x'));
       const r = hashify(['gc', t.path('.hash')]);
@@ -73,7 +73,6 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n' });
     try {
       const store = t.path('.hash');
-      hashify(['plan', t.path('a'), '-o', t.path('p.plan.jsonl'), '-q']);
       mkdirSync(store, { recursive: true });
       writeFileSync(`${store}/hashify-store.json`, '{"kind":"hashify-store","layout":2}\n');
       // A lock held by a live process (this one): pid and its start time, as hashify writes them.
