@@ -178,7 +178,8 @@ function contentAndMetadata(t: Tree): Record<string, string> {
 /** Which paths (roots and store) share an inode: canonical sorted groups. */
 function sharing(t: Tree): string[] {
   const byInode = new Map<bigint, string[]>();
-  for (const [rel, st] of files(t, true)) byInode.set(st.ino, [...(byInode.get(st.ino) ?? []), rel]);
+  // The store's marker is bookkeeping, written by the CLI's apply and not by the in-process one.
+  for (const [rel, st] of files(t, true)) if (!rel.endsWith('/hashify-store.json')) byInode.set(st.ino, [...(byInode.get(st.ino) ?? []), rel]);
   return [...byInode.values()].map((g) => g.sort().join(' = ')).sort();
 }
 
