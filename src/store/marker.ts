@@ -15,6 +15,7 @@ import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 import { SHARD_NAME, STORE_MARKER, isStoreAlgorithm, isStoreBookkeeping } from './storePath.js';
 import { listEntries } from './listEntries.js';
+import { packedRows } from './packedRows.js';
 
 /** The layout this version reads and writes. Layout 1 (no marker) had `sha256/ab/cd/<rest>`. */
 export const STORE_LAYOUT = 2;
@@ -65,11 +66,11 @@ function unmarked(fd: number, where: Buffer | string, names: string[]): HashifyE
     let afd: number | undefined;
     try {
       afd = addon.openBeneath(fd, Buffer.from(a), addon.constants.O_DIRECTORY);
-      for (const [name, kind] of addon.listAt(afd)) {
+      for (const { name, kind } of packedRows(addon.listPackedAt(afd))) {
         if (kind !== 2 || !SHARD_NAME.test(name.toString('latin1'))) continue;
         const sfd = addon.openBeneath(afd, name, addon.constants.O_DIRECTORY);
         try {
-          twoLevels = addon.listAt(sfd).some(([n, k]) => k === 2 && SHARD_NAME.test(n.toString('latin1')));
+          twoLevels = packedRows(addon.listPackedAt(sfd)).some((r) => r.kind === 2 && SHARD_NAME.test(r.name.toString('latin1')));
         } finally {
           closeSync(sfd);
         }

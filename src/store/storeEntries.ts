@@ -60,7 +60,7 @@ export function storeLookup(store: Buffer): StoreLookup {
   let names: string[] = [];
   if (rootFd !== undefined) {
     fds.push(rootFd);
-    names = addon.listAt(rootFd, false).map(([n]) => n.toString('latin1'));
+    names = addon.listAt(rootFd).map(([n]) => n.toString('latin1'));
     // A new store (apply will stamp it) is fine; anything else must carry this layout's marker.
     if (names.includes(STORE_MARKER) || !mayStamp(rootFd, names)) checkStoreMarkerAt(rootFd, store);
   }
@@ -78,7 +78,7 @@ export function storeLookup(store: Buffer): StoreLookup {
   const algorithmDir = (algorithm: string) => {
     if (!algorithms.has(algorithm)) {
       const fd = rootFd === undefined ? undefined : openDir(rootFd, algorithm);
-      algorithms.set(algorithm, fd === undefined ? undefined : { fd, shards: new Set(addon.listAt(fd, false).map(([n]) => n.toString('latin1'))) });
+      algorithms.set(algorithm, fd === undefined ? undefined : { fd, shards: new Set(addon.listAt(fd).map(([n]) => n.toString('latin1'))) });
     }
     return algorithms.get(algorithm);
   };
@@ -90,7 +90,7 @@ export function storeLookup(store: Buffer): StoreLookup {
       let index: ShardIndex | undefined;
       if (fd !== undefined) {
         index = { fd, suffixes: new Map() };
-        for (const [name] of addon.listAt(fd, false)) {
+        for (const [name] of addon.listAt(fd)) {
           const m = ENTRY_NAME.exec(name.toString('latin1'));
           if (!m || m[1].length < KEY_DIGITS) continue;
           const k = parseInt(m[1].slice(0, KEY_DIGITS), 16);
