@@ -276,19 +276,9 @@ static napi_value xcreatewholeat(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* closeFd(fd): close(2) for descriptors the addon opened, so that a worker thread's fs
- * module (which warns about descriptors it did not open) is not involved. */
-static napi_value xclosefd(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1]; int fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) { napi_throw_type_error(env, NULL, "fd expected"); return NULL; }
-  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
-  return NULL;
-}
-
 void register_storedir(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("listAt", xlistat), FN("listPackedAt", xlistpackedat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat), FN("closeFd", xclosefd),
+    FN("listAt", xlistat), FN("listPackedAt", xlistpackedat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

@@ -59,6 +59,6 @@ export function hashEntry(storeFd: number, task: EntryTask): EntryOutcome {
   } catch (err) {
     return { error: `cannot read it (${errnoCode(err) ?? (err as Error).message})`, bytes: 0 };
   } finally {
-    linux().closeFd(fd);
+    linux().close(fd);
   }
 }

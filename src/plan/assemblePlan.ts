@@ -28,6 +28,8 @@ export interface PlanInode {
 export interface PlanContent {
   integrity: string;
   inodes: PlanInode[];
+  /** Suffixes of the entries for this content already in the store (new entries avoid them). */
+  storeSuffixes?: number[];
 }
 
 export interface PlannerContext {
@@ -35,8 +37,8 @@ export interface PlannerContext {
   link: LinkMode;
   match: MatchOptions;
   linkMax: number;
-  /** Suffixes of entries for this integrity already in the store (new entries avoid them). */
-  usedSuffixes(integrity: string): Set<number>;
+  /** `plan --adopt`: a new store entry is the keeper's own inode instead of a copy of it. */
+  adopt?: boolean;
 }
 
 export interface PlanCounters {
@@ -76,7 +78,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
     if (list) list.push(inode);
     else parts.set(k, [inode]);
   }
-  const used = ctx.store ? ctx.usedSuffixes(content.integrity) : new Set<number>();
+  const used = new Set<number>(ctx.store ? content.storeSuffixes : []);
   const orderedParts = [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
   for (const part of orderedParts) {
     if (part.length < 2) continue;
@@ -102,7 +104,8 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
         while (used.has(newSuffix)) newSuffix++;
         used.add(newSuffix);
         storePath = storeEntryPath(ctx.store, integrity, newSuffix);
-        nlink++;
+        // A copied-in entry is a new inode: one link of its own plus the keeper's paths.
+        nlink = ctx.adopt ? nlink + 1 : 1 + target.paths.length;
       }
     }
     // Whole inodes only: the links of one inode always move together.
@@ -137,14 +140,22 @@ function emitGroup(
 ): void {
   const group = counters.group++;
   let targetRef: { path: string; path64?: string };
+  let ops = take;
+  let cost = 0n;
   if (storePath) {
-    const store: StoreRecord = withXattrs(
-      { type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat },
-      target.xattrs,
-    );
-    if (!target.storeEntry) {
-      store.from = encodePath(target.paths[0]);
-      counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
+    let store: StoreRecord;
+    if (!target.storeEntry) counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
+    if (target.storeEntry || ctx.adopt) {
+      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat }, target.xattrs);
+      if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+    } else {
+      // Copy-in: the entry is a new inode made from the keeper's checked bytes, and the
+      // keeper's own paths are relinked to it like every other path of the group.
+      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat }, target.xattrs);
+      store = { type: 'store' as const, group, integrity, ...encodePath(storePath), keeper };
+      ops = [target, ...take];
+      cost = BigInt(target.stat.size);
+      counters.space?.copied(cost);
     }
     out.push(store);
     counters.storeEntries++;
@@ -153,9 +164,10 @@ function emitGroup(
     targetRef = encodePath(target.paths[0]);
   }
   const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
-  for (const inode of take) {
+  let freed = 0n;
+  for (const inode of ops) {
     if (inode.paths.length >= inode.stat.nlink) {
-      counters.bytesReclaimable += BigInt(inode.stat.size);
+      freed += BigInt(inode.stat.size);
       counters.space?.freed(inode.stat.size);
     }
     for (const p of inode.paths) {
@@ -166,4 +178,5 @@ function emitGroup(
       out.push(rec);
     }
   }
+  if (freed > cost) counters.bytesReclaimable += freed - cost;
 }

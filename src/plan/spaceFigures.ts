@@ -56,6 +56,13 @@ export class SpaceFigures {
     this.bytesAllocated += allocatedBytes(s, this.blockSize);
   }
 
+  /** A store entry's data copied in from its keeper (a new inode of `size` bytes; FICLONE may share the blocks, not counted). */
+  copied(size: bigint | number | string): void {
+    const s = BigInt(size);
+    this.bytesApparent -= s;
+    this.bytesAllocated -= allocatedBytes(s, this.blockSize);
+  }
+
   /** A new store entry, at `rel` relative to the store (`sha256/ab/<rest>[-N]`). */
   newEntry(rel: string): void {
     if (!this.store) return;
@@ -91,7 +98,7 @@ export class SpaceFigures {
 
   /** The figures for the plan's trailer. */
   record(): SpaceRecord {
-    return { bytesReclaimable: this.bytesReclaimable.toString(), bytesApparent: this.bytesApparent.toString(), blockSize: this.blockSize, storeDirectories: this.storeDirectories };
+    return { bytesReclaimable: this.bytesReclaimable.toString(), bytesApparent: (this.bytesApparent < 0n ? 0n : this.bytesApparent).toString(), blockSize: this.blockSize, storeDirectories: this.storeDirectories };
   }
 }
 
