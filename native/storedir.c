@@ -25,35 +25,19 @@ static napi_value big(napi_env env, uint64_t v) { napi_value o; napi_create_bigi
 static napi_value num(napi_env env, double v) { napi_value o; napi_create_double(env, v, &o); return o; }
 
 /*
- * listAt(dirfd, stat = true) -> Array of [name Buffer, kind, dev, ino, nlink, size, blocks, ctimeNs] for
- * every name in the directory open at dirfd (not "." or ".."), unsorted. dev, ino, size,
- * blocks (512-byte units) and ctimeNs are bigints. The descriptor itself is left open and
- * unmoved: the listing reads through a duplicate opened on "." beneath it. With stat false,
- * rows are [name, kind from d_type] only (no fstatat).
+ * listAt(dirfd) -> Array of [name Buffer, kind] for every name in the directory open at
+ * dirfd (not "." or ".."), unsorted, the kind from readdir's d_type (0 when the filesystem
+ * does not say): names only, no fstatat. The descriptor itself is left open and unmoved: the
+ * listing reads through a duplicate opened on "." beneath it. listPackedAt gives the stats.
  */
-static napi_value stat_row(napi_env env, napi_value name, int kind, const struct stat *st) {
-  napi_value row;
-  napi_create_array_with_length(env, 8, &row);
-  napi_set_element(env, row, 0, name);
-  napi_set_element(env, row, 1, num(env, kind));
-  napi_set_element(env, row, 2, big(env, st->st_dev));
-  napi_set_element(env, row, 3, big(env, st->st_ino));
-  napi_set_element(env, row, 4, num(env, (double)st->st_nlink));
-  napi_set_element(env, row, 5, big(env, (uint64_t)st->st_size));
-  napi_set_element(env, row, 6, big(env, (uint64_t)st->st_blocks));
-  napi_set_element(env, row, 7, big(env, (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec));
-  return row;
-}
-
 static int kind_of(mode_t m) {
   return S_ISREG(m) ? K_FILE : S_ISDIR(m) ? K_DIR : S_ISLNK(m) ? K_SYMLINK : K_OTHER;
 }
 
 static napi_value xlistat(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2]; int dirfd; bool with_stat = true;
+  size_t argc = 1; napi_value argv[1]; int dirfd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
-  if (argc > 1) napi_get_value_bool(env, argv[1], &with_stat);
   int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, "openat", errno);
   DIR *d = fdopendir(fd);
@@ -69,23 +53,10 @@ static napi_value xlistat(napi_env env, napi_callback_info info) {
     if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
     napi_value row, name; void *data;
     napi_create_buffer_copy(env, strlen(nm), nm, &data, &name);
-    if (!with_stat) {
-      /* Names only (d_type as the kind, 0 when the filesystem does not say). */
-      int kind = de->d_type == DT_REG ? K_FILE : de->d_type == DT_DIR ? K_DIR : de->d_type == DT_LNK ? K_SYMLINK : de->d_type == DT_UNKNOWN ? K_GONE : K_OTHER;
-      napi_create_array_with_length(env, 2, &row);
-      napi_set_element(env, row, 0, name);
-      napi_set_element(env, row, 1, num(env, kind));
-      napi_set_element(env, out, n++, row);
-      continue;
-    }
-    struct stat st;
-    int kind;
-    memset(&st, 0, sizeof st);
-    if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno != ENOENT) { err = errno; break; }
-      kind = K_GONE;
-    } else kind = kind_of(st.st_mode);
-    row = stat_row(env, name, kind, &st);
+    int kind = de->d_type == DT_REG ? K_FILE : de->d_type == DT_DIR ? K_DIR : de->d_type == DT_LNK ? K_SYMLINK : de->d_type == DT_UNKNOWN ? K_GONE : K_OTHER;
+    napi_create_array_with_length(env, 2, &row);
+    napi_set_element(env, row, 0, name);
+    napi_set_element(env, row, 1, num(env, kind));
     napi_set_element(env, out, n++, row);
   }
   closedir(d);
@@ -169,6 +140,20 @@ static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
   free(ents);
   if (err) return throw_errno(env, "readdir", err);
   return out;
+}
+
+static napi_value stat_row(napi_env env, napi_value name, int kind, const struct stat *st) {
+  napi_value row;
+  napi_create_array_with_length(env, 8, &row);
+  napi_set_element(env, row, 0, name);
+  napi_set_element(env, row, 1, num(env, kind));
+  napi_set_element(env, row, 2, big(env, st->st_dev));
+  napi_set_element(env, row, 3, big(env, st->st_ino));
+  napi_set_element(env, row, 4, num(env, (double)st->st_nlink));
+  napi_set_element(env, row, 5, big(env, (uint64_t)st->st_size));
+  napi_set_element(env, row, 6, big(env, (uint64_t)st->st_blocks));
+  napi_set_element(env, row, 7, big(env, (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec));
+  return row;
 }
 
 /* statAt(dirfd, name) -> the row listAt gives for `name` (not followed), or null when it does not exist. */

@@ -46,17 +46,11 @@ export interface LinuxAddon {
   renameAt2(oldDirfd: number, oldName: Buffer, newDirfd: number, newName: Buffer, flags: number): void;
   /** flock(LOCK_EX | LOCK_NB): false when another process holds the lock. */
   tryLock(fd: number): boolean;
-  /**
-   * Every name in the directory open at `dirfd` with its lstat fields (never following):
-   * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
-   * blocks (512-byte units), ctimeNs]. See native/storedir.c.
-   */
-  listAt(dirfd: number, stat?: true): StatRow[];
-  /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
-  listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
-  /** listAt's rows for a large directory, sorted by name and packed into one buffer: decode with src/store/packedRows.ts. */
+  /** Every name in the directory open at `dirfd`, with its kind from readdir's d_type (0 unknown, 1 file, 2 directory, 3 symlink, 4 other); no fstatat. */
+  listAt(dirfd: number): Array<[Buffer, number]>;
+  /** Every name in the directory open at `dirfd` with its lstat fields (never following), sorted by name, packed into one buffer: decode with src/store/packedRows.ts. */
   listPackedAt(dirfd: number): ArrayBuffer;
-  /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
+  /** `name`'s lstat fields in `dirfd` (not followed), or null when absent. */
   statAt(dirfd: number, name: Buffer): StatRow | null;
   /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
   unlinkUnusedAt(dirfd: number, name: Buffer, dev: bigint, ino: bigint): boolean;

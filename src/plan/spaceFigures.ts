@@ -15,7 +15,7 @@
  * aligned, as ext4 stores them) beyond its first block; the growth of shards that exist
  * already is not counted.
  */
-import { STORE_MARKER } from '../store/marker.js';
+import { STORE_MARKER } from '../store/storePath.js';
 import type { SpaceRecord } from '../planfile/records.js';
 
 /** What the planner needs to know about the store as it is now. */

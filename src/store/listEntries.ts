@@ -12,10 +12,9 @@
  */
 import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { linux, type StatRow } from '../native/addon.js';
-import { isStoreBookkeeping } from './marker.js';
+import { linux } from '../native/addon.js';
 import { packedRows } from './packedRows.js';
-import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, type StoreAlgorithm } from './storePath.js';
+import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, isStoreBookkeeping, type StoreAlgorithm } from './storePath.js';
 
 /** One store entry as listed. */
 export interface ListedEntry {
@@ -63,8 +62,6 @@ export interface Shard {
 }
 
 const KINDS: ForeignKind[] = ['other', 'file', 'directory', 'symlink', 'other'];
-const byName = (a: { name: Buffer } | StatRow, b: { name: Buffer } | StatRow) =>
-  Buffer.compare(Array.isArray(a) ? a[0] : a.name, Array.isArray(b) ? b[0] : b.name);
 const SLASH = Buffer.from('/');
 const join = (dir: Buffer, name: Buffer) => Buffer.concat([dir, SLASH, name]);
 
@@ -112,8 +109,7 @@ function openDir(dirfd: number, name: Buffer, rel: Buffer, foreign: Foreign[]): 
  */
 export function* walkStore(storeFd: number, onForeign: (f: Foreign) => void): Generator<Shard> {
   const addon = linux();
-  for (const row of addon.listAt(storeFd).sort(byName)) {
-    const [name, kind] = row;
+  for (const { name, kind } of packedRows(addon.listPackedAt(storeFd))) {
     const text = name.toString('latin1');
     if (kind === 0 || (kind === 1 && isStoreBookkeeping(text))) continue;
     if (kind !== 2 || !isStoreAlgorithm(text)) {
@@ -126,8 +122,7 @@ export function* walkStore(storeFd: number, onForeign: (f: Foreign) => void): Ge
     above.forEach(onForeign);
     if (afd === undefined) continue;
     try {
-      for (const srow of addon.listAt(afd).sort(byName)) {
-        const [sname, skind] = srow;
+      for (const { name: sname, kind: skind } of packedRows(addon.listPackedAt(afd))) {
         const srel = join(name, sname);
         if (skind === 0) continue;
         if (skind !== 2 || !SHARD_NAME.test(sname.toString('latin1'))) {

@@ -6,25 +6,22 @@
  * `gc /` or `gc` of a store written by an older hashify never touches anything.
  *
  * `ensureStoreMarker` stamps a new store: only a directory holding nothing but hashify's
- * lock files gets a marker, so an older store or an unrelated directory is never adopted.
+ * lock files, or nothing but entries of this layout, gets a marker, so an older store (its
+ * shards hold directories) or an unrelated directory is never adopted.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
-import { SHARD_NAME, isStoreAlgorithm } from './storePath.js';
+import { SHARD_NAME, STORE_MARKER, isStoreAlgorithm, isStoreBookkeeping } from './storePath.js';
+import { listEntries } from './listEntries.js';
+import { packedRows } from './packedRows.js';
 
-/** The marker's name in the store's root. */
-export const STORE_MARKER = 'hashify-store.json';
 /** The layout this version reads and writes. Layout 1 (no marker) had `sha256/ab/cd/<rest>`. */
 export const STORE_LAYOUT = 2;
+export { STORE_MARKER, isStoreBookkeeping };
 const MARKER_TEXT = JSON.stringify({ kind: 'hashify-store', layout: STORE_LAYOUT }) + '\n';
 const MARKER_MAX = 4096;
-
-/** Names in a store's root that are hashify's own bookkeeping, not content: the marker and lock files. */
-export function isStoreBookkeeping(name: string): boolean {
-  return name === STORE_MARKER || /^\.hashify\.lock/.test(name);
-}
 
 const quote = (p: Buffer | string) => JSON.stringify(p.toString());
 
@@ -69,11 +66,11 @@ function unmarked(fd: number, where: Buffer | string, names: string[]): HashifyE
     let afd: number | undefined;
     try {
       afd = addon.openBeneath(fd, Buffer.from(a), addon.constants.O_DIRECTORY);
-      for (const [name, kind] of addon.listAt(afd)) {
+      for (const { name, kind } of packedRows(addon.listPackedAt(afd))) {
         if (kind !== 2 || !SHARD_NAME.test(name.toString('latin1'))) continue;
         const sfd = addon.openBeneath(afd, name, addon.constants.O_DIRECTORY);
         try {
-          twoLevels = addon.listAt(sfd).some(([n, k]) => k === 2 && SHARD_NAME.test(n.toString('latin1')));
+          twoLevels = packedRows(addon.listPackedAt(sfd)).some((r) => r.kind === 2 && SHARD_NAME.test(r.name.toString('latin1')));
         } finally {
           closeSync(sfd);
         }
@@ -96,6 +93,18 @@ function unmarked(fd: number, where: Buffer | string, names: string[]): HashifyE
   });
 }
 
+/**
+ * Whether the unmarked directory at `fd` (holding `names`) may become a store of this layout:
+ * when it holds nothing but hashify's lock files, or nothing but entries of this layout (a
+ * store this layout's code began before its marker was written). An older store's shards
+ * hold directories, and anything else is foreign: those are never adopted.
+ */
+export function mayStamp(fd: number, names: string[]): boolean {
+  const content = names.filter((n) => !isStoreBookkeeping(n));
+  if (content.length === 0) return true;
+  return content.every(isStoreAlgorithm) && listEntries(fd).foreign.length === 0;
+}
+
 /** Refuses (STORE_INVALID, exit 2) the store open at `fd` unless its marker names this layout. */
 export function checkStoreMarkerAt(fd: number, where: Buffer | string): void {
   const layout = readMarker(fd, where);
@@ -109,7 +118,7 @@ export function checkStoreMarkerAt(fd: number, where: Buffer | string): void {
 
 /**
  * Makes sure the directory open at `storeDirFd` is a store of this layout: a directory that
- * holds nothing but hashify's lock files gets the marker (written whole: O_TMPFILE, then a
+ * holds nothing but hashify's lock files (or only entries of this layout) gets the marker (written whole: O_TMPFILE, then a
  * name); a marked one is checked; anything else is refused (STORE_INVALID), never adopted.
  */
 export function ensureStoreMarker(storeDirFd: number, where: Buffer | string = `/proc/self/fd/${storeDirFd}`): void {
@@ -117,7 +126,7 @@ export function ensureStoreMarker(storeDirFd: number, where: Buffer | string = `
     const names = linux()
       .listAt(storeDirFd)
       .map(([n]) => n.toString('latin1'));
-    if (names.some((n) => !isStoreBookkeeping(n))) throw unmarked(storeDirFd, where, names);
+    if (!mayStamp(storeDirFd, names)) throw unmarked(storeDirFd, where, names);
     linux().createWholeAt(storeDirFd, Buffer.from(STORE_MARKER), Buffer.from(MARKER_TEXT), 0o644);
   }
   // Also when another process made it meanwhile (createWholeAt returned false): read what is there.

@@ -11,8 +11,8 @@ import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { joinPath } from '../pathBytes.js';
 import { linux } from '../native/addon.js';
-import { checkStoreMarkerAt, isStoreBookkeeping, STORE_MARKER } from './marker.js';
-import { ENTRY_NAME, integrityHex, storeEntryRel } from './storePath.js';
+import { checkStoreMarkerAt, mayStamp } from './marker.js';
+import { ENTRY_NAME, STORE_MARKER, integrityHex, storeEntryRel } from './storePath.js';
 
 export interface StoreEntry {
   path: Buffer;
@@ -60,8 +60,9 @@ export function storeLookup(store: Buffer): StoreLookup {
   let names: string[] = [];
   if (rootFd !== undefined) {
     fds.push(rootFd);
-    names = addon.listAt(rootFd, false).map(([n]) => n.toString('latin1'));
-    if (names.includes(STORE_MARKER) || names.some((n) => !isStoreBookkeeping(n))) checkStoreMarkerAt(rootFd, store);
+    names = addon.listAt(rootFd).map(([n]) => n.toString('latin1'));
+    // A new store (apply will stamp it) is fine; anything else must carry this layout's marker.
+    if (names.includes(STORE_MARKER) || !mayStamp(rootFd, names)) checkStoreMarkerAt(rootFd, store);
   }
   const openDir = (dirfd: number, name: string): number | undefined => {
     try {
@@ -77,7 +78,7 @@ export function storeLookup(store: Buffer): StoreLookup {
   const algorithmDir = (algorithm: string) => {
     if (!algorithms.has(algorithm)) {
       const fd = rootFd === undefined ? undefined : openDir(rootFd, algorithm);
-      algorithms.set(algorithm, fd === undefined ? undefined : { fd, shards: new Set(addon.listAt(fd, false).map(([n]) => n.toString('latin1'))) });
+      algorithms.set(algorithm, fd === undefined ? undefined : { fd, shards: new Set(addon.listAt(fd).map(([n]) => n.toString('latin1'))) });
     }
     return algorithms.get(algorithm);
   };
@@ -89,7 +90,7 @@ export function storeLookup(store: Buffer): StoreLookup {
       let index: ShardIndex | undefined;
       if (fd !== undefined) {
         index = { fd, suffixes: new Map() };
-        for (const [name] of addon.listAt(fd, false)) {
+        for (const [name] of addon.listAt(fd)) {
           const m = ENTRY_NAME.exec(name.toString('latin1'));
           if (!m || m[1].length < KEY_DIGITS) continue;
           const k = parseInt(m[1].slice(0, KEY_DIGITS), 16);

@@ -18,6 +18,14 @@ export function isStoreAlgorithm(name: string): name is StoreAlgorithm {
   return Object.hasOwn(HEX_LENGTH, name);
 }
 
+/** The marker's name in the store's root (see marker.ts). */
+export const STORE_MARKER = 'hashify-store.json';
+
+/** Names in a store's root that are hashify's own bookkeeping, not content: the marker and lock files. */
+export function isStoreBookkeeping(name: string): boolean {
+  return name === STORE_MARKER || /^\.hashify\.lock/.test(name);
+}
+
 /** An entry's name inside its shard: the hex digest after the shard's two digits, and a suffix. */
 export const ENTRY_NAME = /^([0-9a-f]+)(?:-([1-9][0-9]{0,8}))?$/;
 /** A shard directory's name. */

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fullSnapshot, makeTree } from '../helpers/tree.js';
-import { hashify } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, hashify } from '../helpers/cli.js';
 
 function entries(dir: string): string[] {
   const out: string[] = [];
@@ -19,7 +20,7 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n', 'b/x': 'one\n', 'a/y': 'two\n', 'b/y': 'two\n' });
     try {
       const plan = t.path('p.plan.jsonl');
-      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
+      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
       expect(hashify(['apply', plan, '-q']).status).toBe(0);
       const store = t.path('.hash');
       expect(entries(store)).toHaveLength(2);
@@ -31,7 +32,7 @@ describe('gc', () => {
       expect(entries(store)).toHaveLength(2);
       const r = hashify(['gc', store, '--json']);
       expect(r.status).toBe(0);
-      expect(r.json()).toMatchObject({ removed: [orphan], bytes: 4 });
+      expect(r.json()).toMatchObject({ removed: [orphan], bytes: 4, directories: 1, kept: 1 });
       expect(entries(store)).toHaveLength(1);
       expect(readdirSync(t.path('a'))).toEqual(['x']);
     } finally {
@@ -43,8 +44,8 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n', 'b/x': 'one\n' });
     try {
       const plan = t.path('p.plan.jsonl');
-      hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']);
-      hashify(['apply', plan, '-q']);
+      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
       unlinkSync(t.path('a/x'));
       unlinkSync(t.path('b/x'));
       const r = hashify(['gc', t.path('.hash')]);
@@ -73,13 +74,15 @@ describe('gc', () => {
     const t = makeTree({ 'a/x': 'one\n' });
     try {
       const store = t.path('.hash');
-      hashify(['plan', t.path('a'), '-o', t.path('p.plan.jsonl'), '-q']);
       mkdirSync(store, { recursive: true });
       writeFileSync(`${store}/hashify-store.json`, '{"kind":"hashify-store","layout":2}\n');
-      // A lock held by a live process (this one): pid and its start time, as hashify writes them.
-      const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-      writeFileSync(`${store}/.hashify.lock`, `${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}\n`);
-      const r = hashify(['gc', store]);
+      // A live process holds the store's lock (flock, as hashify takes it) while gc runs.
+      const held = spawnSync(
+        'python3',
+        ['-c', 'import fcntl, os, subprocess, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\nfcntl.flock(fd, fcntl.LOCK_EX)\nr = subprocess.run(sys.argv[2:], capture_output=True, text=True)\nsys.stderr.write(r.stderr)\nsys.exit(r.returncode)', `${store}/.hashify.lock`, process.execPath, CLI, 'gc', store],
+        { encoding: 'utf8' },
+      );
+      const r = { status: held.status, stderr: held.stderr };
       expect(r.status).toBe(4);
       expect(r.stderr).toMatch(/locked/);
     } finally {

@@ -41,6 +41,15 @@ d('apply and undo on a full filesystem (ENOSPC)', () => {
     for (let i = 0; i < N; i++) expect(all.get(`a/d${i % 8}/f${i}`)!.st.ino).toBe(all.get(`b/d${i % 8}/f${i}`)!.st.ino);
     expect(inodeCount(t.root)).toBe(N);
   };
+  /**
+   * Every guest file also gets a name outside the roots (as a backup snapshot would): relinking
+   * then frees no block or inode, so what the store's directories take stays taken. (With one
+   * shard level, each group's new directory is paid back by the copy it frees.)
+   */
+  const pinOutside = (t: Tree, dir: string) => {
+    fs.mkdirSync(dir);
+    for (const rel of files(t.root).keys()) fs.linkSync(join(t.root, rel), join(dir, rel.replace(/\//g, '_')));
+  };
   const planOf = (t: Tree, plan: string, extra: string[] = []) => {
     const r = hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q', ...extra]);
     expect(r.status).toBe(0);
@@ -49,6 +58,7 @@ d('apply and undo on a full filesystem (ENOSPC)', () => {
   test('store shard directories hit ENOSPC part-way (plan and journal elsewhere): clean stop, then a rerun finishes', () => {
     const loop = loopFs(16);
     const t = makeTree(twoGuests(N), { parent: loop.dir });
+    pinOutside(t, join(loop.dir, 'pinned'));
     const plan = join(scratch(), 'p.plan.jsonl');
     planOf(t, plan);
     const before = contentAndMetadata(t.root);
@@ -84,6 +94,7 @@ d('apply and undo on a full filesystem (ENOSPC)', () => {
   test('out of inodes (blocks free): mkdir in the store fails with ENOSPC, a rerun after freeing inodes finishes', () => {
     const loop = loopFs(16);
     const t = makeTree(twoGuests(N), { parent: loop.dir });
+    pinOutside(t, join(loop.dir, 'pinned'));
     const plan = join(scratch(), 'p.plan.jsonl');
     planOf(t, plan);
     const before = contentAndMetadata(t.root);
@@ -129,6 +140,7 @@ d('apply and undo on a full filesystem (ENOSPC)', () => {
   ])('plan, lock and journal on the full filesystem: %s', (_name, flags, headroomKiB) => {
     const loop = loopFs(16);
     const t = makeTree(twoGuests(N), { parent: loop.dir });
+    if (!flags.includes('--no-store')) pinOutside(t, join(loop.dir, 'pinned'));
     const plansDir = join(loop.dir, 'plans');
     fs.mkdirSync(plansDir);
     const plan = join(plansDir, 'p.plan.jsonl');

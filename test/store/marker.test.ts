@@ -93,3 +93,25 @@ describe('store marker', () => {
     }
   });
 });
+
+describe('store marker: an unmarked store of this layout', () => {
+  test('is stamped when it holds only entries of this layout (apply began it before the marker)', () => {
+    const t = makeTree({ [`s/sha256/ab/${'c'.repeat(62)}`]: 'x', [`s/sha256/ab/${'c'.repeat(62)}-1`]: 'x', 's/sha512/': { dir: true } });
+    try {
+      withFd(t.path('s'), (fd) => ensureStoreMarker(fd, t.path('s')));
+      expect(existsSync(t.path(`s/${STORE_MARKER}`))).toBe(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('is refused when anything in it is foreign', () => {
+    const t = makeTree({ [`s/sha256/ab/${'c'.repeat(62)}`]: 'x', 's/sha256/ab/stray': 'x' });
+    try {
+      refusal(() => withFd(t.path('s'), (fd) => ensureStoreMarker(fd, t.path('s'))));
+      expect(existsSync(t.path(`s/${STORE_MARKER}`))).toBe(false);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
