@@ -93,11 +93,14 @@ function scanProcesses(plan: OpenPlan, uses: Map<string, SharedUse>, replaced: M
       } else if (!staleKeys.has(key) && isStale(f, replaced, targetsNow, done)) {
         staleKeys.add(key);
         const unit = unitOf(info.cgroup);
+        // The name the file had in the plan: /proc shows the name its inode had last, which
+        // after an exchange-and-unlink replacement is apply's temporary name.
+        const path = replaced.get(key)!.path;
         stale.push({
           pid,
           command: info.command,
-          root: roots.rootOf(info, f.path),
-          ...encodePath(f.path),
+          root: roots.rootOf(info, path),
+          ...encodePath(path),
           bytes: staleBytes(f),
           size: Number(f.size),
           via: f.via,
