@@ -20,6 +20,8 @@ export interface MemoryResult {
   missing: number;
   prelinked: string[];
   unreadableProcesses: number;
+  /** Mappings matched by /proc/PID/maps alone (not root: map_files cannot be read). */
+  unconfirmedMappings: number;
   top: Array<{ path: string; mappedAs?: string; size: number; resident: number | null; processes: number; roots: string[]; bytesSaved: number | null }>;
   note?: string;
 }
@@ -62,6 +64,7 @@ export function memoryResult(digest: string, m: Measurement): MemoryResult {
     missing: m.missing,
     prelinked: m.shared.filter((u) => u.prelinked).map((u) => u.mappedAs ?? u.path),
     unreadableProcesses: m.unreadable,
+    unconfirmedMappings: m.unconfirmed,
     top: ranked.slice(0, TOP).map((u) => ({
       path: u.path,
       ...(u.mappedAs ? { mappedAs: u.mappedAs } : {}),
@@ -101,6 +104,7 @@ export function memoryText(r: MemoryResult): string[] {
     for (const p of r.prelinked.slice(0, TOP)) out.push(`  ${JSON.stringify(p)}`);
   }
   out.push('', ...restartList(r.stale));
+  if (r.unconfirmedMappings) out.push(`(${plural(r.unconfirmedMappings, 'mapping')} matched by the device number in /proc/PID/maps only: /proc/PID/map_files needs root; on btrfs such mappings are not seen at all)`);
   if (r.unreadableProcesses) out.push(`(${plural(r.unreadableProcesses, 'process')} could not be read: the kernel hides ${r.unreadableProcesses === 1 ? 'it' : 'them'} from this user)`);
   return out;
 }
