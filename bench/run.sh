@@ -8,7 +8,8 @@
 #   BENCH_GUESTS=8                     Debian guests in the `guests` corpus
 #   BENCH_BIG_MB=2048                  size of each file of the `bigfiles` corpus
 #   BENCH_MILLION=1000000              files of the `million` corpus (BENCH_SKIP_MILLION=1 skips it)
-#   BENCH_CORPORA=million,full         only these (guests, usr-small, bigfiles, million, full)
+#   BENCH_CORPORA=million,full         only these (guests, usr-small, bigfiles, million, applied, full)
+#   BENCH_COLD=0                       skip the cold runs on the guests (they drop the page cache)
 #   BENCH_TIMEOUT=600                  seconds before a tool is stopped (and not run again)
 #   BENCH_QUICK=1                      a few minutes: 2 guests, small corpora, 3 runs
 set -euo pipefail
@@ -37,3 +38,8 @@ node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
 [ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
 
 node bench/lib/measure.mjs | tee bench/out/results.md
+
+# clone against cp -a on a hashified guest (issue 15); BENCH_CORPORA=clone runs only this.
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,clone,* ]] || bash bench/clone.sh | tee bench/out/clone.md
+# apply beside its C floor (link + rename over the same pairs, one thread and two): bench/apply/run.sh
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,apply,* ]] || bash bench/apply/run.sh "$BENCH_DIR/guests-$BENCH_GUESTS" "$(( BENCH_RUNS < 3 ? BENCH_RUNS : 3 ))" | tee -a bench/out/results.md

@@ -80,5 +80,32 @@ say "hashify undo (the way back)"
 "${HASHIFY[@]}" undo "$work/guests.plan.jsonl"
 "${HASHIFY[@]}" gc "$guests/.hash" --quiet
 report "after undo:"
+# ---- clone and switch: an update with a way back (issue 15) ----------------------------
+say "hashify clone: guest0 made ready for an update (store-backed files linked, the rest copied)"
+"${HASHIFY[@]}" plan "$guests"/guest* -o "$work/again.plan.jsonl" --exclude 'etc/**' --no-cache --quiet
+"${HASHIFY[@]}" apply "$work/again.plan.jsonl" --quiet
+"${HASHIFY[@]}" clone "$guests/guest0" "$guests/guest0.next"
+# du counts an inode once per invocation: the second figure is what the clone alone costs.
+read -r src_kib dst_kib < <(du -s --block-size=1K "$guests/guest0" "$guests/guest0.next" | cut -f1 | paste -sd' ')
+printf '   guest0 uses %s KiB; the clone costs %s KiB more (%s%%)\n' "$src_kib" "$dst_kib" "$(( 100 * dst_kib / src_kib ))"
+
+say "An update inside the clone, the way package managers install: new file, then rename over the old"
+printf 'tool3, version 2\n' > "$guests/guest0.next/usr/bin/.tool3.new"
+mv "$guests/guest0.next/usr/bin/.tool3.new" "$guests/guest0.next/usr/bin/tool3"
+echo "# upgraded" >> "$guests/guest0.next/etc/conf0.conf"
+printf '   guest0/usr/bin/tool3:      %s bytes (untouched)\n' "$(stat -c %s "$guests/guest0/usr/bin/tool3")"
+printf '   guest0.next/usr/bin/tool3: %s bytes (the update)\n' "$(stat -c %s "$guests/guest0.next/usr/bin/tool3")"
+
+say "hashify switch (the guest would be stopped here): guest0 is now the updated tree"
+"${HASHIFY[@]}" switch "$guests/guest0" "$guests/guest0.next"
+printf '   guest0/usr/bin/tool3: %s\n' "$(head -c 40 "$guests/guest0/usr/bin/tool3")"
+
+say "hashify switch again: the way back"
+"${HASHIFY[@]}" switch "$guests/guest0" "$guests/guest0.next"
+printf '   guest0/usr/bin/tool3: %s bytes, the old version again\n' "$(stat -c %s "$guests/guest0/usr/bin/tool3")"
+rm -rf "$guests/guest0.next"
+"${HASHIFY[@]}" undo "$work/again.plan.jsonl" --quiet
+"${HASHIFY[@]}" gc "$guests/.hash" --quiet
+# ---- end of clone and switch -------------------------------------------------------------
 echo
 echo "Done. The plan, its journal and the guests were in $work (now removed)."

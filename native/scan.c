@@ -1,6 +1,8 @@
 /*
  * readDir: one directory's entries with their lstat fields in one call (fstatat relative to
- * the directory's descriptor), for the scan.
+ * the directory's descriptor), for the scan. The directory is resolved by the kernel beneath
+ * the root's descriptor (open_beneath: no symlink anywhere on the way, no "..", no other
+ * mount), so a directory a guest swaps for a symlink mid-scan is never entered.
  */
 #define _GNU_SOURCE
 #include "napi_util.h"
@@ -14,13 +16,14 @@
 #include <stdint.h>
 
 /*
- * readDir(path) -> ArrayBuffer of the directory's regular files and subdirectories, sorted
+ * readDir(rootFd, rel) -> ArrayBuffer of the directory's regular files and subdirectories, sorted
  * by name bytes, one record each (all fields little-endian, 8-byte aligned):
  *   u32 kind (1 file, 2 directory, 0 vanished between readdir and fstatat), u32 name length,
  *   u64 dev, ino, size, i64 mtime, ctime, atime (ns), u32 mode, uid, gid, nlink, name bytes
- *   padded to 8. Symlinks, devices, FIFOs and sockets are left out. The directory is opened
- *   with O_NOFOLLOW, and every entry is stat'ed relative to that descriptor without
- *   following symlinks, so a path component swapped for a symlink meanwhile is never entered.
+ *   padded to 8. Symlinks, devices, FIFOs and sockets are left out. `rel` (relative to the
+ *   root, "" for the root itself) is opened beneath rootFd, and every entry is stat'ed
+ *   relative to that descriptor without following symlinks. The layout is decoded in one
+ *   place on the JS side: src/scan/dirRecords.ts.
  */
 #define REC_HEAD 72
 struct ent { char *name; size_t len; struct stat st; int kind; };
@@ -33,17 +36,14 @@ static int ent_cmp(const void *a, const void *b) {
 }
 
 static napi_value xreaddir(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1]; void *pdata; size_t plen;
+  size_t argc = 2; napi_value argv[2]; int rootfd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_buffer_info(env, argv[0], &pdata, &plen) != napi_ok) {
-    napi_throw_type_error(env, NULL, "path Buffer expected"); return NULL;
-  }
-  char *path = malloc(plen + 1);
-  if (!path) return throw_errno(env, "readDir", ENOMEM);
-  memcpy(path, pdata, plen); path[plen] = 0;
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  free(path);
-  if (fd < 0) return throw_errno(env, "open", errno);
+  char *rel = argc < 2 || !get_fd(env, argv[0], &rootfd) ? NULL : get_bytes_z(env, argv[1], NULL);
+  if (!rel) { napi_throw_type_error(env, NULL, "root fd and relative path Buffer expected"); return NULL; }
+  int fd = open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+  int oe = errno;
+  free(rel);
+  if (fd < 0) return throw_errno(env, "openat2", oe);
   DIR *d = fdopendir(fd);
   if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
   size_t cap = 64, n = 0, bytes = 0;

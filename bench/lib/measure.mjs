@@ -7,6 +7,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createHash } from 'node:crypto';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { appliedReplan, coldRuns, emptyRss, fastestPeer, median, TARGET_PEERS } from './targets.mjs';
 
 const dir = process.env.BENCH_DIR;
 const runs = Number(process.env.BENCH_RUNS);
@@ -24,7 +25,7 @@ const allCorpora = [
   { name: 'bigfiles', roots: [join(dir, 'bigfiles')] },
   ...(process.env.BENCH_SKIP_MILLION ? [] : [{ name: 'million', roots: [join(dir, 'million')], files: Number(process.env.BENCH_MILLION) }]),
 ];
-const corpora = allCorpora.filter((c) => !only || only.includes(c.name));
+const corpora = allCorpora.filter((c) => !only || only.includes(c.name)); // `applied` and `full` come after
 
 /** The duplicate-finding phase of each tool: nothing is changed on disk. */
 const tools = (roots) => [
@@ -80,10 +81,6 @@ function sharedList(roots) {
   return bytes;
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
-};
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 const lines = [];
@@ -99,7 +96,8 @@ const machine = () => {
 say(`# hashify benchmark, ${new Date().toISOString().slice(0, 10)}`);
 say();
 say(`Machine: ${machine()}. Warm page cache; ${runs} timed runs per tool, alternating; median seconds.`);
-say('Targets: plan ≤ 1.0× the fastest peer on every corpus; re-plan ≤ 2× `find`; plan+apply ≤ 0.5× `hardlink -t -X`; ≤ 300 B of peak RSS per file at 1M files.');
+say(`Load when starting: ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()} (other work on the machine falls on every tool alike: the runs alternate).`);
+say(`Targets: \`plan --no-cache\` ≤ 1.0× the fastest of ${TARGET_PEERS.join(', ')} on every corpus, warm, and on the guests cold; re-plan of an applied tree ≤ 3× \`find -printf\`; (peak RSS at 1M files − peak RSS on an empty tree) / 1M ≤ 120 B; plan+apply ≤ 0.5× \`hardlink -t -X\`.`);
 let failed = false;
 
 for (const c of corpora) {
@@ -109,7 +107,7 @@ for (const c of corpora) {
   // Warm-up (and warms the hashify cache); a tool that times out here is not run again.
   const timedOut = new Set(ts.filter((t) => Number.isNaN(timed(t).secs)).map((t) => t.name));
   const results = new Map(ts.map((t) => [t.name, { secs: [], rss: [] }]));
-  for (let i = 0; i < (c.files ? Math.min(runs, 3) : runs); i++) {
+  for (let i = 0; i < runs; i++) {
     for (const t of ts) {
       const r = timedOut.has(t.name) ? { secs: NaN, rss: NaN } : timed(t);
       results.get(t.name).secs.push(r.secs);
@@ -119,8 +117,7 @@ for (const c of corpora) {
   const med = new Map([...results].map(([n, r]) => [n, { secs: median(r.secs), rss: Math.max(...r.rss.filter((x) => !Number.isNaN(x))) }]));
   const plan = med.get('hashify plan').secs;
   const planJson = JSON.parse(execFileSync('node', [cli, 'plan', ...c.roots, '-o', join(scratch, 'p.plan.jsonl'), '--no-cache', '-q', '--json'], { encoding: 'utf8' }));
-  const peers = ts.filter((t) => !t.hashify && !t.floor).map((t) => t.name);
-  const fastest = Math.min(...peers.map((p) => med.get(p).secs).filter((x) => !Number.isNaN(x)));
+  const fastest = fastestPeer(med);
   say();
   say(`## ${c.name}: ${files} files, ${(bytes / 2 ** 20).toFixed(0)} MiB in files whose size is shared; hashify plan read ${(planJson.bytesRead / 2 ** 20).toFixed(0)} MiB`);
   say();
@@ -134,8 +131,28 @@ for (const c of corpora) {
   const replan = med.get('hashify re-plan (cache)').secs;
   const find = med.get('floor: find -type f').secs;
   say();
-  say(`plan ÷ fastest peer: **${fmt(plan / fastest)}** (target ≤ 1.0); re-plan ÷ find: **${fmt(replan / find)}** (target ≤ 2.0)` +
-    (c.files ? `; peak RSS per file: **${fmt((med.get('hashify plan').rss * 1024) / files, 0)} B** (target ≤ 300)` : ''));
+  say(`plan ÷ fastest of the named peers (${fastest.name}): **${fmt(plan / fastest.secs)}** (target ≤ 1.0); re-plan of this unchanged tree ÷ \`find -type f\`: ${fmt(replan / find)}`);
+  if (c.files) {
+    const empty = emptyRss(cli, scratch, timed);
+    say(`memory: (peak RSS ${fmt(med.get('hashify plan').rss / 1024, 0)} MiB − ${fmt(empty / 1024, 0)} MiB on an empty tree) / ${files} files = **${fmt(((med.get('hashify plan').rss - empty) * 1024) / files, 0)} B per file** (target ≤ 120)`);
+  }
+  if (c.name === 'guests' && process.env.BENCH_COLD !== '0') {
+    const cold = coldRuns(ts, runs, timed);
+    say();
+    if (!cold) say('cold: skipped (cannot write /proc/sys/vm/drop_caches: not root)');
+    else {
+      const f = fastestPeer(cold);
+      say(`cold (page cache dropped before every run, ${runs} runs alternating): ${[...cold].map(([n, m]) => `${n} ${fmt(m.secs)} s`).join(', ')}; plan ÷ ${f.name}: **${fmt(cold.get('hashify plan').secs / f.secs)}** (target ≤ 1.0)`);
+    }
+  }
+}
+
+if (!only || only.includes('applied')) {
+  const r = appliedReplan(cli, guestsDir, scratch, runs, timed);
+  say();
+  say(`## applied: a copy of the guests after \`plan\` + \`apply\`, re-planned with its hash cache (nothing to do)`);
+  say();
+  say(`re-plan ${fmt(r.replan)} s, \`find -type f -printf '%s %i %n'\` ${fmt(r.find)} s (medians of ${runs}, alternating): re-plan ÷ find **${fmt(r.replan / r.find)}** (target ≤ 3.0)`);
 }
 
 // The full job on fresh copies: hashify plan + apply against hardlink -t -X (mtime ignored,

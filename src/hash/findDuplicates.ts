@@ -2,21 +2,27 @@
  * From scanned files to groups of identical content, reading no byte it need not:
  * distinct inodes are grouped by (device, size) and the stat metadata that must match
  * (mode, owner, mtime: files that differ there are never linked, so never read); a group
- * of one is done. Files
- * up to SMALL bytes are hashed whole at once (one read either way); larger ones get a
- * partial hash of head and tail first, and only those that still collide are read whole:
- * side by side, one of them hashed and the others compared with it byte for byte
- * (hashTask.ts `compareRows`), so n equal files cost one hash, not n.
+ * of one is done. A group of files up to SMALL bytes is read whole into memory and its
+ * members compared byte for byte, one digest per distinct content (one read either way);
+ * larger ones get a partial hash of head and tail first, and only those that still collide
+ * are read whole: side by side, one of them hashed and the others compared with it byte for
+ * byte (native/compare.c), so n equal files cost one hash, not n. Every member of a group is
+ * confirmed by its full bytes (digest or comparison) before it is grouped.
  * A cached digest (same inode, size, mtime, ctime) replaces reading the file.
  */
 import type { FileTable } from '../scan/fileTable.js';
+import { closeRoots } from '../scan/walk.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
-import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashTask.js';
+import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashRows.js';
+import type { HashBatch } from '../workers/workerPool.js';
 
 const SMALL = 64n * 1024n;
 /** Rows in one comparison batch (open files at once). */
 const COMPARE_BATCH = 64;
+/** Rows and bytes of candidate groups packed into one request (fewer messages between threads). */
+const BATCH_ROWS = 256;
+const BATCH_BYTES = 16n << 20n;
 /** Candidate groups of files this large are shared out over the threads (each hashes the first). */
 const SPLIT_COMPARE_AT = 16n << 20n;
 
@@ -45,6 +51,8 @@ export interface FindOptions {
   match: { mode: boolean; owner: boolean; mtime: boolean };
   pool: WorkerPool;
   cache: HashCache;
+  /** Before any read: the candidates' total size and count (what hashing reads at most, comparisons aside). */
+  onStart?: (bytes: number, files: number) => void;
   onProgress?: (bytes: number, files: number) => void;
   onWarning?: (message: string) => void;
 }
@@ -67,7 +75,19 @@ class Chains<K> {
   }
 }
 
+/**
+ * Finds the groups of identical content among the table's rows. Closes the roots'
+ * descriptors the scan opened (`table.roots`) when done: no file is read after this.
+ */
 export async function findDuplicates(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
+  try {
+    return await find(table, opts);
+  } finally {
+    closeRoots(table.roots);
+  }
+}
+
+async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const result: DuplicateResult = { groups: [], aliases: new Map(), xattrs: new Map(), changed: 0, unreadable: 0, bytesRead: 0, filesHashed: 0 };
@@ -130,6 +150,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   const fullRows: number[] = [];
   const partialRows: number[] = [];
   const compareGroups: number[][] = [];
+  const smallGroups: number[][] = [];
   {
     for (const [k, count] of bySize.counts) {
       if (count < 2) continue;
@@ -146,9 +167,17 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
       }
       if (unknown.length === 0) continue;
       // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
-      const into = table.size[members[0]] <= SMALL || known > 0 ? fullRows : partialRows;
-      for (const i of unknown) into.push(i);
+      const small = table.size[members[0]] <= SMALL;
+      if (small && known === 0) smallGroups.push(unknown.sort((a, b) => a - b));
+      else for (const i of unknown) (small ? fullRows : partialRows).push(i);
     }
+  }
+
+  if (opts.onStart) {
+    let total = 0n;
+    for (const i of fullRows) total += table.size[i];
+    for (const i of partialRows) total += table.size[i];
+    opts.onStart(Number(total), fullRows.length + partialRows.length);
   }
 
   // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
@@ -186,36 +215,27 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
     }
   };
   await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
-  const batches: Int32Array[] = [];
+  // Candidate groups in chunks (a large group's chunks each start with its first row, the
+  // one hashed), largest first so that the threads finish together, then packed into requests.
+  const chunks: number[][] = [];
   for (const g of compareGroups) {
     const others = g.length - 1;
     const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
     const per = Math.min(COMPARE_BATCH - 1, spread);
-    for (let s = 1; s <= others; s += per) {
-      const chunk = g.slice(s, s + per);
-      const b = new Int32Array(1 + chunk.length);
-      b[0] = g[0];
-      b.set(chunk, 1);
-      batches.push(b);
-    }
+    for (let s = 1; s <= others; s += per) chunks.push([g[0], ...g.slice(s, s + per)]);
   }
-  const bytes = (b: Int32Array) => table.size[b[0]] * BigInt(b.length);
-  batches.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0)); // largest first: even finish
-  await opts.pool.hashBatches(table, batches, 'compare', algorithm, onFull);
+  const bytes = (c: number[]) => table.size[c[0]] * BigInt(c.length);
+  chunks.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0));
+  // A last chunk of one small row is simply hashed: its digest still meets its equals below.
+  for (const g of smallGroups) for (let s = 0; s < g.length; s += COMPARE_BATCH) chunks.push(g.slice(s, s + COMPARE_BATCH));
+  await opts.pool.hashBatches(table, packGroups(table, chunks), 'compare', algorithm, onFull);
 
-  // 5. Group by (device, digest); a digest held by one inode is done. Keys are the raw
-  // digest bytes as a one-byte string (after a device number only when there are several).
-  const byDigest = new Chains<string>(next);
-  const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
-  const devices = new Map<bigint, number>();
-  for (let i = 0; i < n; i++) if (has[i] && !devices.has(table.dev[i])) devices.set(table.dev[i], devices.size);
-  const devPrefix = (i: number) => (devices.size > 1 ? `${devices.get(table.dev[i])}:` : '');
-  for (let i = 0; i < n; i++) if (has[i]) byDigest.add(devPrefix(i) + buf.toString('latin1', i * fullLen, (i + 1) * fullLen), i);
+  // 5. Group by (device, digest); a digest held by one inode is done. The rows with a digest
+  // are sorted by (device, digest bytes) in one Int32Array: no string or map entry per row.
   const needXattrs: number[] = [];
-  for (const [k, count] of byDigest.counts) {
-    if (count < 2) continue;
-    const rows = byDigest.members(k).sort((a, b) => a - b);
-    const digest = Buffer.from(k.slice(k.length - fullLen), 'latin1').toString('base64');
+  for (const rows of digestRuns(table, digests, has, fullLen)) {
+    const at = rows[0] * fullLen;
+    const digest = Buffer.from(digests.buffer, digests.byteOffset + at, fullLen).toString('base64');
     result.groups.push({ dev: table.dev[rows[0]], integrity: `${algorithm}-${digest}`, rows });
     for (const i of rows) if (has[i] === 1) needXattrs.push(i);
   }
@@ -232,4 +252,54 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
   }
   result.groups.sort((a, b) => (a.dev !== b.dev ? (a.dev < b.dev ? -1 : 1) : a.integrity < b.integrity ? -1 : a.integrity > b.integrity ? 1 : 0));
   return result;
+}
+
+/** Candidate groups packed into requests of about BATCH_ROWS rows or BATCH_BYTES bytes, in order. */
+function packGroups(table: FileTable, chunks: number[][]): HashBatch[] {
+  const out: HashBatch[] = [];
+  let rows: number[] = [];
+  let ends: number[] = [];
+  let bytes = 0n;
+  for (const chunk of chunks) {
+    for (const i of chunk) rows.push(i);
+    ends.push(rows.length);
+    bytes += table.size[chunk[0]] * BigInt(chunk.length);
+    if (rows.length >= BATCH_ROWS || bytes >= BATCH_BYTES) {
+      out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
+      rows = [];
+      ends = [];
+      bytes = 0n;
+    }
+  }
+  if (rows.length) out.push({ rows: Int32Array.from(rows), ends: Int32Array.from(ends) });
+  return out;
+}
+
+/** The runs of two or more rows with one device and one digest, each in row order. */
+function digestRuns(table: FileTable, digests: Uint8Array, has: Uint8Array, len: number): number[][] {
+  let count = 0;
+  for (let i = 0; i < has.length; i++) if (has[i]) count++;
+  const rows = new Int32Array(count);
+  for (let i = 0, k = 0; i < has.length; i++) if (has[i]) rows[k++] = i;
+  const buf = Buffer.from(digests.buffer, digests.byteOffset, digests.length);
+  // The first four bytes decide almost every comparison; the device only with several.
+  const dv = new DataView(digests.buffer, digests.byteOffset, digests.byteLength);
+  const head = new Uint32Array(has.length);
+  for (let k = 0; k < count; k++) head[rows[k]] = dv.getUint32(rows[k] * len);
+  const dev = table.dev;
+  const sameDev = rows.every((i) => dev[i] === dev[rows[0]]);
+  const cmp = (a: number, b: number): number => {
+    if (!sameDev && dev[a] !== dev[b]) return dev[a] < dev[b] ? -1 : 1;
+    if (head[a] !== head[b]) return head[a] < head[b] ? -1 : 1;
+    return buf.compare(buf, b * len, b * len + len, a * len, a * len + len) || a - b;
+  };
+  rows.sort(cmp);
+  const out: number[][] = [];
+  for (let s = 0; s < count; ) {
+    let e = s + 1;
+    while (e < count && dev[rows[e]] === dev[rows[s]] && head[rows[e]] === head[rows[s]] && buf.compare(buf, rows[e] * len, rows[e] * len + len, rows[s] * len, rows[s] * len + len) === 0) e++;
+    if (e - s >= 2) out.push(Array.from(rows.subarray(s, e)));
+    s = e;
+  }
+  return out;
 }

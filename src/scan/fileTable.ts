@@ -5,8 +5,8 @@
  * SharedArrayBuffers so that hashing threads read rows in place: a task is a row number,
  * not a cloned object.
  */
-import type { BigIntStats } from 'node:fs';
 import type { StatRecord } from '../planfile/records.js';
+import type { DirRecords } from './dirRecords.js';
 
 type Column = BigUint64Array | BigInt64Array | Uint32Array;
 
@@ -53,6 +53,18 @@ export interface TableShare {
   dirBytes: SharedArrayBuffer;
   dirStart: SharedArrayBuffer;
   dirEnd: SharedArrayBuffer;
+  dirRoot: SharedArrayBuffer;
+  roots: RootFds;
+}
+
+/**
+ * The roots' descriptors (opened once by the scan, shared by every thread of the process)
+ * and, per root, how many bytes of a directory's absolute path to skip to get its path
+ * relative to the root: every file is opened beneath its root's descriptor, never by path.
+ */
+export interface RootFds {
+  fds: number[];
+  skip: number[];
 }
 
 export class FileTable {
@@ -77,7 +89,10 @@ export class FileTable {
   private dirUsed = 0;
   private dirStart!: Uint32Array;
   private dirEnd!: Uint32Array;
+  /** Root (index into `roots`) of each directory. */
+  dirRoot!: Uint32Array;
   dirCount = 0;
+  roots: RootFds = { fds: [], skip: [] };
 
   /** A new empty table, or (with `share`) a view over the shared buffers of another thread's table. */
   constructor(share?: TableShare) {
@@ -87,6 +102,7 @@ export class FileTable {
       this.namesUsed = share.namesUsed;
       this.dirCount = share.dirCount;
       this.dirUsed = share.dirUsed;
+      this.roots = share.roots;
     }
     for (const k of BIG) {
       const buffer = share ? share.columns[k] : big(1024);
@@ -97,10 +113,11 @@ export class FileTable {
     this.dirBytes = view(Uint8Array, share ? share.dirBytes : growable(1 << 14, MAX_BYTES));
     this.dirStart = view(Uint32Array, share ? share.dirStart : small(256));
     this.dirEnd = view(Uint32Array, share ? share.dirEnd : small(256));
+    this.dirRoot = view(Uint32Array, share ? share.dirRoot : small(256));
   }
 
   /** Makes the byte array `k` (names, directory arena) hold at least `bytes`, growing in place. */
-  private fit(k: 'names' | 'dirBytes' | 'dirStart' | 'dirEnd', bytes: number): void {
+  private fit(k: 'names' | 'dirBytes' | 'dirStart' | 'dirEnd' | 'dirRoot', bytes: number): void {
     const self = this as unknown as Record<string, Column | Uint8Array>;
     const v = self[k];
     if (v.byteLength >= bytes) return;
@@ -126,13 +143,18 @@ export class FileTable {
       dirBytes: this.dirBytes.buffer as SharedArrayBuffer,
       dirStart: this.dirStart.buffer as SharedArrayBuffer,
       dirEnd: this.dirEnd.buffer as SharedArrayBuffer,
+      dirRoot: this.dirRoot.buffer as SharedArrayBuffer,
+      roots: this.roots,
     };
   }
 
-  addDir(path: Buffer): number {
+  /** Adds a directory (its absolute path) under root number `root`; returns its index. */
+  addDir(path: Buffer, root: number): number {
     const i = this.dirCount++;
     this.fit('dirStart', (i + 1) * 4);
     this.fit('dirEnd', (i + 1) * 4);
+    this.fit('dirRoot', (i + 1) * 4);
+    this.dirRoot[i] = root;
     this.fit('dirBytes', this.dirUsed + path.length);
     this.dirBytes.set(path, this.dirUsed);
     this.dirStart[i] = this.dirUsed;
@@ -154,42 +176,21 @@ export class FileTable {
     }
   }
 
-  add(dir: number, name: Buffer, st: BigIntStats): number {
+  /** Adds a row from the native readDir record `rec` is at (dirRecords.ts decodes the layout). */
+  addRecord(dir: number, rec: DirRecords): number {
     const i = this.length++;
     this.growRows(i + 1); // every column has the same capacity in rows
-
-    this.dev[i] = st.dev;
-    this.ino[i] = st.ino;
-    this.size[i] = st.size;
-    this.mtime[i] = st.mtimeNs;
-    this.ctime[i] = st.ctimeNs;
-    this.atime[i] = st.atimeNs;
-    this.mode[i] = Number(st.mode);
-    this.uid[i] = Number(st.uid);
-    this.gid[i] = Number(st.gid);
-    this.nlink[i] = Number(st.nlink);
-    return this.setName(i, dir, name);
-  }
-
-  /**
-   * Adds a row from a native readDir record (layout in native/scan.c) that starts at 8-byte
-   * word `w` of the views `u64`, `i64` and `u32` over the records.
-   */
-  addRecord(dir: number, name: Buffer, u64: BigUint64Array, i64: BigInt64Array, u32: Uint32Array, w: number): number {
-    const i = this.length++;
-    this.growRows(i + 1);
-    this.dev[i] = u64[w + 1];
-    this.ino[i] = u64[w + 2];
-    this.size[i] = u64[w + 3];
-    this.mtime[i] = i64[w + 4];
-    this.ctime[i] = i64[w + 5];
-    this.atime[i] = i64[w + 6];
-    const t = (w + 7) * 2;
-    this.mode[i] = u32[t];
-    this.uid[i] = u32[t + 1];
-    this.gid[i] = u32[t + 2];
-    this.nlink[i] = u32[t + 3];
-    return this.setName(i, dir, name);
+    this.dev[i] = rec.dev;
+    this.ino[i] = rec.ino;
+    this.size[i] = rec.size;
+    this.mtime[i] = rec.mtime;
+    this.ctime[i] = rec.ctime;
+    this.atime[i] = rec.atime;
+    this.mode[i] = rec.mode;
+    this.uid[i] = rec.uid;
+    this.gid[i] = rec.gid;
+    this.nlink[i] = rec.nlink;
+    return this.setName(i, dir, rec.name);
   }
 
   /** Row i's directory and name (appended to the name arena). */
@@ -223,6 +224,12 @@ export class FileTable {
     return out;
   }
 
+  /** The columns as the addon's hashRows reads them in place (order in native/hash_io.c get_table). */
+  nativeColumns(): ArrayBufferView[] {
+    const { dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot } = this;
+    return [dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot, Int32Array.from(this.roots.fds), Uint32Array.from(this.roots.skip)];
+  }
+
   stat(i: number): StatRecord {
     return {
       dev: this.dev[i].toString(),
@@ -247,6 +254,7 @@ export class FileTable {
     this.fit('names', this.namesUsed + names);
     this.fit('dirStart', (this.dirCount + dirs) * 4);
     this.fit('dirEnd', (this.dirCount + dirs) * 4);
+    this.fit('dirRoot', (this.dirCount + dirs) * 4);
     this.fit('dirBytes', this.dirUsed + dirBytes);
   }
 
@@ -264,7 +272,7 @@ export class FileTable {
     const theirs = other as unknown as Record<string, Column>;
     for (const k of [...BIG, 'mode', 'uid', 'gid', 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
     const dirBase = this.dirCount;
-    for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d));
+    for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d), other.dirRoot[d]);
     const nameBase = this.namesUsed;
     this.names.set(other.names.subarray(0, other.namesUsed), this.namesUsed);
     this.namesUsed += other.namesUsed;
@@ -278,6 +286,6 @@ export class FileTable {
 
   /** Bytes held, for the memory-per-file measurement. */
   bytes(): number {
-    return this.dev.length * (BIG.length * 8 + SMALL.length * 4) + this.names.length + this.dirBytes.length + this.dirStart.length * 8;
+    return this.dev.length * (BIG.length * 8 + SMALL.length * 4) + this.names.length + this.dirBytes.length + this.dirStart.length * 12;
   }
 }

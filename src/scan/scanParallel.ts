@@ -2,10 +2,12 @@
  * Scans with every core: the top levels of the roots are read here until there are enough
  * subtrees to share out, then worker threads walk whole subtrees, each handing back its
  * rows in a FileTable in shared memory that is appended to this one and dropped. Row order does
- * not matter: everything after the scan sorts by path.
+ * not matter: everything after the scan sorts by path. The roots are opened once, here; the
+ * table keeps their descriptors (`table.roots`) so that hashing opens each file beneath its
+ * root too, and `findDuplicates` closes them when it is done.
  */
 import { FileTable } from './fileTable.js';
-import { addCounts, newCounts, readDirectory, walkContext, type DirTask, type ScanOptions, type ScanResult } from './scanTree.js';
+import { addCounts, newCounts, readDirectory, walkContext, type DirTask, type ScanOptions, type ScanResult } from './walk.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 
 /** Enough subtrees to keep the threads evenly busy. */
@@ -15,6 +17,7 @@ const MAX_SPLIT_DEPTH = 4;
 export async function scanParallel(opts: ScanOptions, patterns: string[], pool: WorkerPool): Promise<ScanResult> {
   const ctx = walkContext(opts);
   const table = new FileTable();
+  table.roots = ctx.rootFds;
   const counts = newCounts();
   let frontier: DirTask[] = opts.roots.map((dir, root) => ({ dir, root }));
   for (let depth = 0; depth < MAX_SPLIT_DEPTH && frontier.length > 0 && frontier.length < SPLIT_AT; depth++) {

@@ -3,15 +3,15 @@
  * (scan), and hashing batches of rows of the main thread's shared FileTable (hash).
  */
 import { parentPort } from 'node:worker_threads';
-import { FileTable, type TableShare } from '../scan/fileTable.js';
-import { hashRows, type HashKind } from '../hash/hashTask.js';
-import { newCounts, walk, type WalkContext } from '../scan/scanTree.js';
+import { FileTable, type RootFds, type TableShare } from '../scan/fileTable.js';
+import { hashRows, type HashKind } from '../hash/hashRows.js';
+import { newCounts, walk, type WalkContext } from '../scan/walk.js';
 import { excludeMatcher } from '../scan/excludeMatcher.js';
 
 export type ToWorker =
   | { table: TableShare }
-  | { batch: number; rows: Int32Array; kind: HashKind; algorithm: string }
-  | { scanInit: { roots: Uint8Array[]; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
+  | { batch: number; rows: Int32Array; ends?: Int32Array; kind: HashKind; algorithm: string }
+  | { scanInit: { roots: Uint8Array[]; rootFds: RootFds; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
   | { scanDir: { id: number; dirs: Uint8Array[]; roots: number[] } };
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -23,7 +23,7 @@ parentPort!.on('message', (msg: ToWorker) => {
   if ('table' in msg) {
     table = FileTable.fromShare(msg.table);
   } else if ('batch' in msg) {
-    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm);
+    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm, msg.ends);
     parentPort!.postMessage({ batch: msg.batch, result }, [result.digests.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
   } else if ('scanInit' in msg) {
     const init = msg.scanInit;
@@ -32,6 +32,7 @@ parentPort!.on('message', (msg: ToWorker) => {
     scan = {
       ctx: {
         roots,
+        rootFds: init.rootFds,
         rootTexts: roots.map((r) => r.toString('utf8')),
         rootDevs: init.rootDevs,
         skip: init.skip.map(buf),

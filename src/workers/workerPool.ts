@@ -9,10 +9,16 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { hashRows, type BatchResult, type HashKind } from '../hash/hashTask.js';
+import { hashRows, type BatchResult, type HashKind } from '../hash/hashRows.js';
 import { FileTable, type TableShare } from '../scan/fileTable.js';
-import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/scanTree.js';
+import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/walk.js';
 import type { ToWorker } from './worker.js';
+
+/** Rows to hash in one request; for 'compare', candidate groups ending at `ends` (see hashRows). */
+export interface HashBatch {
+  rows: Int32Array;
+  ends?: Int32Array;
+}
 
 /** Subtree runs per scanning thread: enough to even out uneven subtrees. */
 const SCAN_RUNS_PER_THREAD = 8;
@@ -96,7 +102,7 @@ export class WorkerPool {
       return;
     }
     const init: ToWorker = {
-      scanInit: { roots: ctx.roots, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
+      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
     // Runs of consecutive subtrees, a few per thread: each run costs one table and one
@@ -128,7 +134,7 @@ export class WorkerPool {
    */
   async hash(table: FileTable, rows: number[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
     let next = 0;
-    const take = (): Int32Array | undefined => {
+    const take = (): HashBatch | undefined => {
       if (next >= rows.length) return undefined;
       let bytes = 0n;
       const start = next;
@@ -136,26 +142,26 @@ export class WorkerPool {
         bytes += kind === 'full' ? table.size[rows[next]] + 4096n : 8192n;
         next++;
       }
-      return Int32Array.from(rows.slice(start, next));
+      return { rows: Int32Array.from(rows.slice(start, next)) };
     };
     await this.run(table, take, kind, algorithm, onBatch);
   }
 
-  /** Runs `kind` on batches made by the caller (a 'compare' batch is one candidate group). */
-  async hashBatches(table: FileTable, batches: Int32Array[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
+  /** Runs `kind` on batches made by the caller (a 'compare' batch holds whole candidate groups). */
+  async hashBatches(table: FileTable, batches: HashBatch[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
     let next = 0;
     await this.run(table, () => batches[next++], kind, algorithm, onBatch);
   }
 
-  private async run(table: FileTable, take: () => Int32Array | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
+  private async run(table: FileTable, take: () => HashBatch | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
     if (this.threads === 0) {
-      for (let b = take(); b; b = take()) onBatch(b, hashRows(table, b, kind, algorithm));
+      for (let b = take(); b; b = take()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
       return;
     }
     const first = take();
     if (!first) return;
-    let pending: Int32Array | undefined = first;
-    const nextBatch = (): Int32Array | undefined => {
+    let pending: HashBatch | undefined = first;
+    const nextBatch = (): HashBatch | undefined => {
       if (pending) {
         const b = pending;
         pending = undefined;
@@ -176,8 +182,8 @@ export class WorkerPool {
           () => {
             const b = nextBatch();
             if (!b) return undefined;
-            batches.set(id, b);
-            return { batch: id++, rows: b, kind, algorithm };
+            batches.set(id, b.rows);
+            return { batch: id++, rows: b.rows, ends: b.ends, kind, algorithm };
           },
           (msg) => {
             const b = batches.get(msg.batch)!;

@@ -16,7 +16,8 @@ describe('plan → show → apply on two copies of a tree with one changed file'
     const before = snapshot(t.root);
     const r = hashify(['plan', t.path('a'), t.path('b'), '-o', t.path('p.plan.jsonl'), '--json', '--no-cache']);
     expect(r.status).toBe(0);
-    expect(r.json()).toMatchObject({ ops: 19, groups: 19 });
+    // Copy-in (the default): both paths of each pair are operations.
+    expect(r.json()).toMatchObject({ ops: 38, groups: 19 });
     const after = snapshot(t.root);
     delete after['p.plan.jsonl'];
     expect(after).toEqual(before);
@@ -33,11 +34,11 @@ describe('plan → show → apply on two copies of a tree with one changed file'
     const digest = hashify(['show', t.path('p.plan.jsonl'), '--json']).json().digest;
     const r = hashify(['apply', t.path('p.plan.jsonl'), '--expect', digest, '--json']);
     expect(r.status).toBe(0);
-    expect(r.json()).toMatchObject({ ops: 19, applied: 19, alreadyDone: 0, skipped: 0, failed: 0, resumedAt: 0 });
+    expect(r.json()).toMatchObject({ ops: 38, applied: 38, alreadyDone: 0, skipped: 0, failed: 0, resumedAt: 0 });
     expect(statSync(t.path('a/dir0/f0')).ino).toBe(statSync(t.path('b/dir0/f0')).ino);
     expect(statSync(t.path('a/dir1/f7')).ino).not.toBe(statSync(t.path('b/dir1/f7')).ino);
     const again = hashify(['apply', t.path('p.plan.jsonl'), '--json']);
     expect(again.status).toBe(0);
-    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 19, resumedAt: 19 });
+    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 38, resumedAt: 38 });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Candidate groups of large files are read side by side: one file hashed, the others compared
- * with it byte for byte. Files that agree in size, head and tail but differ anywhere else must
- * never be grouped, and every file grouped must really have the integrity the plan gives it.
+ * with it byte for byte; groups of small files are read whole into memory and compared there,
+ * one digest per distinct content. Files that agree in size (head and tail) but differ
+ * anywhere else must never be grouped, and every file grouped must really have the integrity
+ * the plan gives it.
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -78,6 +80,32 @@ describe('comparing candidate groups side by side', () => {
       for (const o of odd) expect(linked.has(o)).toBe(false);
       expect([...linked].filter((x) => x.startsWith('big/')).sort()).toEqual(['big/b1', 'big/b2']);
       for (const l of p.links) expect(sri(readFileSync(l.path))).toBe(l.integrity);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('small files of one size with several contents, more than one batch of them: each grouped only with its equals', () => {
+    const size = 3000;
+    const spec: Record<string, Entry> = {};
+    // 200 files of one size, five contents that differ in one byte each (first, middle, last…),
+    // and one file unlike any other.
+    const at = [undefined, 0, 1500, size - 1, 2048];
+    for (let i = 0; i < 200; i++) spec[`s/d${i % 7}/f${String(i).padStart(3, '0')}`] = body(size, 3, at[i % 5]);
+    spec['s/lonely'] = body(size, 4);
+    const t = makeTree(spec);
+    try {
+      const p = planOf([t.path('s')], t.path('p.jsonl'));
+      const byTarget = new Map<string, Set<string>>();
+      for (const l of p.links) {
+        const bytes = readFileSync(l.path);
+        expect({ path: l.path, integrity: sri(bytes) }).toEqual({ path: l.path, integrity: l.integrity });
+        expect(readFileSync(l.target).equals(bytes)).toBe(true);
+        byTarget.set(l.integrity, (byTarget.get(l.integrity) ?? new Set()).add(l.path));
+      }
+      // Five contents, 40 files each: 39 links per content, and the lonely file never linked.
+      expect([...byTarget.values()].map((s) => s.size)).toEqual([39, 39, 39, 39, 39]);
+      expect(p.links.some((l) => l.path.endsWith('lonely'))).toBe(false);
     } finally {
       t.cleanup();
     }

@@ -1,18 +1,21 @@
-import type { BigIntStats } from 'node:fs';
 import { FileTable } from '../../src/scan/fileTable.js';
+import { DirRecords } from '../../src/scan/dirRecords.js';
+import { encodeRecords, type FakeEntry } from '../helpers/dirRecords.js';
 
 /** Just the fields FileTable reads, distinct per row. */
-function fakeStat(i: number): BigIntStats {
+function fakeEntry(i: number): FakeEntry {
   const n = BigInt(i);
   return {
-    dev: 7n, ino: 1000n + n, size: 10n + n, mtimeNs: 1_700_000_000_000_000_000n + n, ctimeNs: 1_800_000_000_000_000_000n + n,
-    atimeNs: 1_600_000_000_000_000_000n + n, mode: 0o100644n, uid: BigInt(i % 7), gid: BigInt(i % 5), nlink: BigInt(1 + (i % 3)),
-  } as unknown as BigIntStats;
+    name: `f${i}`, dev: 7n, ino: 1000n + n, size: 10n + n, mtime: 1_700_000_000_000_000_000n + n, ctime: 1_800_000_000_000_000_000n + n,
+    atime: 1_600_000_000_000_000_000n + n, mode: 0o100644, uid: i % 7, gid: i % 5, nlink: 1 + (i % 3),
+  };
 }
 
+/** Rows from..to-1 in one directory, added as the scan adds them: from native-layout records. */
 function fill(t: FileTable, from: number, to: number, dirName: string): void {
-  const d = t.addDir(Buffer.from(dirName));
-  for (let i = from; i < to; i++) t.add(d, Buffer.from(`f${i}`), fakeStat(i));
+  const d = t.addDir(Buffer.from(dirName), 0);
+  const rec = new DirRecords(encodeRecords(Array.from({ length: to - from }, (_, k) => fakeEntry(from + k))));
+  while (rec.next()) t.addRecord(d, rec);
 }
 
 function expectRow(t: FileTable, row: number, i: number, dirName: string): void {
@@ -47,7 +50,9 @@ describe('the file table', () => {
 
   test('joins a file in the root directory without a double slash', () => {
     const t = new FileTable();
-    t.add(t.addDir(Buffer.from('/')), Buffer.from('etc'), fakeStat(1));
+    const rec = new DirRecords(encodeRecords([{ ...fakeEntry(1), name: 'etc' }]));
+    rec.next();
+    t.addRecord(t.addDir(Buffer.from('/'), 0), rec);
     expect(t.path(0).toString()).toBe('/etc');
   });
 });

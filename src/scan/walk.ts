@@ -1,17 +1,20 @@
 /**
  * Walks the roots and records every regular file of at least `minSize` bytes in a
- * FileTable. Never follows a symlink, never enters another filesystem than the root's,
- * the store, an excluded path or hashify's own temp files; anything that is not a regular
- * file (symlink, device, FIFO, socket) is never recorded. Each directory is read by one
- * native call (readdir and an fstatat per entry, relative to the directory's descriptor,
- * into one buffer): no stats object and no path string per file. Synchronous on purpose;
- * to use every core, `scanParallel` (scanParallel.ts) hands whole subtrees to worker threads.
+ * FileTable. Never follows a symlink, never leaves a root, never enters another filesystem
+ * than the root's, the store, an excluded path or hashify's own temp files; anything that is
+ * not a regular file (symlink, device, FIFO, socket) is never recorded. Each directory is
+ * opened by the kernel beneath its root's descriptor (openat2 RESOLVE_BENEATH |
+ * NO_SYMLINKS | NO_XDEV: a directory swapped for a symlink mid-scan fails with ELOOP instead
+ * of leading outside) and read by one native call (readdir and an fstatat per entry, relative
+ * to the directory's descriptor, into one buffer): no stats object and no path string per
+ * file. Synchronous on purpose; `scanParallel` hands whole subtrees to worker threads.
  */
-import { lstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
 import { isWithin, joinPath } from '../pathBytes.js';
-import { FileTable } from './fileTable.js';
+import { DirRecords, KIND_FILE, KIND_VANISHED } from './dirRecords.js';
+import type { FileTable, RootFds } from './fileTable.js';
 import type { ExcludeMatcher } from './excludeMatcher.js';
 
 export interface ScanOptions {
@@ -45,6 +48,8 @@ export interface DirTask {
 
 export interface WalkContext {
   roots: Buffer[];
+  /** Each root's descriptor, and the bytes of a path below it that name the root. */
+  rootFds: RootFds;
   rootTexts: string[];
   rootDevs: bigint[];
   skip: Buffer[];
@@ -66,56 +71,54 @@ export function addCounts(to: ScanCounts, from: ScanCounts): void {
 }
 
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
-
-/** Record layout of the native readDir (native/scan.c): offsets in bytes. */
-const KIND_VANISHED = 0;
-const KIND_FILE = 1;
-const REC_HEAD = 72;
+const EMPTY = Buffer.alloc(0);
+const DOT = 0x2e;
 
 /** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
 export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
   const { dir, root } = task;
   let records: ArrayBuffer;
   try {
-    records = linux().readDir(dir);
+    const rel = dir.length <= ctx.roots[root].length ? EMPTY : dir.subarray(ctx.rootFds.skip[root]);
+    records = linux().readDir(ctx.rootFds.fds[root], rel);
   } catch (err) {
     const code = errnoCode(err);
-    // Vanished, or no longer a directory (a symlink now stands there: never followed).
+    // Vanished, or no longer a directory (a symlink now stands on the way: never followed).
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
-    else {
+    else if (code === 'EXDEV') {
+      counts.otherDevice++; // a mount point on the same device (a bind mount): not crossed
+      ctx.warn(`Not crossing into another mount at ${JSON.stringify(dir.toString())}`);
+    } else {
       counts.unreadable++;
       ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
     }
     return [];
   }
-  const u32 = new Uint32Array(records);
-  const u64 = new BigUint64Array(records);
-  const i64 = new BigInt64Array(records);
-  const bytes = Buffer.from(records);
+  const rec = new DirRecords(records);
   let dirIndex = -1;
   const subdirs: DirTask[] = [];
   const rootText = ctx.rootTexts[root];
   const rootDev = ctx.rootDevs[root];
-  for (let at = 0; at < bytes.length; ) {
-    const kind = u32[at >> 2];
-    const nameLength = u32[(at >> 2) + 1];
-    const name = bytes.subarray(at + REC_HEAD, at + REC_HEAD + nameLength);
-    const w = at >> 3; // the record in 8-byte words
-    at += REC_HEAD + ((nameLength + 7) & ~7);
+  // Only a skipped path below this directory (or around it) can match an entry: otherwise a
+  // file costs no path of its own.
+  const skipHere = ctx.skip.some((s) => isWithin(s, dir) || isWithin(dir, s));
+  const excluding = !ctx.exclude.matchesNothing;
+  while (rec.next()) {
+    const kind = rec.kind;
     if (kind === KIND_VANISHED) {
       counts.vanished++;
       continue;
     }
-    if (name.length > TMP_PREFIX.length && name.subarray(0, TMP_PREFIX.length).equals(TMP_PREFIX)) continue;
-    const path = joinPath(dir, name);
-    if (ctx.skip.length && ctx.skip.some((s) => isWithin(path, s))) continue;
-    if (!ctx.exclude.matchesNothing) {
+    const name = rec.name;
+    if (name[0] === DOT && name.length > TMP_PREFIX.length && name.compare(TMP_PREFIX, 0, TMP_PREFIX.length, 0, TMP_PREFIX.length) === 0) continue;
+    const path = skipHere || excluding || kind !== KIND_FILE ? joinPath(dir, name) : EMPTY;
+    if (skipHere && ctx.skip.some((s) => isWithin(path, s))) continue;
+    if (excluding) {
       const abs = path.toString('utf8');
       if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
     }
-    const dev = u64[w + 1];
     if (kind !== KIND_FILE) {
-      if (dev !== rootDev) {
+      if (rec.dev !== rootDev) {
         counts.otherDevice++;
         ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(path.toString())}`);
         continue;
@@ -123,12 +126,12 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
       subdirs.push({ dir: path, root });
       continue;
     }
-    const size = u64[w + 3];
+    const size = rec.size;
     counts.files++;
     counts.bytes += size;
     if (size === 0n || size < ctx.minSize) continue;
-    if (dirIndex < 0) dirIndex = table.addDir(dir);
-    table.addRecord(dirIndex, name, u64, i64, u32, w);
+    if (dirIndex < 0) dirIndex = table.addDir(dir, root);
+    table.addRecord(dirIndex, rec);
   }
   return subdirs;
 }
@@ -147,12 +150,17 @@ export function walk(tasks: DirTask[], ctx: WalkContext, table: FileTable, count
   }
 }
 
-/** The context of a walk over `opts.roots`. */
+/**
+ * The context of a walk over `opts.roots`: each root is opened here, once (the operator
+ * named it; everything below it is resolved beneath this descriptor). `closeRoots` closes them.
+ */
 export function walkContext(opts: ScanOptions): WalkContext {
+  const fds = opts.roots.map((r) => linux().openRoot(r));
   return {
     roots: opts.roots,
+    rootFds: { fds, skip: opts.roots.map((r) => (r.length === 1 ? 1 : r.length + 1)) },
     rootTexts: opts.roots.map((r) => r.toString('utf8')),
-    rootDevs: opts.roots.map((r) => lstatSync(r, { bigint: true }).dev),
+    rootDevs: fds.map((fd) => fstatSync(fd, { bigint: true }).dev),
     skip: opts.skip,
     minSize: opts.minSize,
     exclude: opts.exclude,
@@ -160,11 +168,7 @@ export function walkContext(opts: ScanOptions): WalkContext {
   };
 }
 
-/** Scans on this thread only. */
-export function scanTree(opts: ScanOptions): ScanResult {
-  const table = new FileTable();
-  const counts = newCounts();
-  walk(opts.roots.map((dir, root) => ({ dir, root })), walkContext(opts), table, counts, opts.onProgress);
-  opts.onProgress?.(counts.files);
-  return { table, ...counts };
+/** Closes the roots' descriptors once nothing reads beneath them any more. */
+export function closeRoots(roots: RootFds): void {
+  for (const fd of roots.fds.splice(0)) linux().close(fd);
 }
