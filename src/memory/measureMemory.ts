@@ -19,9 +19,9 @@ import { encodePath } from '../pathBytes.js';
 export interface SharedUse {
   dev: bigint;
   ino: bigint;
-  path: string;
+  path: Buffer;
   /** A path a process mapped it by (more telling than a store entry's name). */
-  mappedAs?: string;
+  mappedAs?: Buffer;
   size: number;
   resident: number | null;
   pids: Set<number>;
@@ -93,7 +93,7 @@ function scanProcesses(plan: OpenPlan, uses: Map<string, SharedUse>, replaced: M
       if (use) {
         use.pids.add(pid);
         use.roots.add(roots.rootOf(info, f.path));
-        use.mappedAs ??= f.path.toString();
+        use.mappedAs ??= f.path;
       } else if (!staleKeys.has(key) && isStale(f, replaced, targetsNow, done)) {
         staleKeys.add(key);
         const unit = unitOf(info.cgroup);
@@ -134,7 +134,7 @@ function openShared(files: PlanFiles, t: PlannedTarget, targetsNow: TargetInodes
     return {
       dev: st.dev,
       ino: st.ino,
-      path: t.path.toString(),
+      path: t.path,
       size: Number(st.size),
       resident: residentBytes(fd),
       pids: new Set(),

@@ -10,7 +10,7 @@ import type { StaleProcess } from '../../src/memory/stale.js';
 const use = (path: string, resident: number | null, roots: string[], pids: number[]): SharedUse => ({
   dev: 1n,
   ino: BigInt(path.length),
-  path,
+  path: Buffer.from(path),
   size: resident ?? 1000,
   resident,
   roots: new Set(roots),

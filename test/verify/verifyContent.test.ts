@@ -93,4 +93,6 @@ test('a changed file whose name is not UTF-8 is reported with its exact bytes (p
   expect(r.status).toBe(3);
   const [c] = r.json().corrupt;
   expect([tree.bytes('a/caf\u00e9.txt'), tree.bytes('b/caf\u00e9.txt')].map((b) => b.toString('base64'))).toContain(c.path64);
+  // In text the byte that is not UTF-8 shows as \xe9, never as U+FFFD.
+  expect(hashify(['verify', plan, '--content']).stdout).toContain('caf\\xe9.txt"');
 });
