@@ -96,3 +96,12 @@ test('a changed file whose name is not UTF-8 is reported with its exact bytes (p
   // In text the byte that is not UTF-8 shows as \xe9, never as U+FFFD.
   expect(hashify(['verify', plan, '--content']).stdout).toContain('caf\\xe9.txt"');
 });
+
+test('the same in-place write is found by fsck in the store, which names the paths sharing the entry', () => {
+  const plan = applied();
+  fs.appendFileSync(tree.path('b/lib/x.so'), 'X\n');
+  expect(hashify(['verify', plan, '--content', '--quiet']).status).toBe(3);
+  const r = hashify(['fsck', `${tree.root}/.hash`, '--plan', plan, '--json']);
+  expect(r.status).toBe(3);
+  expect(JSON.stringify(r.json().corrupt)).toContain(tree.path('c/lib/x.so'));
+});
