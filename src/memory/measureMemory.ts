@@ -19,9 +19,9 @@ import { encodePath } from '../pathBytes.js';
 export interface SharedUse {
   dev: bigint;
   ino: bigint;
-  path: string;
+  path: Buffer;
   /** A path a process mapped it by (more telling than a store entry's name). */
-  mappedAs?: string;
+  mappedAs?: Buffer;
   size: number;
   resident: number | null;
   pids: Set<number>;
@@ -37,12 +37,14 @@ export interface Measurement {
   stale: StaleProcess[];
   /** Processes whose maps the kernel would not show us. */
   unreadable: number;
+  /** Mappings matched by the device and inode in /proc/PID/maps alone (map_files is root's). */
+  unconfirmed: number;
 }
 
 /** Measures what the plan's sharing holds and who uses it, now. */
 export function measureMemory(plan: OpenPlan): Measurement {
   const link = plan.header.link;
-  if (link === 'reflink') return { link, shared: [], missing: 0, stale: [], unreadable: 0 };
+  if (link === 'reflink') return { link, shared: [], missing: 0, stale: [], unreadable: 0, unconfirmed: 0 };
   const { targets, replaced } = planInodes(plan);
   const files = new PlanFiles(plan.header);
   try {
@@ -56,8 +58,8 @@ export function measureMemory(plan: OpenPlan): Measurement {
     }
     // A replaced file that is still the shared inode (the keeper that became it) is not replaced.
     for (const key of uses.keys()) replaced.delete(key);
-    const { stale, unreadable } = scanProcesses(plan, uses, replaced, targetsNow);
-    return { link, shared: [...uses.values()], missing, stale, unreadable };
+    const { stale, unreadable, unconfirmed } = scanProcesses(plan, uses, replaced, targetsNow);
+    return { link, shared: [...uses.values()], missing, stale, unreadable, unconfirmed };
   } finally {
     files.close();
   }
@@ -67,9 +69,10 @@ export function measureMemory(plan: OpenPlan): Measurement {
 function scanProcesses(plan: OpenPlan, uses: Map<string, SharedUse>, replaced: Map<string, ReplacedInode>, targetsNow: TargetInodes) {
   const stale: StaleProcess[] = [];
   let unreadable = 0;
+  let unconfirmed = 0;
   const replacedInos = new Set([...replaced.values()].map((r) => r.ino.toString()));
   const candidates = new Set([...[...uses.values()].map((u) => u.ino.toString()), ...replacedInos]);
-  if (candidates.size === 0) return { stale, unreadable };
+  if (candidates.size === 0) return { stale, unreadable, unconfirmed };
   const roots = new PlanRoots(plan.header);
   const done = new Map<string, boolean>();
   for (const pid of listPids()) {
@@ -86,20 +89,25 @@ function scanProcesses(plan: OpenPlan, uses: Map<string, SharedUse>, replaced: M
     for (const f of [...maps, ...fds]) {
       const key = inodeKey(f.dev, f.ino);
       const use = f.via === 'map' ? uses.get(key) : undefined;
+      if ((use || replaced.has(key)) && !f.confirmed) unconfirmed++;
       if (use) {
         use.pids.add(pid);
         use.roots.add(roots.rootOf(info, f.path));
-        use.mappedAs ??= f.path.toString();
+        use.mappedAs ??= f.path;
       } else if (!staleKeys.has(key) && isStale(f, replaced, targetsNow, done)) {
         staleKeys.add(key);
         const unit = unitOf(info.cgroup);
+        // The name the file had in the plan: /proc shows the name its inode had last, which
+        // after an exchange-and-unlink replacement is apply's temporary name.
+        const r = replaced.get(key)!;
+        const path = r.path;
         stale.push({
           pid,
           command: info.command,
-          root: roots.rootOf(info, f.path),
-          ...encodePath(f.path),
+          root: roots.rootOf(info, path),
+          ...encodePath(path),
           bytes: staleBytes(f),
-          size: Number(f.size),
+          size: Number(f.size ?? r.size),
           via: f.via,
           ...(info.cgroup !== undefined ? { cgroup: info.cgroup } : {}),
           ...(unit ? { unit } : {}),
@@ -107,7 +115,7 @@ function scanProcesses(plan: OpenPlan, uses: Map<string, SharedUse>, replaced: M
       }
     }
   }
-  return { stale, unreadable };
+  return { stale, unreadable, unconfirmed };
 }
 
 /** Opens a target beneath its root or store; undefined when it shares nothing now. */
@@ -126,7 +134,7 @@ function openShared(files: PlanFiles, t: PlannedTarget, targetsNow: TargetInodes
     return {
       dev: st.dev,
       ino: st.ino,
-      path: t.path.toString(),
+      path: t.path,
       size: Number(st.size),
       resident: residentBytes(fd),
       pids: new Set(),

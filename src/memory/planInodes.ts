@@ -23,6 +23,7 @@ export interface PlannedTarget {
 export interface ReplacedInode {
   dev: bigint;
   ino: bigint;
+  size: bigint;
   path: Buffer;
   target: PlannedTarget;
 }
@@ -51,7 +52,7 @@ export function planInodes(plan: OpenPlan): PlanInodes {
       targets.set(tkey, target);
     }
     const key = inodeKey(rec.stat.dev, rec.stat.ino);
-    if (!replaced.has(key)) replaced.set(key, { dev: BigInt(rec.stat.dev), ino: BigInt(rec.stat.ino), path: decodePath(rec), target });
+    if (!replaced.has(key)) replaced.set(key, { dev: BigInt(rec.stat.dev), ino: BigInt(rec.stat.ino), size: BigInt(rec.stat.size), path: decodePath(rec), target });
   }
   return { targets, replaced };
 }

@@ -4,6 +4,7 @@
  * Pure: no I/O.
  */
 import { formatBytes } from '../cli/output.js';
+import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import type { Measurement, SharedUse } from './measureMemory.js';
 import type { StaleProcess } from './stale.js';
 
@@ -20,11 +21,18 @@ export interface MemoryResult {
   missing: number;
   prelinked: string[];
   unreadableProcesses: number;
-  top: Array<{ path: string; mappedAs?: string; size: number; resident: number | null; processes: number; roots: string[]; bytesSaved: number | null }>;
+  /** Mappings matched by /proc/PID/maps alone (not root: map_files cannot be read). */
+  unconfirmedMappings: number;
+  top: Array<{ path: string; path64?: string; mappedAs?: string; mappedAs64?: string; size: number; resident: number | null; processes: number; roots: string[]; bytesSaved: number | null }>;
   note?: string;
 }
 
 const TOP = 10;
+
+/** `{ path, path64 }` as `{ mappedAs, mappedAs64 }`. */
+function renameKeys(p: { path: string; path64?: string }): { mappedAs: string; mappedAs64?: string } {
+  return p.path64 === undefined ? { mappedAs: p.path } : { mappedAs: p.path, mappedAs64: p.path64 };
+}
 
 /** Page cache that separate copies would take in the further roots; null when unknown. */
 function saved(u: SharedUse): number | null {
@@ -60,11 +68,12 @@ export function memoryResult(digest: string, m: Measurement): MemoryResult {
     bytesSaved: sum(m.shared.map(saved)),
     stale: m.stale,
     missing: m.missing,
-    prelinked: m.shared.filter((u) => u.prelinked).map((u) => u.mappedAs ?? u.path),
+    prelinked: m.shared.filter((u) => u.prelinked).map((u) => (u.mappedAs ?? u.path).toString()),
     unreadableProcesses: m.unreadable,
+    unconfirmedMappings: m.unconfirmed,
     top: ranked.slice(0, TOP).map((u) => ({
-      path: u.path,
-      ...(u.mappedAs ? { mappedAs: u.mappedAs } : {}),
+      ...encodePath(u.path),
+      ...(u.mappedAs ? renameKeys(encodePath(u.mappedAs)) : {}),
       size: u.size,
       resident: u.resident,
       processes: u.pids.size,
@@ -93,14 +102,15 @@ export function memoryText(r: MemoryResult): string[] {
     out.push('', 'Shared files saving the most memory:');
     out.push(`  ${'saved'.padStart(10)} ${'resident'.padStart(10)} roots procs  file`);
     for (const t of useful) {
-      out.push(`  ${size(t.bytesSaved).padStart(10)} ${size(t.resident).padStart(10)} ${String(t.roots.length).padStart(5)} ${String(t.processes).padStart(5)}  ${JSON.stringify(t.mappedAs ?? t.path)}`);
+      out.push(`  ${size(t.bytesSaved).padStart(10)} ${size(t.resident).padStart(10)} ${String(t.roots.length).padStart(5)} ${String(t.processes).padStart(5)}  ${displayPath(t.mappedAs !== undefined ? decodePath({ path: t.mappedAs, path64: t.mappedAs64 }) : decodePath(t))}`);
     }
   }
   if (r.prelinked.length) {
     out.push('', `Prelinked ELF files (prelink rewrites them per system, so they will not stay shared): ${r.prelinked.length}`);
-    for (const p of r.prelinked.slice(0, TOP)) out.push(`  ${JSON.stringify(p)}`);
+    for (const p of r.prelinked.slice(0, TOP)) out.push(`  ${displayPath(p)}`);
   }
   out.push('', ...restartList(r.stale));
+  if (r.unconfirmedMappings) out.push(`(${plural(r.unconfirmedMappings, 'mapping')} matched by the device number in /proc/PID/maps only: /proc/PID/map_files needs root; on btrfs such mappings are not seen at all)`);
   if (r.unreadableProcesses) out.push(`(${plural(r.unreadableProcesses, 'process')} could not be read: the kernel hides ${r.unreadableProcesses === 1 ? 'it' : 'them'} from this user)`);
   return out;
 }
@@ -118,10 +128,10 @@ function restartList(stale: StaleProcess[]): string[] {
     (units.get(group) ?? units.set(group, []).get(group)!).push(s);
   }
   for (const [root, units] of [...byRoot].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    out.push(`  root ${JSON.stringify(root)}:`);
+    out.push(`  root ${displayPath(root)}:`);
     for (const [unit, list] of units) {
       out.push(`    ${unit}:`);
-      for (const s of list) out.push(`      pid ${s.pid} ${JSON.stringify(s.command)} ${s.via === 'fd' ? 'holds open' : 'maps'} ${JSON.stringify(s.path)} (${size(s.bytes)})`);
+      for (const s of list) out.push(`      pid ${s.pid} ${displayPath(s.command)} ${s.via === 'fd' ? 'holds open' : 'maps'} ${displayPath(decodePath(s))} (${size(s.bytes)})`);
     }
   }
   return out;

@@ -15,7 +15,7 @@ export interface StaleProcess {
   pid: number;
   command: string;
   root: string;
-  /** The replaced file's path as the process reached it. */
+  /** The path the replaced file had in the plan. */
   path: string;
   /** The exact bytes of a path that is not UTF-8 (base64). */
   path64?: string;

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import type { OpenPlan } from '../planfile/readPlan.js';
 import { PlanFiles } from '../memory/planFiles.js';
-import { decodePath, encodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import { errnoCode } from '../errors.js';
 import { hashOpenFile } from './hashOpenFile.js';
 import { statBeneath } from '../memory/targetInodes.js';
@@ -90,7 +90,7 @@ export function verifyContent(plan: OpenPlan): ContentCheck {
 /** The text lines of a content check, for `verify`'s report. */
 export function contentLines(c: ContentCheck): string[] {
   const lines = [`Content: ${c.checked} done operations re-hashed, ${c.corrupt.length} no longer match the plan.`];
-  for (const m of c.corrupt.slice(0, 20)) lines.push(`  op ${m.op} ${JSON.stringify(m.path)}: ${m.reason}`);
+  for (const m of c.corrupt.slice(0, 20)) lines.push(`  op ${m.op} ${displayPath(decodePath(m))}: ${m.reason}`);
   if (c.corrupt.length > 20) lines.push(`  … and ${c.corrupt.length - 20} more`);
   if (c.corrupt.length) lines.push('  Every path sharing a changed inode shows the new bytes: restore it from a backup or a guest that was not linked (see README, "In-place writes").');
   return lines;

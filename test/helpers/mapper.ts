@@ -32,6 +32,11 @@ export interface Mapper {
   kill(): void;
 }
 
+/** A python3 that other users may run (a pyenv one under /root is not). */
+export function systemPython(): string {
+  return spawnSync('sh', ['-c', 'command -v /usr/bin/python3 || command -v python3'], { encoding: 'utf8' }).stdout.trim();
+}
+
 /** True when python3 can run the mapper. */
 export function mapperAvailable(): boolean {
   return spawnSync('python3', ['-c', 'import mmap'], { stdio: 'ignore' }).status === 0;
@@ -43,13 +48,15 @@ export function mapperAvailable(): boolean {
  * container does) where `bindFrom` is bind-mounted on `chrootTo` before the chroot, so its
  * root, seen from the host, is a path outside every plan root.
  */
-export function startMapper(file: string, options: { chrootTo?: string; closeFd?: boolean; bindFrom?: string } = {}): Promise<Mapper> {
+export function startMapper(file: string, options: { chrootTo?: string; closeFd?: boolean; bindFrom?: string; asUser?: number } = {}): Promise<Mapper> {
   const args = ['-c', SCRIPT, file];
   if (options.chrootTo || options.closeFd) args.push(options.chrootTo ?? '');
   if (options.closeFd) args.push('close');
   const child: ChildProcess = options.bindFrom
     ? spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec python3 "$@"', options.bindFrom, options.chrootTo!, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    : options.asUser !== undefined
+      ? spawn('setpriv', [`--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups', systemPython(), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('error', reject);

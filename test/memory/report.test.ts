@@ -10,7 +10,7 @@ import type { StaleProcess } from '../../src/memory/stale.js';
 const use = (path: string, resident: number | null, roots: string[], pids: number[]): SharedUse => ({
   dev: 1n,
   ino: BigInt(path.length),
-  path,
+  path: Buffer.from(path),
   size: resident ?? 1000,
   resident,
   roots: new Set(roots),
@@ -18,7 +18,7 @@ const use = (path: string, resident: number | null, roots: string[], pids: numbe
   prelinked: false,
 });
 
-const measurement = (shared: SharedUse[], stale: StaleProcess[] = []): Measurement => ({ link: 'hardlink', shared, missing: 0, stale, unreadable: 0 });
+const measurement = (shared: SharedUse[], stale: StaleProcess[] = []): Measurement => ({ link: 'hardlink', shared, missing: 0, stale, unreadable: 0, unconfirmed: 0 });
 
 test('the SPEC keys, with bytesSaved = resident × (roots − 1) summed over the inodes', () => {
   const r = memoryResult('sha256-x', measurement([use('/s/libc', 2_000_000, ['/v/a', '/v/b', '/v/c'], [1, 2, 3, 4]), use('/s/libm', 100_000, ['/v/a'], [1]), use('/s/doc', 5_000, [], [])]));
@@ -41,7 +41,7 @@ test('an unknown residency mapped by one root still saves exactly nothing', () =
 });
 
 test('a reflink plan shares no inode and says so', () => {
-  const r = memoryResult('d', { link: 'reflink', shared: [], missing: 0, stale: [], unreadable: 0 });
+  const r = memoryResult('d', { link: 'reflink', shared: [], missing: 0, stale: [], unreadable: 0, unconfirmed: 0 });
   expect(r).toMatchObject({ sharedInodes: 0, residentBytes: 0, bytesSaved: 0, processes: 0, roots: 0, mappings: 0 });
   expect(r.note).toMatch(/reflink plan shares no inode/);
   expect(memoryText(r)[0]).toMatch(/^Note: a reflink plan shares no inode/);
