@@ -109,6 +109,7 @@ static napi_value result_object(napi_env env, const struct result *r) {
   if (r->why[0]) set_str(env, o, "why", r->why);
   if (r->err) { const char *n = uv_err_name(-r->err); set_str(env, o, "code", n && strncmp(n, "Unknown", 7) ? n : "EIO"); }
   if (r->group) set_int(env, o, "group", 1);
+  if (r->retarget) set_int(env, o, "retarget", r->retarget);
   if (r->freed) set_u64(env, o, "freed", r->freed);
   if (r->made.st_ino) {
     set_u64(env, o, "dev", r->made.st_dev); set_u64(env, o, "ino", r->made.st_ino);
@@ -139,7 +140,10 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
     else if (!dir || !name) ex_fail(&r, "malformed step", EINVAL);
     else if (k == K_TARGET) ex_target(ex, root, dir, name, &e, prop_int(env, s, "lease", 0), prop_int(env, s, "sr", 0), sdir, sname, &r);
     else if (k == K_COPYIN && sdir && sname) ex_copyin(ex, root, dir, name, &e, prop_int(env, s, "sr", 0), sdir, sname, &r);
-    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) ex_replace(ex, k, root, dir, name, tmp, tmp2, &e, &r);
+    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) {
+      struct place entry = { prop_int(env, s, "sr", 0), sdir, sname };
+      ex_replace(ex, k, root, dir, name, tmp, tmp2, sdir && sname ? &entry : NULL, &e, &r);
+    }
     else if (k == K_RELEASE) ex_release(ex, root, dir, name, &e, &r);
     else if (k == K_SIBLING) ex_sibling(ex, root, dir, name, &e, &r);
     else ex_fail(&r, "malformed step", EINVAL);

@@ -53,6 +53,7 @@ struct result {
   struct stat made;  /* the inode a copy-in made (or adopted) */
   uint64_t freed;    /* bytes of an inode this step freed */
   int group;         /* the outcome concerns the whole group */
+  int retarget;      /* EMLINK: the group continues on another inode (made; 1 = this path's own, 2 = a store entry) */
 };
 
 /* executor_fs.c */
@@ -74,8 +75,9 @@ void ex_target(struct executor *ex, int root, const char *dir, const char *name,
                int sroot, const char *sdir, const char *sname, struct result *r);
 void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
                int sroot, const char *sdir, const char *sname, struct result *r);
+struct place { int root; const char *dir, *name; };
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const char *apply_tmp, const struct expect *e, struct result *r);
+                const char *apply_tmp, const struct place *entry, const struct expect *e, struct result *r);
 void ex_release(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
 void ex_end_group(struct executor *ex);
 void ex_sibling(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);

@@ -238,8 +238,65 @@ static void clear_leftovers(struct executor *ex, int dfd, const char *tmp0, cons
   }
 }
 
+/* Store mode: is st one of the further entries (NAME-1, NAME-2, …) of this content? */
+static int is_further_entry(struct executor *ex, const struct place *entry, const struct stat *st) {
+  struct result scratch;
+  int sfd = ex_dir(ex, entry->root, entry->dir, 0, &scratch);
+  char name[300]; struct stat at;
+  for (int k = 1; sfd >= 0 && k < 64; k++) {
+    snprintf(name, sizeof name, "%s-%d", entry->name, k);
+    if (fstatat(sfd, name, &at, AT_SYMLINK_NOFOLLOW) < 0) return 0;
+    if (same_inode(&at, st)) return 1;
+  }
+  return 0;
+}
+
+/*
+ * EMLINK: the target has as many links as the filesystem allows. With a store, the group
+ * continues on the next further entry (NAME-k) that is a twin of the target (same bytes by
+ * hash, same metadata) and has room, or on a new one copied in from this operation's checked
+ * file; without, on this operation's own inode (the path keeps it: done).
+ */
+static int retarget(struct executor *ex, int oldfd, const struct place *entry, const struct expect *e, int attempt, struct result *r) {
+  if (!entry) {
+    close(ex->target_fd);
+    ex->target_fd = dup(oldfd); fstat(ex->target_fd, &ex->target_st);
+    r->status = ST_APPLIED; r->err = 0; r->why[0] = 0; r->retarget = 1; r->made = ex->target_st;
+    return 1;
+  }
+  int sfd = ex_dir(ex, entry->root, entry->dir, 1, r);
+  if (sfd < 0) return 0;
+  char name[300]; struct stat at; const struct stat *t = &ex->target_st;
+  snprintf(name, sizeof name, "%s-%d", entry->name, attempt);
+  int fd = -1;
+  if (fstatat(sfd, name, &at, AT_SYMLINK_NOFOLLOW) == 0) {
+    struct result rr; fd = ex_open_file(sfd, name, &rr);
+    struct expect x = *e; x.flags = EXP_CONTENT; x.size = t->st_size; x.mode = t->st_mode; x.uid = t->st_uid; x.gid = t->st_gid;
+    x.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec;
+    if (fd >= 0 && (fstat(fd, &at) < 0 || ex_check(ex, fd, &at, &x))) { close(fd); fd = -1; }
+    if (fd < 0) return 0;
+  } else {
+    fd = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { ex_fail(r, "cannot create a further store entry", errno); return 0; }
+    ex_step();
+    unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
+    struct expect m = *e; m.uid = t->st_uid; m.gid = t->st_gid; m.mode = t->st_mode;
+    m.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec; m.atime = (int64_t)t->st_atim.tv_sec * 1000000000 + t->st_atim.tv_nsec;
+    if (ex_copy(oldfd, fd, t->st_size) < 0 || ex_hash_fd(fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
+        ex_set_meta(fd, &m) < 0 || ex_link_fd(ex, fd, sfd, name) < 0) {
+      ex_fail(r, "cannot make a further store entry", errno ? errno : EIO); close(fd); return 0;
+    }
+    ex_step();
+  }
+  close(ex->target_fd);
+  ex->target_fd = fd; fstat(fd, &ex->target_st);
+  memset(r, 0, sizeof *r);
+  r->retarget = 2; r->made = ex->target_st;
+  return 1;
+}
+
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const char *apply_tmp, const struct expect *e, struct result *r) {
+                const char *apply_tmp, const struct place *entry, const struct expect *e, struct result *r) {
   if (ex->group_state && kind != K_RESTORE) { r->status = ex->group_state == 1 ? ST_DRIFT : ST_FAILED; r->err = ex->group_err; snprintf(r->why, WHY, "%s", ex->group_why); r->group = 1; return; }
   int dfd = ex_dir(ex, root, dir, 0, r);
   if (dfd < 0) return;
@@ -252,7 +309,8 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
   int is_target = ex->target_fd >= 0 && same_inode(&st, &ex->target_st);
   int looks_own = S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size && st.st_mode == e->mode &&
                   st.st_uid == e->uid && st.st_gid == e->gid && (st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec) == e->mtime;
-  if ((kind == K_LINK && is_target) || (kind == K_REFLINK && looks_own && st.st_ino != e->ino)) {
+  if ((kind == K_LINK && (is_target || (entry && S_ISREG(st.st_mode) && st.st_ino != e->ino && is_further_entry(ex, entry, &st)))) ||
+      (kind == K_REFLINK && looks_own && st.st_ino != e->ino)) {
     clear_leftovers(ex, dfd, tmp, e);
     r->status = ST_ALREADY; return;
   }
@@ -302,6 +360,15 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     ex_step();
   }
   exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
+  for (int k = 1; kind == K_LINK && r->status == ST_FAILED && r->err == EMLINK && k < 64; k++) {
+    struct result keep = *r;
+    if (!retarget(ex, oldfd, entry, e, k, r)) { if (r->status != ST_FAILED || !r->err) *r = keep; if (entry) continue; break; }
+    if (r->retarget == 1) goto out;
+    close(newfd); newfd = dup(ex->target_fd);
+    int how = r->retarget; struct stat made = r->made;
+    exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
+    r->retarget = how; r->made = made;
+  }
   if (r->status == ST_APPLIED) {
     ex_seen_set(ex, oldfd); ex_seen_set(ex, ex->target_fd);
     if (kind == K_RESTORE && (ex->sib_fd < 0 || ex->sib_dev != e->dev || ex->sib_ino != e->ino)) {

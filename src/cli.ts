@@ -63,6 +63,7 @@ async function main(): Promise<void> {
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'plan file to write (JSON Lines, written atomically)' })
           .option('store', { type: 'string', describe: 'store directory (default: .hash in the deepest common directory of the roots)' })
           .option('no-store', { type: 'boolean', describe: 'link duplicates to one kept copy instead of a store entry' })
+          .option('adopt', { type: 'boolean', describe: "make the keeper's own inode the store entry (no copy; for trees whose writers are trusted)" })
           .option('link', { choices: ['hardlink', 'reflink'] as const, default: 'hardlink' as const, describe: 'hard links (shared inode) or copy-on-write clones (btrfs, XFS)' })
           .option('min-size', { type: 'string', default: '1', describe: 'ignore files smaller than this many bytes (empty files are never linked)' })
           .option('exclude', { type: 'string', array: true, default: [] as string[], describe: 'skip paths matching GLOB: a name (*.log), a path below a root (etc/**) or an absolute path; repeatable' })
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
             output: a.output as string,
             store: a.store as string | undefined,
             noStore: a.store === false || Boolean(a.noStore),
+            adopt: Boolean(a.adopt),
             link: a.link as 'hardlink' | 'reflink',
             minSize: String(a.minSize),
             exclude: (a.exclude as string[]) ?? [],

@@ -26,6 +26,8 @@ export interface PlanArgs extends GlobalOptions {
   output: string;
   store?: string;
   noStore?: boolean;
+  /** The keeper's own inode becomes a new store entry instead of a copy of it (trusted writers). */
+  adopt?: boolean;
   link: LinkMode;
   minSize: string;
   exclude: string[];
@@ -150,6 +152,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
     match,
     exclude: args.exclude,
     linkMax,
+    ...(args.adopt && store ? { adopt: true } : {}),
   };
 
   const skip: Buffer[] = [Buffer.from(output), Buffer.from(output + '.journal')];
@@ -210,6 +213,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       link: args.link,
       match,
       linkMax,
+      adopt: Boolean(args.adopt),
       usedSuffixes: () => new Set(entries.map((e) => e.suffix)),
     };
     const records: BodyRecord[] = [];

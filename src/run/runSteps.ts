@@ -30,6 +30,8 @@ export interface RunOptions {
   pathOf: (op: number) => string;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
+  /** An operation step's result, before it is journaled (e.g. a target moved after EMLINK). */
+  onOpStep?: (step: Step, op: number, group: number, r: StepResult) => void;
   /** A group step's result (e.g. the store entry it made). */
   onGroupStep?: (step: Step, group: number, r: StepResult) => void;
   batch?: number;
@@ -102,7 +104,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
     results.forEach((r, i) => {
       const u = batch[i];
-      if (u.op !== undefined) return finish(u.op, r);
+      if (u.op !== undefined) {
+        o.onOpStep?.(u.step, u.op, u.group, r);
+        return finish(u.op, r);
+      }
       o.onGroupStep?.(u.step, u.group, r);
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code})`;
