@@ -70,7 +70,13 @@ void ex_step(void);
 void ex_fail(struct result *r, const char *what, int err);
 void ex_drift(struct result *r, const char *why);
 
-/* executor_ops.c */
+/* executor_target.c */
+/** The group drifted (r is a drift) or failed: every later step of the group says so. */
+void ex_group_set(struct executor *ex, const struct result *r, const char *prefix);
+/** -1: open for writing (no read lease can be had); 1: lease held; 0: leases unavailable here. */
+int ex_take_lease(int fd);
+
+/* executor_ops.c and executor_target.c */
 void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,
                int sroot, const char *sdir, const char *sname, struct result *r);
 void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
