@@ -47,7 +47,8 @@ static napi_value xopen(napi_env env, napi_callback_info info) {
     int fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     int e = path ? errno : EINVAL;
     free(path);
-    if (fd < 0) { finalize(env, ex, NULL); return throw_errno(env, "open", e); }
+    /* A root that is gone or is a symlink now: its steps drift (ex_dir), the others run. */
+    if (fd < 0 && e != ENOENT && e != ENOTDIR && e != ELOOP) { finalize(env, ex, NULL); return throw_errno(env, "open", e); }
     ex->rootfd[i] = fd;
   }
   napi_value out; napi_create_external(env, ex, finalize, NULL, &out);
@@ -160,6 +161,8 @@ static napi_value xsyncfs(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct executor *ex = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!ex || napi_get_value_int32(env, argv[1], &root) != napi_ok || root < 0 || root >= ex->nroots) { napi_throw_type_error(env, NULL, "executor and root expected"); return NULL; }
+  /* Roots and store share one filesystem (plan refuses others); a root gone since, any other. */
+  for (int i = 0; i < ex->nroots && ex->rootfd[root] < 0; i++) root = (root + 1) % ex->nroots;
   if (syncfs(ex->rootfd[root]) < 0) return throw_errno(env, "syncfs", errno);
   return NULL;
 }

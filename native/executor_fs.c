@@ -71,6 +71,7 @@ int ex_dir(struct executor *ex, int root, const char *rel, int create, struct re
     if (d->rel && d->root == root && !strcmp(d->rel, rel)) return d->fd;
   }
   if (root < 0 || root >= ex->nroots) { ex_fail(r, "no such root", EINVAL); return -1; }
+  if (ex->rootfd[root] < 0) { ex_drift(r, "its root is gone or was replaced (symlink?)"); return -1; }
   int fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0 && errno == ENOENT && create) {
     if (mkdirs_beneath(ex->rootfd[root], rel) == 0) fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);

@@ -26,8 +26,6 @@ export interface RunOptions {
   ops: number;
   abortOnDrift: boolean;
   stopRequested: () => string | undefined;
-  /** The path of an operation, for messages. */
-  pathOf: (op: number) => string;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
   /** An operation step's result, before it is journaled (e.g. a target moved after EMLINK). */
@@ -70,7 +68,8 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     since = 0;
     last = Date.now();
   };
-  const finish = (op: number, r: StepResult) => {
+  const finish = (op: number, step: Step, r: StepResult) => {
+    const path = JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
       o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
@@ -86,11 +85,11 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       o.journal.append({ t: 'skip', op, why });
       o.status[op] = OP_SKIPPED;
       c.skipped++;
-      o.onEvent?.(`Skipped ${o.pathOf(op)}: ${why}`);
+      o.onEvent?.(`Skipped ${path}: ${why}`);
       if (o.abortOnDrift) c.aborted = why;
     } else {
       const code = r.code ?? 'EIO';
-      const why = `${r.why ?? 'failed'} (${code}, ${o.pathOf(op)})`;
+      const why = `${r.why ?? 'failed'} (${code}, ${path})`;
       o.journal.append({ t: 'fail', op, code, why });
       o.status[op] = OP_FAILED;
       c.failed++;
@@ -106,11 +105,11 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       const u = batch[i];
       if (u.op !== undefined) {
         o.onOpStep?.(u.step, u.op, u.group, r);
-        return finish(u.op, r);
+        return finish(u.op, u.step, r);
       }
       o.onGroupStep?.(u.step, u.group, r);
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
-      if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code})`;
+      if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
     batch = [];
     if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();

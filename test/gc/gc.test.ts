@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { makeTree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
+import { acquireLock } from '../../src/apply/lock.js';
 
 function entries(dir: string): string[] {
   const out: string[] = [];
@@ -62,12 +63,15 @@ describe('gc', () => {
       const store = t.path('.hash');
       hashify(['plan', t.path('a'), '-o', t.path('p.plan.jsonl'), '-q']);
       mkdirSync(store, { recursive: true });
-      // A lock held by a live process (this one): pid and its start time, as hashify writes them.
-      const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-      writeFileSync(`${store}/.hashify.lock`, `${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}\n`);
-      const r = hashify(['gc', store]);
-      expect(r.status).toBe(4);
-      expect(r.stderr).toMatch(/locked/);
+      // The store lock held by a live process (this one): an flock(2), as hashify takes it.
+      const lock = acquireLock(`${store}/.hashify.lock`, 'test');
+      try {
+        const r = hashify(['gc', store]);
+        expect(r.status).toBe(4);
+        expect(r.stderr).toMatch(/locked/);
+      } finally {
+        lock.release();
+      }
     } finally {
       t.cleanup();
     }
