@@ -67,6 +67,7 @@ int ex_hash_fd(int fd, int alg, unsigned char *out, unsigned *outlen);
 int ex_set_meta(int fd, const struct expect *e);
 int ex_same_xattrs(int fd, const unsigned char *blob, size_t len);
 void ex_step(void);
+int ex_reopen_ro(int fd);
 void ex_fail(struct result *r, const char *what, int err);
 void ex_drift(struct result *r, const char *why);
 

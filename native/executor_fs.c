@@ -247,3 +247,14 @@ int ex_set_meta(int fd, const struct expect *e) {
   if (t[1].tv_nsec < 0) { t[1].tv_nsec += 1000000000; t[1].tv_sec--; }
   return futimens(fd, t);
 }
+
+/* The same inode opened read-only instead (fd is closed): a held file open for writing would
+   keep the filesystem from being remounted read-only, and nothing writes it any more. */
+int ex_reopen_ro(int fd) {
+  char p[48];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  int ro = open(p, O_RDONLY | O_CLOEXEC);
+  if (ro < 0) return fd;
+  close(fd);
+  return ro;
+}

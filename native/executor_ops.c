@@ -164,7 +164,7 @@ static int retarget(struct executor *ex, int oldfd, const struct place *entry, c
     ex_step();
   }
   close(ex->target_fd);
-  ex->target_fd = fd; fstat(fd, &ex->target_st);
+  ex->target_fd = ex_reopen_ro(fd); fstat(ex->target_fd, &ex->target_st);
   memset(r, 0, sizeof *r);
   r->retarget = 2; r->made = ex->target_st;
   return 1;
@@ -248,7 +248,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     ex_seen_set(ex, oldfd); ex_seen_set(ex, ex->target_fd);
     if (kind == K_RESTORE && (ex->sib_fd < 0 || ex->sib_dev != e->dev || ex->sib_ino != e->ino)) {
       if (ex->sib_fd >= 0) close(ex->sib_fd);
-      ex->sib_fd = newfd; newfd = -1; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
+      ex->sib_fd = ex_reopen_ro(newfd); newfd = -1; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
     }
   }
 out:

@@ -45,7 +45,7 @@ static int snapshot(struct executor *ex, int dfd, int fd, const struct expect *e
   if (ex_hash_fd(snap, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
     ex_drift(r, "its bytes no longer match the plan"); close(snap); return -1;
   }
-  return snap;
+  return ex_reopen_ro(snap);
 }
 
 /* flags: 1 = a read lease must be had; 2 = hold a hashed private clone instead of the file.
@@ -131,6 +131,7 @@ void ex_copyin(struct executor *ex, int root, const char *dir, const char *name,
     r->status = ST_APPLIED;
   }
   close(kfd);
+  tfd = ex_reopen_ro(tfd);
   fstat(tfd, &st);
   ex->target_fd = tfd; ex->target_st = st; r->made = st;
   ex_seen_set(ex, tfd);
