@@ -47,7 +47,8 @@ static napi_value xopen(napi_env env, napi_callback_info info) {
     int fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     int e = path ? errno : EINVAL;
     free(path);
-    if (fd < 0) { finalize(env, ex, NULL); return throw_errno(env, "open", e); }
+    /* A root that is gone or is a symlink now: its steps drift (ex_dir), the others run. */
+    if (fd < 0 && e != ENOENT && e != ENOTDIR && e != ELOOP) { finalize(env, ex, NULL); return throw_errno(env, "open", e); }
     ex->rootfd[i] = fd;
   }
   napi_value out; napi_create_external(env, ex, finalize, NULL, &out);
@@ -109,6 +110,7 @@ static napi_value result_object(napi_env env, const struct result *r) {
   if (r->why[0]) set_str(env, o, "why", r->why);
   if (r->err) { const char *n = uv_err_name(-r->err); set_str(env, o, "code", n && strncmp(n, "Unknown", 7) ? n : "EIO"); }
   if (r->group) set_int(env, o, "group", 1);
+  if (r->retarget) set_int(env, o, "retarget", r->retarget);
   if (r->freed) set_u64(env, o, "freed", r->freed);
   if (r->made.st_ino) {
     set_u64(env, o, "dev", r->made.st_dev); set_u64(env, o, "ino", r->made.st_ino);
@@ -139,7 +141,10 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
     else if (!dir || !name) ex_fail(&r, "malformed step", EINVAL);
     else if (k == K_TARGET) ex_target(ex, root, dir, name, &e, prop_int(env, s, "lease", 0), prop_int(env, s, "sr", 0), sdir, sname, &r);
     else if (k == K_COPYIN && sdir && sname) ex_copyin(ex, root, dir, name, &e, prop_int(env, s, "sr", 0), sdir, sname, &r);
-    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) ex_replace(ex, k, root, dir, name, tmp, tmp2, &e, &r);
+    else if ((k == K_LINK || k == K_REFLINK || k == K_RESTORE) && tmp) {
+      struct place entry = { prop_int(env, s, "sr", 0), sdir, sname };
+      ex_replace(ex, k, root, dir, name, tmp, tmp2, sdir && sname ? &entry : NULL, &e, &r);
+    }
     else if (k == K_RELEASE) ex_release(ex, root, dir, name, &e, &r);
     else if (k == K_SIBLING) ex_sibling(ex, root, dir, name, &e, &r);
     else ex_fail(&r, "malformed step", EINVAL);
@@ -156,6 +161,8 @@ static napi_value xsyncfs(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct executor *ex = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!ex || napi_get_value_int32(env, argv[1], &root) != napi_ok || root < 0 || root >= ex->nroots) { napi_throw_type_error(env, NULL, "executor and root expected"); return NULL; }
+  /* Roots and store share one filesystem (plan refuses others); a root gone since, any other. */
+  for (int i = 0; i < ex->nroots && ex->rootfd[root] < 0; i++) root = (root + 1) % ex->nroots;
   if (syncfs(ex->rootfd[root]) < 0) return throw_errno(env, "syncfs", errno);
   return NULL;
 }

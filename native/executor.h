@@ -53,6 +53,7 @@ struct result {
   struct stat made;  /* the inode a copy-in made (or adopted) */
   uint64_t freed;    /* bytes of an inode this step freed */
   int group;         /* the outcome concerns the whole group */
+  int retarget;      /* EMLINK: the group continues on another inode (made; 1 = this path's own, 2 = a store entry) */
 };
 
 /* executor_fs.c */
@@ -66,16 +67,24 @@ int ex_hash_fd(int fd, int alg, unsigned char *out, unsigned *outlen);
 int ex_set_meta(int fd, const struct expect *e);
 int ex_same_xattrs(int fd, const unsigned char *blob, size_t len);
 void ex_step(void);
+int ex_reopen_ro(int fd);
 void ex_fail(struct result *r, const char *what, int err);
 void ex_drift(struct result *r, const char *why);
 
-/* executor_ops.c */
+/* executor_target.c */
+/** The group drifted (r is a drift) or failed: every later step of the group says so. */
+void ex_group_set(struct executor *ex, const struct result *r, const char *prefix);
+/** -1: open for writing (no read lease can be had); 1: lease held; 0: leases unavailable here. */
+int ex_take_lease(int fd);
+
+/* executor_ops.c and executor_target.c */
 void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,
                int sroot, const char *sdir, const char *sname, struct result *r);
 void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
                int sroot, const char *sdir, const char *sname, struct result *r);
+struct place { int root; const char *dir, *name; };
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const char *apply_tmp, const struct expect *e, struct result *r);
+                const char *apply_tmp, const struct place *entry, const struct expect *e, struct result *r);
 void ex_release(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
 void ex_end_group(struct executor *ex);
 void ex_sibling(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);

@@ -71,6 +71,7 @@ int ex_dir(struct executor *ex, int root, const char *rel, int create, struct re
     if (d->rel && d->root == root && !strcmp(d->rel, rel)) return d->fd;
   }
   if (root < 0 || root >= ex->nroots) { ex_fail(r, "no such root", EINVAL); return -1; }
+  if (ex->rootfd[root] < 0) { ex_drift(r, "its root is gone or was replaced (symlink?)"); return -1; }
   int fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);
   if (fd < 0 && errno == ENOENT && create) {
     if (mkdirs_beneath(ex->rootfd[root], rel) == 0) fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);
@@ -245,4 +246,15 @@ int ex_set_meta(int fd, const struct expect *e) {
   if (t[0].tv_nsec < 0) { t[0].tv_nsec += 1000000000; t[0].tv_sec--; }
   if (t[1].tv_nsec < 0) { t[1].tv_nsec += 1000000000; t[1].tv_sec--; }
   return futimens(fd, t);
+}
+
+/* The same inode opened read-only instead (fd is closed): a held file open for writing would
+   keep the filesystem from being remounted read-only, and nothing writes it any more. */
+int ex_reopen_ro(int fd) {
+  char p[48];
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  int ro = open(p, O_RDONLY | O_CLOEXEC);
+  if (ro < 0) return fd;
+  close(fd);
+  return ro;
 }

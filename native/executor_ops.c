@@ -26,131 +26,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void group_set(struct executor *ex, const struct result *r, const char *prefix) {
-  ex->group_state = r->status == ST_DRIFT ? 1 : 2;
-  ex->group_err = r->err;
-  snprintf(ex->group_why, WHY, "%s%.300s", prefix, r->why);
-}
-
-void ex_end_group(struct executor *ex) {
-  if (ex->target_fd >= 0) close(ex->target_fd);
-  if (ex->sib_fd >= 0) close(ex->sib_fd);
-  ex->target_fd = ex->sib_fd = -1;
-  ex->group_state = 0; ex->group_why[0] = 0; ex->group_err = 0; ex->group_clean = 1;
-}
-
-/* -1: open for writing (no read lease can be had); 1: lease held; 0: leases unavailable here. */
-static int take_lease(int fd) {
-  fcntl(fd, F_SETSIG, SIGURG); /* a lease break must not send SIGIO (which would end node) */
-  if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) return 1;
-  return errno == EAGAIN ? -1 : 0;
-}
-
-/* A private clone of the checked target, hashed: what a group's clones are made from. */
-static int snapshot(struct executor *ex, int dfd, int fd, const struct expect *e, struct result *r) {
-  int snap = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (snap < 0) { ex_fail(r, "cannot create a private clone of it (O_TMPFILE)", errno); return -1; }
-  if (ioctl(snap, FICLONE, fd) < 0) { ex_fail(r, "cannot clone it (FICLONE)", errno); close(snap); return -1; }
-  unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-  if (ex_hash_fd(snap, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
-    ex_drift(r, "its bytes no longer match the plan"); close(snap); return -1;
-  }
-  return snap;
-}
-
-/* flags: 1 = a read lease must be had; 2 = hold a hashed private clone instead of the file.
-   With a store place (sdir, sname): the checked inode is linked there (plan --adopt). */
-void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,
-               int sroot, const char *sdir, const char *sname, struct result *r) {
-  ex_end_group(ex);
-  int dfd = ex_dir(ex, root, dir, 0, r);
-  int fd = dfd < 0 ? -1 : ex_open_file(dfd, name, r);
-  struct stat st;
-  if (fd >= 0) {
-    const char *why = fstat(fd, &st) < 0 ? "it cannot be examined" : ex_check(ex, fd, &st, e);
-    if (!why && (flags & 1)) {
-      int l = take_lease(fd);
-      if (l < 0) why = "open for writing";
-      if (l > 0) fcntl(fd, F_SETLEASE, F_UNLCK);
-    }
-    if (why) { ex_drift(r, why); close(fd); fd = -1; }
-  }
-  if (fd >= 0 && (flags & 2)) {
-    int snap = snapshot(ex, dfd, fd, e, r);
-    close(fd);
-    fd = snap;
-    if (fd >= 0) fstat(fd, &st);
-  }
-  if (fd >= 0 && sdir && sname) {
-    int sfd = ex_dir(ex, sroot, sdir, 1, r);
-    struct stat at;
-    if (sfd < 0) { close(fd); fd = -1; }
-    else if (ex_link_fd(ex, fd, sfd, sname) == 0) ex_step();
-    else if (errno != EEXIST || fstatat(sfd, sname, &at, AT_SYMLINK_NOFOLLOW) < 0 || !(at.st_dev == st.st_dev && at.st_ino == st.st_ino)) {
-      ex_fail(r, "cannot link it into the store", errno == EEXIST ? EEXIST : errno); close(fd); fd = -1;
-    }
-    if (fd >= 0) { fstat(fd, &st); ex_seen_set(ex, fd); }
-  }
-  if (fd < 0) { group_set(ex, r, "its target: "); return; }
-  ex->target_fd = fd; ex->target_st = st;
-  r->status = ST_ALREADY; r->made = st;
-}
-
-void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
-               int sroot, const char *sdir, const char *sname, struct result *r) {
-  ex_end_group(ex);
-  int dfd, kfd = -1, tfd = -1, sfd;
-  struct stat st;
-  /* An entry already there (a crashed run's, whose keeper may be relinked by now) first. */
-  if ((sfd = ex_dir(ex, sroot, sdir, 1, r)) < 0) goto group;
-  if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) == 0) goto adopt;
-  if ((dfd = ex_dir(ex, root, dir, 0, r)) < 0 || (kfd = ex_open_file(dfd, name, r)) < 0) goto group;
-  struct expect k = *e; k.flags |= EXP_NO_CONTENT; /* the copy is hashed below */
-  const char *why = fstat(kfd, &st) < 0 ? "it cannot be examined" : ex_check(ex, kfd, &st, &k);
-  if (!why) {
-    int l = take_lease(kfd);
-    if (l < 0) why = "open for writing";
-    if (l > 0) fcntl(kfd, F_SETLEASE, F_UNLCK);
-  }
-  if (why) { ex_drift(r, why); goto group; }
-  tfd = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (tfd < 0) { ex_fail(r, "cannot create a store entry (O_TMPFILE)", errno); goto group; }
-  ex_step();
-  if (ex_copy(kfd, tfd, st.st_size) < 0) { ex_fail(r, "cannot copy it into the store", errno); goto group; }
-  ex_step();
-  unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-  if (ex_hash_fd(tfd, e->alg, md, &len) < 0) { ex_fail(r, "cannot read back its copy", errno); goto group; }
-  if (len != e->digest_len || memcmp(md, e->digest, len)) { ex_drift(r, "its bytes no longer match the plan"); goto group; }
-  if (ex_set_meta(tfd, e) < 0) { ex_fail(r, "cannot set the store entry's metadata", errno); goto group; }
-  ex_step();
-  if (ex_link_fd(ex, tfd, sfd, sname) < 0) {
-    if (errno != EEXIST) { ex_fail(r, "cannot name the store entry", errno); goto group; }
-    close(tfd);
-    tfd = -1;
-  adopt:
-    /* Made by a run that crashed before its journal said so, or by anyone: adopt it only
-       when its bytes, metadata and xattrs are exactly the planned ones. */
-    tfd = ex_open_file(sfd, sname, r);
-    struct expect x = *e; x.flags = EXP_CONTENT;
-    if (tfd < 0 || fstat(tfd, &st) < 0 || ex_check(ex, tfd, &st, &x)) {
-      ex_fail(r, "its store entry's name is taken by another file", EEXIST); goto group;
-    }
-    r->status = ST_ALREADY;
-  } else {
-    ex_step();
-    r->status = ST_APPLIED;
-  }
-  close(kfd);
-  fstat(tfd, &st);
-  ex->target_fd = tfd; ex->target_st = st; r->made = st;
-  ex_seen_set(ex, tfd);
-  return;
-group:
-  if (kfd >= 0) close(kfd);
-  if (tfd >= 0) close(tfd);
-  group_set(ex, r, r->status == ST_DRIFT ? "its keeper: " : "");
-}
-
 static int ioctl_clone(int dst, int src) { return ioctl(dst, FICLONE, src); }
 
 static int same_inode(const struct stat *a, const struct stat *b) { return a->st_dev == b->st_dev && a->st_ino == b->st_ino; }
@@ -190,7 +65,7 @@ static void exchange(struct executor *ex, int dirfd, const char *name, const cha
                      const struct expect *twin, struct result *r) {
   struct stat old, made, out;
   fstat(oldfd, &old); fstat(newfd, &made);
-  int lease = take_lease(oldfd);
+  int lease = ex_take_lease(oldfd);
   if (lease < 0) { ex_drift(r, "open for writing"); return; }
   char tmp[300];
   if (place_tmp(ex, dirfd, tmp0, newfd, &made, twin, tmp, r) < 0) goto unlease;
@@ -238,8 +113,65 @@ static void clear_leftovers(struct executor *ex, int dfd, const char *tmp0, cons
   }
 }
 
+/* Store mode: is st one of the further entries (NAME-1, NAME-2, …) of this content? */
+static int is_further_entry(struct executor *ex, const struct place *entry, const struct stat *st) {
+  struct result scratch;
+  int sfd = ex_dir(ex, entry->root, entry->dir, 0, &scratch);
+  char name[300]; struct stat at;
+  for (int k = 1; sfd >= 0 && k < 64; k++) {
+    snprintf(name, sizeof name, "%s-%d", entry->name, k);
+    if (fstatat(sfd, name, &at, AT_SYMLINK_NOFOLLOW) < 0) return 0;
+    if (same_inode(&at, st)) return 1;
+  }
+  return 0;
+}
+
+/*
+ * EMLINK: the target has as many links as the filesystem allows. With a store, the group
+ * continues on the next further entry (NAME-k) that is a twin of the target (same bytes by
+ * hash, same metadata) and has room, or on a new one copied in from this operation's checked
+ * file; without, on this operation's own inode (the path keeps it: done).
+ */
+static int retarget(struct executor *ex, int oldfd, const struct place *entry, const struct expect *e, int attempt, struct result *r) {
+  if (!entry) {
+    close(ex->target_fd);
+    ex->target_fd = dup(oldfd); fstat(ex->target_fd, &ex->target_st);
+    r->status = ST_APPLIED; r->err = 0; r->why[0] = 0; r->retarget = 1; r->made = ex->target_st;
+    return 1;
+  }
+  int sfd = ex_dir(ex, entry->root, entry->dir, 1, r);
+  if (sfd < 0) return 0;
+  char name[300]; struct stat at; const struct stat *t = &ex->target_st;
+  snprintf(name, sizeof name, "%s-%d", entry->name, attempt);
+  int fd = -1;
+  if (fstatat(sfd, name, &at, AT_SYMLINK_NOFOLLOW) == 0) {
+    struct result rr; fd = ex_open_file(sfd, name, &rr);
+    struct expect x = *e; x.flags = EXP_CONTENT; x.size = t->st_size; x.mode = t->st_mode; x.uid = t->st_uid; x.gid = t->st_gid;
+    x.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec;
+    if (fd >= 0 && (fstat(fd, &at) < 0 || ex_check(ex, fd, &at, &x))) { close(fd); fd = -1; }
+    if (fd < 0) return 0;
+  } else {
+    fd = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { ex_fail(r, "cannot create a further store entry", errno); return 0; }
+    ex_step();
+    unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
+    struct expect m = *e; m.uid = t->st_uid; m.gid = t->st_gid; m.mode = t->st_mode;
+    m.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec; m.atime = (int64_t)t->st_atim.tv_sec * 1000000000 + t->st_atim.tv_nsec;
+    if (ex_copy(oldfd, fd, t->st_size) < 0 || ex_hash_fd(fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
+        ex_set_meta(fd, &m) < 0 || ex_link_fd(ex, fd, sfd, name) < 0) {
+      ex_fail(r, "cannot make a further store entry", errno ? errno : EIO); close(fd); return 0;
+    }
+    ex_step();
+  }
+  close(ex->target_fd);
+  ex->target_fd = ex_reopen_ro(fd); fstat(ex->target_fd, &ex->target_st);
+  memset(r, 0, sizeof *r);
+  r->retarget = 2; r->made = ex->target_st;
+  return 1;
+}
+
 void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
-                const char *apply_tmp, const struct expect *e, struct result *r) {
+                const char *apply_tmp, const struct place *entry, const struct expect *e, struct result *r) {
   if (ex->group_state && kind != K_RESTORE) { r->status = ex->group_state == 1 ? ST_DRIFT : ST_FAILED; r->err = ex->group_err; snprintf(r->why, WHY, "%s", ex->group_why); r->group = 1; return; }
   int dfd = ex_dir(ex, root, dir, 0, r);
   if (dfd < 0) return;
@@ -252,7 +184,8 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
   int is_target = ex->target_fd >= 0 && same_inode(&st, &ex->target_st);
   int looks_own = S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->size && st.st_mode == e->mode &&
                   st.st_uid == e->uid && st.st_gid == e->gid && (st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec) == e->mtime;
-  if ((kind == K_LINK && is_target) || (kind == K_REFLINK && looks_own && st.st_ino != e->ino)) {
+  if ((kind == K_LINK && (is_target || (entry && S_ISREG(st.st_mode) && st.st_ino != e->ino && is_further_entry(ex, entry, &st)))) ||
+      (kind == K_REFLINK && looks_own && st.st_ino != e->ino)) {
     clear_leftovers(ex, dfd, tmp, e);
     r->status = ST_ALREADY; return;
   }
@@ -278,7 +211,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
       t.st_uid != ex->target_st.st_uid || t.st_gid != ex->target_st.st_gid || t.st_mtim.tv_sec != ex->target_st.st_mtim.tv_sec ||
       t.st_mtim.tv_nsec != ex->target_st.st_mtim.tv_nsec) {
     r->group = 1; ex_drift(r, "its target changed since it was checked");
-    group_set(ex, r, "its target: "); goto out;
+    ex_group_set(ex, r, "its target: "); goto out;
   }
   const struct expect *twin = NULL;
   if (kind == K_LINK) newfd = dup(ex->target_fd);
@@ -302,11 +235,20 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     ex_step();
   }
   exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
+  for (int k = 1; kind == K_LINK && r->status == ST_FAILED && r->err == EMLINK && k < 64; k++) {
+    struct result keep = *r;
+    if (!retarget(ex, oldfd, entry, e, k, r)) { if (r->status != ST_FAILED || !r->err) *r = keep; if (entry) continue; break; }
+    if (r->retarget == 1) goto out;
+    close(newfd); newfd = dup(ex->target_fd);
+    int how = r->retarget; struct stat made = r->made;
+    exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
+    r->retarget = how; r->made = made;
+  }
   if (r->status == ST_APPLIED) {
     ex_seen_set(ex, oldfd); ex_seen_set(ex, ex->target_fd);
     if (kind == K_RESTORE && (ex->sib_fd < 0 || ex->sib_dev != e->dev || ex->sib_ino != e->ino)) {
       if (ex->sib_fd >= 0) close(ex->sib_fd);
-      ex->sib_fd = newfd; newfd = -1; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
+      ex->sib_fd = ex_reopen_ro(newfd); newfd = -1; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
     }
   }
 out:

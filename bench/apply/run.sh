@@ -12,7 +12,7 @@ mkdir -p "$work"
 cc -O2 -pthread -o "$work/floor" bench/apply/floor.c
 # A snapshot of the build (inside the checkout, so node_modules resolves): a rebuild during
 # a long run does not change what is measured.
-rm -rf bench/out/apply-dist && mkdir -p bench/out && cp -r dist bench/out/apply-dist
+rm -rf bench/out/apply-dist bench/out/schemas && mkdir -p bench/out && cp -r dist bench/out/apply-dist && cp -r schemas bench/out/schemas
 cli="node bench/out/apply-dist/cli.js"
 export XDG_CACHE_HOME="$work/cache"
 
@@ -30,23 +30,24 @@ pairs() {
     }
     process.stdout.write(out.join("\n") + "\n");' "$work/p.plan.jsonl" > "$work/pairs.tsv"
 }
-timed() { local s e; sync; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+# Wall seconds, then CPU seconds (user + system: what a loaded machine distorts least).
+timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null; awk '{printf "%s/%.2f", $1, $2 + $3}' "$work/time"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A secs
 for ((i = 0; i < runs; i++)); do
   fresh; plan; ops=$(grep -c "\"type\":\"link\"" "$work/p.plan.jsonl" || true); pairs; sync
-  secs[floor1]+="$("$work/floor" 1 < "$work/pairs.tsv") "
+  secs[floor1]+="$(timed sh -c "'$work/floor' 1 < '$work/pairs.tsv'") "
   fresh; pairs; sync
-  secs[floor2]+="$("$work/floor" 2 < "$work/pairs.tsv") "
+  secs[floor2]+="$(timed sh -c "'$work/floor' 2 < '$work/pairs.tsv'") "
   fresh; plan; sync
   secs[apply]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
   fresh; plan --no-store; sync
   secs[nostore]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
 done
-echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
+echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians of wall seconds; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
 for k in floor1 floor2 apply nostore; do
-  m=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | median)
-  printf '%-8s %8.3f s   (runs: %s)\n' "$k" "$m" "${secs[$k]}"
+  m=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | cut -d/ -f1 | median)
+  printf '%-8s %8.3f s   (runs, wall/cpu seconds: %s)\n' "$k" "$m" "${secs[$k]}"
 done
 rm -rf "$work/copy"

@@ -41,32 +41,27 @@ export interface ApplyCounts extends RunCounts {
 export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise<ApplyCounts> {
   let resumedAt = 0;
   for (const s of opts.state.status) if (s === OP_DONE || s === OP_SKIPPED) resumedAt++;
-  const paths = new Map<number, string>();
   const units = applySteps(plan, { exec: opts.exec, storeRoot: opts.storeRoot, method: linkMethodOf(plan.header.link), verifyContent: opts.verifyContent, state: opts.state });
-  const counts = await runSteps(
-    (function* () {
-      for (const u of units) {
-        if ('step' in u && u.op !== undefined) paths.set(u.op, JSON.stringify(opts.exec.pathOf(u.step).toString()));
-        yield u;
-      }
-    })(),
-    {
-      exec: opts.exec,
-      journal: opts.journal,
-      status: opts.state.status,
-      ops: plan.totals.ops,
-      abortOnDrift: opts.onDrift === 'abort',
-      stopRequested: opts.stopRequested,
-      pathOf: (op) => paths.get(op) ?? `operation ${op}`,
-      onProgress: opts.onProgress,
-      onEvent: opts.onEvent,
-      batch: opts.batch,
-      checkpointEvery: opts.checkpointEvery,
-      onGroupStep: (step, group, r) => {
-        if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) opts.journal.append({ t: 'entry', group, dev: r.dev, ino: r.ino });
-        if (r.s === S.drift || r.s === S.failed) opts.onEvent?.(`Group ${group}: ${r.why}${r.code ? ` (${r.code})` : ''}`);
-      },
+  const counts = await runSteps(units, {
+    exec: opts.exec,
+    journal: opts.journal,
+    status: opts.state.status,
+    ops: plan.totals.ops,
+    abortOnDrift: opts.onDrift === 'abort',
+    stopRequested: opts.stopRequested,
+    onProgress: opts.onProgress,
+    onEvent: opts.onEvent,
+    batch: opts.batch,
+    checkpointEvery: opts.checkpointEvery,
+    onOpStep: (step, op, group, r) => {
+      // Without a store the group continues on this path's inode: a resumed run must know.
+      if (r.retarget === 1) opts.journal.append({ t: 'retarget', group, op, path: opts.exec.pathOf(step) });
+      if (r.retarget) opts.onEvent?.(`The target of group ${group} reached the link-count limit; ${JSON.stringify(opts.exec.pathOf(step).toString())} ${r.retarget === 1 ? 'continues it' : 'went to a further store entry'}`);
     },
-  );
+    onGroupStep: (step, group, r) => {
+      if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) opts.journal.append({ t: 'entry', group, dev: r.dev, ino: r.ino });
+      if (r.s === S.drift || r.s === S.failed) opts.onEvent?.(`Group ${group}: ${r.why}${r.code ? ` (${r.code})` : ''}: ${JSON.stringify(opts.exec.pathOf(step).toString())}`);
+    },
+  });
   return { ...counts, resumedAt };
 }

@@ -58,19 +58,30 @@ export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit>
   let store: StoreRecord | undefined;
   let group = -1;
   let targetSent = false;
+  /** The group's entry place, for EMLINK: further entries are NAME-1, NAME-2, … */
+  let entry: { sr: number; sd: Buffer; sn: Buffer } | undefined;
+  /** No store, after EMLINK in an earlier run: the op whose inode continues the group. */
+  let moved: { op: number; stat?: LinkRecord['stat']; sent: boolean } | undefined;
   for (const rec of plan.records()) {
     if (rec.type === 'store') {
       store = rec;
       group = rec.group;
       targetSent = false;
+      const s = placeOf(o.exec, rec);
+      entry = o.method.name === 'hardlink' ? { sr: s.r, sd: s.d, sn: Buffer.from(s.n.toString('latin1').replace(/-[0-9]+$/, ''), 'latin1') } : undefined;
+      moved = undefined;
       continue;
     }
     if (rec.type !== 'link') continue;
     if (rec.group !== group) {
       store = undefined;
+      entry = undefined;
       group = rec.group;
       targetSent = false;
+      const r = o.state.retargets.get(group);
+      moved = r && { op: r.op, sent: false };
     }
+    if (moved?.op === rec.op) moved.stat = rec.stat;
     const status = o.state.status[rec.op];
     if (status === OP_DONE || status === OP_SKIPPED) {
       yield { known: status === OP_DONE ? 'done' : 'skipped', op: rec.op };
@@ -80,6 +91,13 @@ export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit>
       yield { step: targetStep(o, store, rec), group };
       targetSent = true;
     }
+    if (moved && rec.op > moved.op && !moved.sent && moved.stat) {
+      const { g, a } = digestOf(rec.integrity);
+      const path = o.state.retargets.get(group)!.path;
+      const p = o.exec.place(path);
+      if (p) yield { step: { k: K.target, ...p, e: encodeExpect(moved.stat, EXP.inode), g, a, x: encodeXattrs(rec.xattrs) }, group };
+      moved.sent = true;
+    }
     const { g, a } = digestOf(rec.integrity);
     yield {
       op: rec.op,
@@ -87,6 +105,7 @@ export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit>
       step: {
         k: o.method.replaceKind, ...placeOf(o.exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`),
         e: encodeExpect(rec.stat, EXP.inode | (o.verifyContent ? EXP.content : 0)), g, a, x: encodeXattrs(rec.xattrs),
+        ...(entry ?? {}),
       },
     };
   }

@@ -100,9 +100,10 @@ function checkFreeSpace(plan: OpenPlan): void {
   if (largest === 0n) return;
   const store = decodePath(plan.header.store);
   const fs = statfsSync(store, { bigint: true });
-  const free = fs.bavail * fs.bsize;
+  // root may use the blocks reserved for it, and hashify runs as root over guests.
+  const free = (process.getuid?.() === 0 ? fs.bfree : fs.bavail) * fs.bsize;
   if (free < largest) {
-    throw new HashifyError('IO', `Not enough free space for the store entries of this plan at ${JSON.stringify(store.toString())}: ${free} bytes free, the largest entry needs ${largest}`, {
+    throw new HashifyError('IO', `Not enough free space (ENOSPC) for the store entries of this plan at ${JSON.stringify(store.toString())}: ${free} bytes free, the largest entry needs ${largest}`, {
       hint: 'free some space (or make the plan with --adopt), then run apply again',
     });
   }

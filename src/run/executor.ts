@@ -40,6 +40,8 @@ export interface StepResult {
   why?: string;
   code?: string;
   group?: number;
+  /** EMLINK: the group continues on this path's own inode (1) or a further store entry (2). */
+  retarget?: number;
   freed?: string;
   dev?: string;
   ino?: string;

@@ -26,10 +26,10 @@ export interface RunOptions {
   ops: number;
   abortOnDrift: boolean;
   stopRequested: () => string | undefined;
-  /** The path of an operation, for messages. */
-  pathOf: (op: number) => string;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
+  /** An operation step's result, before it is journaled (e.g. a target moved after EMLINK). */
+  onOpStep?: (step: Step, op: number, group: number, r: StepResult) => void;
   /** A group step's result (e.g. the store entry it made). */
   onGroupStep?: (step: Step, group: number, r: StepResult) => void;
   batch?: number;
@@ -68,7 +68,8 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     since = 0;
     last = Date.now();
   };
-  const finish = (op: number, r: StepResult) => {
+  const finish = (op: number, step: Step, r: StepResult) => {
+    const path = JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
       o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
@@ -84,11 +85,11 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       o.journal.append({ t: 'skip', op, why });
       o.status[op] = OP_SKIPPED;
       c.skipped++;
-      o.onEvent?.(`Skipped ${o.pathOf(op)}: ${why}`);
+      o.onEvent?.(`Skipped ${path}: ${why}`);
       if (o.abortOnDrift) c.aborted = why;
     } else {
       const code = r.code ?? 'EIO';
-      const why = `${r.why ?? 'failed'} (${code}, ${o.pathOf(op)})`;
+      const why = `${r.why ?? 'failed'} (${code}, ${path})`;
       o.journal.append({ t: 'fail', op, code, why });
       o.status[op] = OP_FAILED;
       c.failed++;
@@ -102,10 +103,13 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
     results.forEach((r, i) => {
       const u = batch[i];
-      if (u.op !== undefined) return finish(u.op, r);
+      if (u.op !== undefined) {
+        o.onOpStep?.(u.step, u.op, u.group, r);
+        return finish(u.op, u.step, r);
+      }
       o.onGroupStep?.(u.step, u.group, r);
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
-      if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code})`;
+      if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
     batch = [];
     if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();

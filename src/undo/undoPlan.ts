@@ -31,7 +31,6 @@ export async function undoPlan(plan: OpenPlanLike, opts: UndoOptions): Promise<U
     ops: plan.totals.ops,
     abortOnDrift: false,
     stopRequested: opts.stopRequested,
-    pathOf: (op) => `operation ${op}`,
     onProgress: opts.onProgress,
     onEvent: opts.onEvent,
   });

@@ -1,6 +1,7 @@
 /**
- * The crash test: a child `hashify apply` on a plan of thousands of operations is killed with
- * SIGKILL at random moments, again and again, until a run finishes. After every kill no
+ * The crash test: a child `hashify apply` on a plan of thousands of operations kills itself
+ * (SIGKILL, HASHIFY_CRASH_AT) after a seeded pseudo-random number of its changing steps, again
+ * and again, until a run finishes: the same kill points on any machine, however loaded. After every kill no
  * file's content or metadata differs from before (only inode, link count and ctime may), and
  * every path still exists; at the end the inode sharing equals that of an uninterrupted run
  * on an identical tree, and no temp file is left.
@@ -9,7 +10,8 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { hashify, spawnHashify } from '../helpers/cli.js';
+import { hashify } from '../helpers/cli.js';
+import { crashAt } from '../helpers/crashHook.js';
 
 const GUESTS = 3;
 const FILES = 1000;
@@ -85,22 +87,7 @@ function tempFiles(root: string): string[] {
   return [...files(root).keys()].filter((r) => r.includes('.hashify-tmp-'));
 }
 
-function runUntilKilled(args: string[], delayMs: number): Promise<{ killed: boolean; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawnHashify(args);
-    let exited = false;
-    const timer = setTimeout(() => {
-      if (!exited) child.kill('SIGKILL');
-    }, delayMs);
-    child.on('exit', (code, signal) => {
-      exited = true;
-      clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code });
-    });
-  });
-}
-
-describe('apply under SIGKILL at random moments', () => {
+describe('apply killed (SIGKILL) after seeded pseudo-random numbers of steps', () => {
   const work = fs.mkdtempSync(join(tmpdir(), 'hashify-crash-'));
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -124,9 +111,10 @@ describe('apply under SIGKILL at random moments', () => {
     let resumedPastStart = false;
     let finished = false;
     for (let attempt = 0; attempt < 80 && !finished; attempt++) {
-      // Random moments whose range grows with each attempt, so a slow (loaded) machine, where
-      // starting and validating the plan may take longer than the first delays, still finishes.
-      const { killed, code } = await runUntilKilled(['apply', planCrashed, '--json', '--no-progress'], 100 + Math.floor(random() * 350) + attempt * 25);
+      // Past the first journal checkpoint (512 operations, about 1,500 steps) in most runs, so
+      // that resumed runs start past the start; a run has about 13,000 steps in all.
+      const r = crashAt(1200 + Math.floor(random() * 3000), ['apply', planCrashed, '--json', '--no-progress']);
+      const [killed, code] = [r.signal === 'SIGKILL', r.status];
       if (killed) kills++;
       else {
         expect(code === 0 || code === null).toBe(true);

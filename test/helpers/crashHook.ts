@@ -45,7 +45,12 @@ export function contentAndMetadata(base: string, roots: string[]): Record<string
 /** Which paths share an inode: canonical sorted groups. */
 export function sharing(base: string, dirs: string[]): string[] {
   const byInode = new Map<bigint, string[]>();
-  for (const d of dirs) for (const [rel, st] of filesBelow(`${base}/${d}`)) byInode.set(st.ino, [...(byInode.get(st.ino) ?? []), `${d}/${rel}`]);
+  for (const d of dirs) {
+    for (const [rel, st] of filesBelow(`${base}/${d}`)) {
+      // A lock file left by a killed run is no lock (flock) and no content.
+      if (!rel.endsWith('.hashify.lock')) byInode.set(st.ino, [...(byInode.get(st.ino) ?? []), `${d}/${rel}`]);
+    }
+  }
   return [...byInode.values()].map((g) => g.sort().join(' = ')).sort();
 }
 

@@ -128,7 +128,7 @@ function planPaths(planFile: string): string[] {
       for (const c of CASES) for (const d of ['v1', 'v2', 't1', 't2']) before[`${d}/${c.name}`] = props(t.path(`${d}/${c.name}`));
       const plan = t.path('p.plan.jsonl');
       const flags = relax ? [flag] : [];
-      const p = hashify(['plan', t.path('v1'), t.path('v2'), t.path('t1'), t.path('t2'), '-o', plan, '--no-cache', '--json', ...flags]);
+      const p = hashify(['plan', t.path('v1'), t.path('v2'), t.path('t1'), t.path('t2'), '-o', plan, '--no-cache', '--json', '--adopt', ...flags]);
       expect(p.status).toBe(0);
       const merging = CASES.filter((c) => c.relax === relax);
       // A merging case: one group of four inodes, 3 ops; any other: two groups of two, 2 ops.
@@ -169,7 +169,7 @@ function planPaths(planFile: string): string[] {
     try {
       expect(ino(t, 'a/x')).toBe(ino(t, 'a/y'));
       const plan = t.path('p.plan.jsonl');
-      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q', ...(flags as string[])]).status).toBe(0);
+      expect(hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '-q', '--adopt', ...(flags as string[])]).status).toBe(0);
       const a = hashify(['apply', plan, '--json']);
       expect(a.status).toBe(0);
       expect(a.json()).toMatchObject({ failed: 0, skipped: 0 });
@@ -216,7 +216,7 @@ function planPaths(planFile: string): string[] {
       expect(lstatSync(t.path('a/blk')).isBlockDevice()).toBe(true);
 
       const plan = t.path('p.plan.jsonl');
-      const p = hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '--json', '--ignore-mode', '--ignore-owner', '--ignore-mtime', '--ignore-xattrs']);
+      const p = hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '--json', '--adopt', '--ignore-mode', '--ignore-owner', '--ignore-mtime', '--ignore-xattrs']);
       expect(p.status).toBe(0);
       expect(p.json()).toMatchObject({ files: 2, ops: 1 });
       expect([...new Set(planPaths(plan))].filter((x) => !x.startsWith(t.path('.hash/'))).sort()).toEqual([t.path('a/file'), t.path('b/file')]);

@@ -95,7 +95,7 @@ describe('names that are bytes: non-UTF-8, newlines, quotes, spaces, dashes, 255
   });
 
   test('plan → show --json count one op per pair; the plan keeps non-UTF-8 names as path64', () => {
-    const r = hashify(['plan', t.path('-a'), t.path('-b'), '-o', plan, '--json', '--no-cache']);
+    const r = hashify(['plan', t.path('-a'), t.path('-b'), '-o', plan, '--json', '--no-cache', '--adopt']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.json()).toMatchObject({ files: 2 * names.length, groups: names.length, ops: names.length });
@@ -179,7 +179,7 @@ describe('roots whose names start with a dash', () => {
   test('given after `--` they are roots, not options', () => {
     const t = makeTree({ '-a/-x': 'dash content\n', '-b/-x': 'dash content\n', '--c/-x': 'dash content\n' });
     try {
-      const r = run(t.root, ['plan', '--no-cache', '--json', '-o', 'p.plan.jsonl', '--', '-a', '-b', '--c']);
+      const r = run(t.root, ['plan', '--no-cache', '--adopt', '--json', '-o', 'p.plan.jsonl', '--', '-a', '-b', '--c']);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.json()).toMatchObject({ files: 3, groups: 1, ops: 2 });
