@@ -9,10 +9,12 @@ import { memoryResult, memoryText } from '../memory/report.js';
 import { EXIT } from '../errors.js';
 import type { Output, GlobalOptions } from './output.js';
 
+/** `hashify memory PLAN [--json]`. */
 export interface MemoryArgs extends GlobalOptions {
   plan: string;
 }
 
+/** Runs `memory`; always exit 0 once the plan is valid (it only reports). */
 export function runMemory(args: MemoryArgs, out: Output): number {
   const plan = openPlan(args.plan);
   try {

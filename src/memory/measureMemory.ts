@@ -29,6 +29,7 @@ export interface SharedUse {
   prelinked: boolean;
 }
 
+/** What `memory` measured, before it is summed up for the report. */
 export interface Measurement {
   link: 'hardlink' | 'reflink';
   shared: SharedUse[];

@@ -28,6 +28,7 @@ export interface ReplacedInode {
   target: PlannedTarget;
 }
 
+/** A plan's targets and the files it replaces. */
 export interface PlanInodes {
   /** By target path (latin1 of its bytes). */
   targets: Map<string, PlannedTarget>;
@@ -38,6 +39,7 @@ export interface PlanInodes {
 /** `dev:ino` as decimal strings: the key every lookup here uses. */
 export const inodeKey = (dev: bigint | string, ino: bigint | string): string => `${dev}:${ino}`;
 
+/** Reads the plan's link records once: its targets and the inodes its operations replace. */
 export function planInodes(plan: OpenPlan): PlanInodes {
   const targets = new Map<string, PlannedTarget>();
   const replaced = new Map<string, ReplacedInode>();

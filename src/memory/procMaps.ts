@@ -148,6 +148,7 @@ export interface ProcInfo {
   cgroup?: string;
 }
 
+/** Reads a process's command, root link and cgroup (each may be missing if it exits meanwhile). */
 export function processInfo(pid: number): ProcInfo {
   const read = (f: string): string | undefined => {
     try {

@@ -8,6 +8,7 @@ import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import type { Measurement, SharedUse } from './measureMemory.js';
 import type { StaleProcess } from './stale.js';
 
+/** `memory --json`: the SPEC's keys first, then the details the text report also shows. */
 export interface MemoryResult {
   digest: string;
   sharedInodes: number;
@@ -50,6 +51,7 @@ function sum(values: Array<number | null>): number | null {
   return total;
 }
 
+/** Sums a measurement up into the result (SPEC `memory` keys). */
 export function memoryResult(digest: string, m: Measurement): MemoryResult {
   const pids = new Set<number>();
   const roots = new Set<string>();

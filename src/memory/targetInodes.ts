@@ -6,6 +6,7 @@ import { closeSync, fstatSync, type BigIntStats } from 'node:fs';
 import type { PlanFiles } from './planFiles.js';
 import type { PlannedTarget } from './planInodes.js';
 
+/** An inode as it is now. */
 export interface InodeNow {
   dev: bigint;
   ino: bigint;
@@ -39,6 +40,7 @@ export function isShared(files: PlanFiles, t: PlannedTarget, st: { dev: bigint; 
   return nlink >= 2;
 }
 
+/** The targets' inodes now, each read once. */
 export class TargetInodes {
   private now = new Map<PlannedTarget, InodeNow | null>();
 

@@ -25,6 +25,7 @@ export interface ContentMismatch {
   reason: string;
 }
 
+/** What `verify --content` found. */
 export interface ContentCheck {
   /** Done operations whose target was hashed (or found to be unreadable). */
   checked: number;
@@ -33,6 +34,7 @@ export interface ContentCheck {
 
 type Found = { integrity: string } | { changed: string } | { error: string };
 
+/** Re-hashes the target of every done operation of the plan (each shared inode once). */
 export function verifyContent(plan: OpenPlan): ContentCheck {
   const files = new PlanFiles(plan.header);
   // The target's inode now, read at its path: plan version 2 copies a new store entry into a
