@@ -32,9 +32,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
 fi
 
-bash bench/corpus/guests.sh
-node bench/corpus/usrSmall.mjs "$BENCH_DIR/usr-small"
-node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
-[ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
+# Only the corpora this run measures are built (applied and full are copies of the guests).
+wants() { [ -z "${BENCH_CORPORA:-}" ] || [[ ",$BENCH_CORPORA," == *",$1,"* ]]; }
+if wants guests || wants applied || wants full; then bash bench/corpus/guests.sh; fi
+if wants usr-small; then node bench/corpus/usrSmall.mjs "$BENCH_DIR/usr-small"; fi
+if wants bigfiles; then node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"; fi
+if wants million && [ -z "$BENCH_SKIP_MILLION" ]; then node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"; fi
 
 node bench/lib/measure.mjs | tee bench/out/results.md
