@@ -9,6 +9,7 @@
 #   BENCH_BIG_MB=2048                  size of each file of the `bigfiles` corpus
 #   BENCH_MILLION=1000000              files of the `million` corpus (BENCH_SKIP_MILLION=1 skips it)
 #   BENCH_CORPORA=million,full         only these (guests, usr-small, bigfiles, million, applied, full)
+#   BENCH_SKIP_TOOLS=rmlint,fdupes    leave these tools out (names as in the table, by prefix)
 #   BENCH_COLD=0                       skip the cold runs on the guests (they drop the page cache)
 #   BENCH_TIMEOUT=600                  seconds before a tool is stopped (and not run again)
 #   BENCH_QUICK=1                      a few minutes: 2 guests, small corpora, 3 runs

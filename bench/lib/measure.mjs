@@ -103,7 +103,8 @@ let failed = false;
 for (const c of corpora) {
   const bytes = sharedList(c.roots);
   const files = Number(execFileSync('bash', ['-c', `find ${c.roots.map((r) => `'${r}'`).join(' ')} -type f | wc -l`], { encoding: 'utf8' }));
-  const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million'));
+  const skipTools = (process.env.BENCH_SKIP_TOOLS ?? '').split(',').filter(Boolean); // e.g. rmlint,fdupes
+  const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million') && !skipTools.some((n) => t.name.startsWith(n)));
   // Warm-up (and warms the hashify cache); a tool that times out here is not run again.
   const timedOut = new Set(ts.filter((t) => Number.isNaN(timed(t).secs)).map((t) => t.name));
   const results = new Map(ts.map((t) => [t.name, { secs: [], rss: [] }]));
