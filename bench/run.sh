@@ -41,3 +41,8 @@ if wants bigfiles; then node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$B
 if wants million && [ -z "$BENCH_SKIP_MILLION" ]; then node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"; fi
 
 node bench/lib/measure.mjs | tee bench/out/results.md
+
+# clone against cp -a on a hashified guest (issue 15); BENCH_CORPORA=clone runs only this.
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,clone,* ]] || bash bench/clone.sh | tee bench/out/clone.md
+# apply beside its C floor (link + rename over the same pairs, one thread and two): bench/apply/run.sh
+[ -n "${BENCH_CORPORA:-}" ] && [[ ",$BENCH_CORPORA," != *,apply,* ]] || bash bench/apply/run.sh "$BENCH_DIR/guests-$BENCH_GUESTS" "$(( BENCH_RUNS < 3 ? BENCH_RUNS : 3 ))" | tee -a bench/out/results.md

@@ -5,6 +5,11 @@ NAPI_MODULE_INIT() {
   register_xattr(env, exports);
   register_scan(env, exports);
   register_beneath(env, exports);
+  register_clone(env, exports);
+  register_storedir(env, exports);
   register_hash(env, exports);
+  register_fsinfo(env, exports);
+  register_memory(env, exports);
+  register_executor(env, exports);
   return exports;
 }

@@ -23,7 +23,12 @@ void define_functions(napi_env env, napi_value exports, const napi_property_desc
 void register_xattr(napi_env env, napi_value exports);
 void register_scan(napi_env env, napi_value exports);
 void register_beneath(napi_env env, napi_value exports);
+void register_clone(napi_env env, napi_value exports);
+void register_storedir(napi_env env, napi_value exports);
 void register_hash(napi_env env, napi_value exports);
+void register_fsinfo(napi_env env, napi_value exports);
+void register_memory(napi_env env, napi_value exports);
+void register_executor(napi_env env, napi_value exports);
 
 /** openat2(RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV | NO_MAGICLINKS) relative to dirfd; -1 and errno on failure. */
 int open_beneath(int dirfd, const char *rel, int flags, int mode);

@@ -1,32 +1,33 @@
 #!/usr/bin/env node
 /**
- * The command line: parses arguments with yargs, runs one command, and maps every error to
- * an exit code in one place (SPEC "Exit codes").
+ * The command line: one table of commands (each with its yargs options, typed by yargs, and
+ * a handler that loads the command's file), argument checks that run while parsing (exit 2
+ * before any work), and one place that maps every error to an exit code (SPEC "Exit codes").
+ * The man page (man/hashify.1) lists the same commands and options; test/cli/manPage.test.ts
+ * keeps them in step.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type ArgumentsCamelCase, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, HashifyError } from './errors.js';
-import { Output, type GlobalOptions } from './cli/output.js';
+import { Output, guardStreams, type GlobalOptions } from './cli/output.js';
+import { parseCount, parseDigest, parseGlobs, parseOne, parsePathOrOff, parseSize } from './cli/validate.js';
 import { VERSION } from './version.js';
-
-type Handler = (argv: Record<string, unknown>, out: Output) => Promise<number> | number;
 
 let exitCode: number = EXIT.ok;
 
-function run(handler: Handler) {
-  return async (argv: Record<string, unknown>) => {
-    const out = new Output(argv as GlobalOptions);
+/** Wraps a command's handler: its exit code, or the error's, printed once (as JSON with --json). */
+function run<A extends GlobalOptions>(handler: (argv: A, out: Output) => Promise<number> | number) {
+  return async (argv: A) => {
+    const out = new Output(argv);
     try {
       exitCode = await handler(argv, out);
     } catch (err) {
-      out.clearProgress();
       if (err instanceof HashifyError) {
-        process.stderr.write(`hashify: ${err.message}\n`);
-        if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+        out.error(err.code, err.message, err.hint);
         exitCode = err.exitCode;
       } else {
         const e = err as NodeJS.ErrnoException;
-        process.stderr.write(`hashify: ${e?.message ?? String(err)}\n`);
+        out.error(e?.code ?? 'IO', e?.message ?? String(err));
         if (process.env.HASHIFY_DEBUG && e?.stack) process.stderr.write(e.stack + '\n');
         exitCode = EXIT.failure;
       }
@@ -34,7 +35,137 @@ function run(handler: Handler) {
   };
 }
 
-const planOption = (y: Argv) => y.positional('plan', { type: 'string', describe: 'the plan file', demandOption: true });
+type Globals = { json: boolean | undefined; quiet: boolean | undefined; progress: boolean | undefined };
+/** One command of the table: its handler is type-checked against the options its builder declares. */
+function command<U extends GlobalOptions>(m: {
+  command: string;
+  describe: string;
+  builder: (y: Argv<Globals>) => Argv<U>;
+  handler: (argv: ArgumentsCamelCase<U>, out: Output) => Promise<number> | number;
+}): CommandModule<Globals, U> {
+  return { command: m.command, describe: m.describe, builder: m.builder, handler: run(m.handler) };
+}
+/** Positional `<plan>` of the commands that read a plan. */
+const planOption = <T>(y: Argv<T>) => y.positional('plan', { type: 'string', describe: 'the plan file', demandOption: true });
+const journalOption = { type: 'string', requiresArg: true, describe: 'journal file (default: PLAN.journal)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--journal', v)) } as const;
+
+const planCommand = command({
+  command: 'plan <roots..>',
+  describe: 'scan ROOTs and write a plan of link operations (changes nothing else)',
+  builder: (y) =>
+    y
+      .positional('roots', { type: 'string', array: true, demandOption: true, describe: 'directories to deduplicate' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'plan file to write (JSON Lines, written atomically; `-` is refused)', coerce: (v: unknown) => parseOne('--output', v) })
+      .option('store', { type: 'string', describe: 'store directory (default: .hash in the deepest common directory of the roots); --no-store links duplicates to one kept copy instead', coerce: (v: unknown) => parsePathOrOff('--store', v) })
+      .option('link', { choices: ['hardlink', 'reflink'] as const, default: 'hardlink' as const, describe: 'hard links (shared inode) or copy-on-write clones (btrfs, XFS)' })
+      .option('min-size', { type: 'string', default: '1', describe: 'ignore files smaller than this (bytes, or with a suffix: 4k, 1M, 2G); empty files are never linked', coerce: (v: unknown) => parseSize('--min-size', v) })
+      .option('exclude', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'skip paths matching GLOB: a name (*.log), a path below a root (etc/**) or an absolute path; one GLOB per --exclude, repeatable', coerce: (v: unknown) => parseGlobs('--exclude', v) })
+      .option('algorithm', { choices: ['sha256', 'sha512'] as const, default: 'sha256' as const, describe: 'content hash' })
+      .option('ignore-mtime', { type: 'boolean', describe: 'link files even when their modification times differ' })
+      .option('ignore-owner', { type: 'boolean', describe: 'link files even when their owner or group differ' })
+      .option('ignore-mode', { type: 'boolean', describe: 'link files even when their permission bits differ' })
+      .option('adopt', { type: 'boolean', default: false, describe: "make each new store entry the keeper's own inode instead of a verified copy (trusted trees only: its writers can then change the entry)" })
+      .option('ignore-xattrs', { type: 'boolean', describe: 'link files even when their extended attributes (ACLs, capabilities, SELinux labels) differ' })
+      .option('cache', { type: 'string', describe: 'hash cache file (default: $XDG_CACHE_HOME/hashify/hashes.msgpack); --no-cache reads and writes none', coerce: (v: unknown) => parsePathOrOff('--cache', v) })
+      .option('link-max', { type: 'string', describe: 'most links per inode, at least 2 (default: the filesystem limit, 65000 on ext4)', coerce: (v: unknown) => parseCount('--link-max', v, 2) })
+      .option('threads', { type: 'string', describe: 'hashing threads, at least 1 (default: one per core)', coerce: (v: unknown) => parseCount('--threads', v, 1) })
+      .example('$0 plan /vservers/a /vservers/b -o plans/guests.plan.jsonl', 'store in /vservers/.hash')
+      .example("$0 plan /srv/builds --no-store --exclude '*.log' -o builds.plan.jsonl", 'link to kept copies'),
+  handler: async (a, out) => {
+    await (await import('./cli/plan.js')).runPlan(a, out);
+    return EXIT.ok;
+  },
+});
+
+const showCommand = command({
+  command: 'show <plan>',
+  describe: 'validate a plan and summarise it for review, with its digest',
+  builder: (y) =>
+    planOption(y)
+      .option('ops', { type: 'boolean', describe: 'list every operation (with --json: as "operations")' })
+      .option('groups', { type: 'boolean', describe: 'list every group: its store entry, the file that becomes it, and every path linked to it' })
+      .option('top', { type: 'string', default: '10', describe: 'how many of the largest groups to list', coerce: (v: unknown) => parseCount('--top', v, 0) }),
+  handler: async (a, out) => (await import('./cli/show.js')).runShow(a, out),
+});
+
+const verifyCommand = command({
+  command: 'verify <plan>',
+  describe: 'check every operation against the filesystem now: applicable, done or drifted (exit 3 on drift)',
+  builder: (y) => planOption(y).option('content', { type: 'boolean', default: false, describe: 'also re-hash the target of every done operation (finds in-place writes through a shared inode)' }),
+  handler: async (a, out) => (await import('./cli/verify.js')).runVerify(a, out),
+});
+
+const applyCommand = command({
+  command: 'apply <plan>',
+  describe: 'execute the plan: journaled, resumable, idempotent',
+  builder: (y) =>
+    planOption(y)
+      .option('expect', { type: 'string', requiresArg: true, describe: 'refuse to run unless the plan digest is exactly this (from `show`)', coerce: (v: unknown) => (v === undefined ? undefined : parseDigest('--expect', v)) })
+      .option('journal', journalOption)
+      .option('on-drift', { choices: ['skip', 'abort'] as const, default: 'skip' as const, describe: 'a file changed since planning: skip it, or stop the run' })
+      .option('verify-content', { type: 'boolean', default: false, describe: 'compare the bytes with the target right before each link' })
+      .example('$0 apply plans/guests.plan.jsonl --expect sha256-…', 'apply the approved plan; run it again to resume'),
+  handler: async (a, out) => (await import('./cli/apply.js')).runApply(a, out),
+});
+
+const statusCommand = command({
+  command: 'status <plan>',
+  describe: "progress of the plan's apply, from its journal",
+  builder: (y) => planOption(y).option('journal', journalOption),
+  handler: async (a, out) => (await import('./cli/status.js')).runStatus(a, out),
+});
+
+const undoCommand = command({
+  command: 'undo <plan>',
+  describe: 'give every path the apply relinked its own inode again, with its recorded metadata',
+  builder: (y) => planOption(y).option('journal', { ...journalOption, describe: 'journal of the apply (default: PLAN.journal)' }),
+  handler: async (a, out) => (await import('./cli/undo.js')).runUndo(a, out),
+});
+
+const gcCommand = command({
+  command: 'gc <store>',
+  describe: 'remove store entries that no file uses any more (link count 1)',
+  builder: (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', default: false, describe: 'only list what would be removed' }),
+  handler: async (a, out) => (await import('./cli/gc.js')).runGc(a, out),
+});
+
+const fsckCommand = command({
+  command: 'fsck <store>',
+  describe: 'hash every store entry again; report entries whose bytes no longer match their name, and anything that is not an entry',
+  builder: (y) =>
+    y
+      .positional('store', { type: 'string', demandOption: true })
+      .option('plan', { type: 'string', requiresArg: true, describe: 'also list the paths this plan linked to each damaged entry', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--plan', v)) }),
+  handler: async (a, out) => (await import('./cli/fsck.js')).runFsck(a, out),
+});
+
+const memoryCommand = command({
+  command: 'memory <plan>',
+  describe: 'after an apply: page cache the shared inodes hold, the processes and roots mapping them, and who must restart to share',
+  builder: (y) => planOption(y),
+  handler: async (a, out) => (await import('./cli/memory.js')).runMemory(a, out),
+});
+
+const cloneCommand = command({
+  command: 'clone <src> <dst>',
+  describe: 'make DST a copy of SRC whose store-backed files are links to the store; DST appears whole or not at all',
+  builder: (y) =>
+    y
+      .positional('src', { type: 'string', demandOption: true })
+      .positional('dst', { type: 'string', demandOption: true })
+      .option('store', { type: 'string', requiresArg: true, describe: 'store to link from (default: .hash in the deepest common directory of SRC and DST)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--store', v)) }),
+  handler: async (a, out) => (await import('./cli/clone.js')).runClone(a, out),
+});
+
+const switchCommand = command({
+  command: 'switch <a> <b>',
+  describe: 'exchange the directories A and B in one atomic rename (again: the way back)',
+  builder: (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+  handler: async (a, out) => (await import('./cli/switch.js')).runSwitch(a, out),
+});
+
+/** Every command, in the order `--help` lists them. Add a command here (and to hashify.1). */
+const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand, memoryCommand, cloneCommand, switchCommand] as CommandModule<Globals, unknown>[];
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -47,127 +178,33 @@ function operands(args: string[]): string[] {
   return [...args.slice(0, i), ...args.slice(i + 1).map((a) => (a.startsWith('-') ? `./${a}` : a))];
 }
 
+/** A usage error found while parsing: exit 2, with `{ "error" }` on stdout under --json. */
+function usageFailure(args: string[], msg: string | undefined, err: Error | undefined): never {
+  const json = args.includes('--json');
+  const code = err instanceof HashifyError ? err.code : 'USAGE';
+  new Output({ json, quiet: false }).error(code, msg ?? err?.message ?? 'invalid arguments', 'run `hashify --help` for usage');
+  process.exit(err instanceof HashifyError ? err.exitCode : EXIT.usage);
+}
+
 async function main(): Promise<void> {
-  await yargs(operands(hideBin(process.argv)))
+  guardStreams();
+  const args = operands(hideBin(process.argv));
+  let y = yargs(args)
     .scriptName('hashify')
     .usage('$0 <command> [options]\n\nDeduplicate identical files by hard links, in two reviewable steps:\n  hashify plan ROOT... -o PLAN    scan and hash; changes nothing\n  hashify show PLAN               review it; note its digest\n  hashify apply PLAN --expect D   execute exactly that plan; rerun to resume')
-    .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout (human text goes to stderr)' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only warnings and errors' })
-    .option('progress', { type: 'boolean', describe: 'show progress on stderr (default: only when stderr is a terminal)' })
-    .command(
-      'plan <roots..>',
-      'scan ROOTs and write a plan of link operations (changes nothing else)',
-      (y) =>
-        y
-          .positional('roots', { type: 'string', array: true, describe: 'directories to deduplicate' })
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'plan file to write (JSON Lines, written atomically)' })
-          .option('store', { type: 'string', describe: 'store directory (default: .hash in the deepest common directory of the roots)' })
-          .option('no-store', { type: 'boolean', describe: 'link duplicates to one kept copy instead of a store entry' })
-          .option('link', { choices: ['hardlink', 'reflink'] as const, default: 'hardlink' as const, describe: 'hard links (shared inode) or copy-on-write clones (btrfs, XFS)' })
-          .option('min-size', { type: 'string', default: '1', describe: 'ignore files smaller than this many bytes (empty files are never linked)' })
-          .option('exclude', { type: 'string', array: true, default: [] as string[], describe: 'skip paths matching GLOB: a name (*.log), a path below a root (etc/**) or an absolute path; repeatable' })
-          .option('algorithm', { choices: ['sha256', 'sha512'] as const, default: 'sha256' as const, describe: 'content hash' })
-          .option('ignore-mtime', { type: 'boolean', describe: 'link files even when their modification times differ' })
-          .option('ignore-owner', { type: 'boolean', describe: 'link files even when their owner or group differ' })
-          .option('ignore-mode', { type: 'boolean', describe: 'link files even when their permission bits differ' })
-          .option('ignore-xattrs', { type: 'boolean', describe: 'link files even when their extended attributes (ACLs, capabilities, SELinux labels) differ' })
-          .option('cache', { type: 'string', describe: 'hash cache file (default: $XDG_CACHE_HOME/hashify/hashes.msgpack)' })
-          .option('no-cache', { type: 'boolean', describe: 'do not read or write the hash cache' })
-          .option('link-max', { type: 'number', describe: 'most links per inode (default: the filesystem limit, 65000 on ext4)' })
-          .option('threads', { type: 'number', describe: 'hashing threads (default: one per core)' })
-          .example('$0 plan /vservers/a /vservers/b -o plans/guests.plan.jsonl', 'store in /vservers/.hash')
-          .example("$0 plan /srv/builds --no-store --exclude '*.log' -o builds.plan.jsonl", 'link to kept copies'),
-      run(async (a, out) => {
-        const { runPlan } = await import('./cli/plan.js');
-        await runPlan(
-          {
-            ...(a as GlobalOptions),
-            roots: a.roots as string[],
-            output: a.output as string,
-            store: a.store as string | undefined,
-            noStore: a.store === false || Boolean(a.noStore),
-            link: a.link as 'hardlink' | 'reflink',
-            minSize: String(a.minSize),
-            exclude: (a.exclude as string[]) ?? [],
-            algorithm: a.algorithm as 'sha256' | 'sha512',
-            ignoreMtime: a.ignoreMtime as boolean,
-            ignoreOwner: a.ignoreOwner as boolean,
-            ignoreMode: a.ignoreMode as boolean,
-            ignoreXattrs: a.ignoreXattrs as boolean,
-            cache: a.cache === false || a.noCache ? false : (a.cache as string | undefined),
-            linkMax: a.linkMax as number | undefined,
-            threads: a.threads as number | undefined,
-          },
-          out,
-        );
-        return EXIT.ok;
-      }),
-    )
-    .command(
-      'show <plan>',
-      'validate a plan and summarise it for review, with its digest',
-      (y) => planOption(y).option('ops', { type: 'boolean', describe: 'list every operation' }).option('top', { type: 'number', default: 10, describe: 'how many of the largest groups to list' }),
-      run(async (a, out) => (await import('./cli/show.js')).runShow({ ...(a as GlobalOptions), plan: a.plan as string, ops: a.ops as boolean, top: a.top as number }, out)),
-    )
-    .command(
-      'verify <plan>',
-      'check every operation against the filesystem now: applicable, done or drifted (exit 3 on drift)',
-      (y) => planOption(y),
-      run(async (a, out) => (await import('./cli/verify.js')).runVerify({ ...(a as GlobalOptions), plan: a.plan as string }, out)),
-    )
-    .command(
-      'apply <plan>',
-      'execute the plan: journaled, resumable, idempotent',
-      (y) =>
-        planOption(y)
-          .option('expect', { type: 'string', describe: 'refuse to run unless the plan digest is exactly this (from `show`)' })
-          .option('journal', { type: 'string', describe: 'journal file (default: PLAN.journal)' })
-          .option('on-drift', { choices: ['skip', 'abort'] as const, default: 'skip' as const, describe: 'a file changed since planning: skip it, or stop the run' })
-          .option('verify-content', { type: 'boolean', describe: 'compare the bytes with the target right before each link' })
-          .example('$0 apply plans/guests.plan.jsonl --expect sha256-…', 'apply the approved plan; run it again to resume'),
-      run(async (a, out) =>
-        (await import('./cli/apply.js')).runApply(
-          {
-            ...(a as GlobalOptions),
-            plan: a.plan as string,
-            expect: a.expect as string | undefined,
-            journal: a.journal as string | undefined,
-            onDrift: a.onDrift as 'skip' | 'abort',
-            verifyContent: Boolean(a.verifyContent),
-          },
-          out,
-        ),
-      ),
-    )
-    .command(
-      'status <plan>',
-      "progress of the plan's apply, from its journal",
-      (y) => planOption(y).option('journal', { type: 'string', describe: 'journal file (default: PLAN.journal)' }),
-      run(async (a, out) => (await import('./cli/status.js')).runStatus({ ...(a as GlobalOptions), plan: a.plan as string, journal: a.journal as string | undefined }, out)),
-    )
-    .command(
-      'undo <plan>',
-      'give every path the apply relinked its own inode again, with its recorded metadata',
-      (y) => planOption(y).option('journal', { type: 'string', describe: 'journal of the apply (default: PLAN.journal)' }),
-      run(async (a, out) => (await import('./cli/undo.js')).runUndo({ ...(a as GlobalOptions), plan: a.plan as string, journal: a.journal as string | undefined }, out)),
-    )
-    .command(
-      'gc <store>',
-      'remove store entries that no file uses any more (link count 1)',
-      (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', describe: 'only list what would be removed' }),
-      run(async (a, out) => (await import('./cli/gc.js')).runGc({ ...(a as GlobalOptions), store: a.store as string, dryRun: Boolean(a.dryRun) }, out)),
-    )
-    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo or gc.')
+    .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout (errors too: { "error": { "code", "message" } }); no human text' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only warnings and errors; no progress' })
+    .option('progress', { type: 'boolean', describe: 'show progress on stderr (default: only when stderr is a terminal and not --quiet)' }) as Argv<Globals>;
+  for (const c of COMMANDS) y = y.command(c);
+  await y
+    .completion('completion', 'print a bash or zsh completion script (hashify completion >> ~/.bashrc)')
+    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, fsck, memory, clone or switch.')
     .strict()
     .version(VERSION)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`hashify: ${msg}\nRun \`hashify --help\` for usage.\n`);
-      process.exit(EXIT.usage);
-    })
+    .fail((msg, err) => usageFailure(args, msg, err))
     .parseAsync();
 }
 

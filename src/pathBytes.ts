@@ -28,10 +28,31 @@ export function decodePath(rec: { path: string; path64?: string }): Buffer {
   return bytes;
 }
 
-/** A path for messages: JSON-quoted so that newlines and odd bytes stay visible. */
-export function showPath(bytes: Buffer | string): string {
-  const s = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
-  return JSON.stringify(s);
+/**
+ * A path (or name) for text output, double-quoted: valid UTF-8 shows as itself; every byte
+ * that is not part of valid UTF-8, and every control character, shows as `\xHH`, and `"` and
+ * `\` are escaped, so that two different names never print alike (U+FFFD would merge them).
+ */
+export function displayPath(bytes: Buffer | string): string {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  let out = '"';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len > 1 && i + len <= b.length && nodeIsUtf8(b.subarray(i, i + len))) {
+      const ch = b.toString('utf8', i, i + len);
+      out += /[\u0080-\u009f\u2028\u2029]/.test(ch) ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : ch;
+      i += len;
+      continue;
+    }
+    if (c === 0x22 || c === 0x5c) out += '\\' + String.fromCharCode(c);
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x09) out += '\\t';
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+    i++;
+  }
+  return out + '"';
 }
 
 /** `dir + '/' + name` on bytes. */

@@ -6,6 +6,7 @@ need=()
 command -v setfattr >/dev/null || need+=(attr)
 command -v setfacl >/dev/null || need+=(acl)
 command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v setcap >/dev/null || need+=(libcap2-bin)
 if [ ${#need[@]} -gt 0 ]; then

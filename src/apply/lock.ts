@@ -1,85 +1,73 @@
 /**
- * Exclusive locks between hashify processes: a lock file made with O_EXCL holding the
- * owner's pid and process start time. A lock whose owner is gone (killed, power cut) is
- * stale and is taken over; a live owner means exit 4 at once, never a wait.
+ * Exclusive locks between hashify processes: flock(2) on a lock file. The kernel releases
+ * the lock when its holder exits or dies (SIGKILL, power cut), so there is no stale lock to
+ * detect or take over; a lock held by a live process means exit 4 at once, never a wait.
+ * The holder writes its pid into the file (for the message only) and removes the file when
+ * it releases the lock; a process that locked a file already removed (it opened the name
+ * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, lstatSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { HashifyError, errnoCode } from '../errors.js';
-
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-const me = `${process.pid} ${startTime(process.pid) ?? '?'}`;
-
-function alive(owner: string): boolean {
-  const [pid, started] = owner.trim().split(' ');
-  const n = Number(pid);
-  if (!Number.isInteger(n) || n <= 0) return false;
-  const now = startTime(n);
-  return now !== undefined && (started === '?' || now === started);
-}
+import { linux } from '../native/addon.js';
 
 export interface Lock {
   release(): void;
 }
 
+const busy = (err: unknown) => errnoCode(err) === 'EWOULDBLOCK' || errnoCode(err) === 'EAGAIN';
+
 /** Takes the lock at `file` for `what` (used in the message), or throws LOCKED. */
 export function acquireLock(file: string, what: string): Lock {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    let fd: number;
     try {
-      const fd = openSync(file, 'wx', 0o644);
-      try {
-        writeSync(fd, me + '\n');
-      } catch (err) {
-        // ENOSPC/EDQUOT/EIO writing the owner: leave no empty lock file behind.
-        closeSync(fd);
+      fd = linux().lockFile(Buffer.from(file));
+    } catch (err) {
+      if (busy(err)) {
+        let pid = '';
+        try {
+          pid = readFileSync(file, 'utf8').trim();
+        } catch {
+          /* gone meanwhile */
+        }
+        throw new HashifyError('LOCKED', `${what} is locked by another running hashify (pid ${pid || '?'}, lock ${JSON.stringify(file)})`, {
+          hint: 'wait for it to finish; hashify never waits for a lock',
+        });
+      }
+      throw new HashifyError('IO', `Cannot create lock file ${JSON.stringify(file)}: ${(err as Error).message}`);
+    }
+    const mine = fstatSync(fd);
+    const named = lstatSync(file, { throwIfNoEntry: false });
+    if (!named || named.ino !== mine.ino || named.dev !== mine.dev) {
+      closeSync(fd); // removed by its last holder after we opened it: lock the new one
+      continue;
+    }
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`);
+    } catch {
+      /* the pid is only for messages */
+    }
+    return {
+      release() {
         try {
           unlinkSync(file);
         } catch {
-          /* nothing more to do */
+          /* gone already */
         }
-        throw err;
-      }
-      closeSync(fd);
-      return {
-        release() {
-          try {
-            if (readFileSync(file, 'utf8').trim() === me) unlinkSync(file);
-          } catch {
-            /* gone already */
-          }
-        },
-      };
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') {
-        throw new HashifyError('IO', `Cannot create lock file ${JSON.stringify(file)}: ${(err as Error).message}`);
-      }
-    }
-    let owner = '';
-    try {
-      owner = readFileSync(file, 'utf8');
-    } catch {
-      continue; // released meanwhile
-    }
-    if (alive(owner)) {
-      throw new HashifyError('LOCKED', `${what} is locked by another running hashify (pid ${owner.trim().split(' ')[0]}, lock ${JSON.stringify(file)})`, {
-        hint: 'wait for it to finish; hashify never waits for a lock',
-      });
-    }
-    // Stale: move it aside atomically, so two processes cannot both remove the same lock.
-    const aside = `${file}.stale-${process.pid}`;
-    try {
-      renameSync(file, aside);
-      unlinkSync(aside);
-    } catch {
-      /* someone else took it over first; try again */
-    }
+        closeSync(fd);
+      },
+    };
   }
-  throw new HashifyError('LOCKED', `${what} is locked (lock ${JSON.stringify(file)} keeps changing owner)`);
+  throw new HashifyError('LOCKED', `${what} is locked (lock ${JSON.stringify(file)} keeps being replaced)`);
+}
+
+/** True while another process holds the lock at `file` (status: "an apply is running"). */
+export function isLocked(file: string): boolean {
+  try {
+    closeSync(linux().lockFile(Buffer.from(file), true));
+    return false;
+  } catch (err) {
+    return busy(err);
+  }
 }

@@ -3,15 +3,19 @@
  * lock the plan and the store, then run the operations with a journal. SIGINT/SIGTERM stop
  * after the current operation with a checkpoint and a line saying how to resume.
  */
-import { lstatSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { EXIT, HashifyError } from '../errors.js';
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { applyPlan } from '../apply/applyPlan.js';
-import { mkdirs, realFs } from '../apply/applyFs.js';
+import { mkdirs } from '../apply/applyFs.js';
+import { ensureStoreMarkerAt } from '../store/marker.js';
+import { Executor } from '../run/executor.js';
+import type { OpenPlan } from '../planfile/readPlan.js';
 import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
+import { recordJournal } from '../plan/planOutput.js';
 
 export interface ApplyArgs extends GlobalOptions {
   plan: string;
@@ -43,6 +47,18 @@ function checkStorePath(store: Buffer): void {
   }
 }
 
+/**
+ * An undone plan is not applied again: its journal says done for paths that undo gave their
+ * own inodes back, which a new plan must look at afresh.
+ */
+function refuseAfterUndo(journalFile: string): void {
+  const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
+  if (!existsSync(undoFile)) return;
+  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${JSON.stringify(undoFile)}): applying it again is refused`, {
+    hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',
+  });
+}
+
 /** Locks for a run over `plan`: the plan's own, then its store's. */
 export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
   // Named after the plan's real path: the same plan reached through a symlink meets the same lock.
@@ -52,12 +68,44 @@ export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
       checkStorePath(store);
       mkdirs(store);
       locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`));
+      ensureStoreMarkerAt(store); // a new store gets its layout marker; another layout is refused (exit 2)
     }
   } catch (err) {
     locks.forEach((l) => l.release());
     throw err;
   }
   return locks;
+}
+
+/** Roots to resolve beneath: the plan's roots, then its store (index `roots.length`). */
+export function openExecutor(plan: OpenPlan): { exec: Executor; storeRoot: number } {
+  const roots = plan.header.roots.map((r) => decodePath(r));
+  const store = plan.header.store ? decodePath(plan.header.store) : undefined;
+  try {
+    if (store) mkdirs(store);
+    return { exec: new Executor(store ? [...roots, store] : roots), storeRoot: roots.length };
+  } catch (err) {
+    throw new HashifyError('IO', `Cannot open the plan's roots: ${(err as Error).message}`, { hint: 'a root that is gone or is a symlink now cannot be applied; make a new plan' });
+  }
+}
+
+/**
+ * Copy-in needs room for the largest entry in flight (FICLONE needs none, but cannot be
+ * known beforehand): refused up front rather than discovered as ENOSPC halfway.
+ */
+function checkFreeSpace(plan: OpenPlan): void {
+  if (!plan.header.store) return;
+  let largest = 0n;
+  for (const rec of plan.records()) if (rec.type === 'store' && rec.keeper && BigInt(rec.keeper.stat.size) > largest) largest = BigInt(rec.keeper.stat.size);
+  if (largest === 0n) return;
+  const store = decodePath(plan.header.store);
+  const fs = statfsSync(store, { bigint: true });
+  const free = fs.bavail * fs.bsize;
+  if (free < largest) {
+    throw new HashifyError('IO', `Not enough free space for the store entries of this plan at ${JSON.stringify(store.toString())}: ${free} bytes free, the largest entry needs ${largest}`, {
+      hint: 'free some space (or make the plan with --adopt), then run apply again',
+    });
+  }
 }
 
 export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
@@ -73,11 +121,16 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
   const sigterm = onSignal('SIGTERM');
   try {
     const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
+    refuseAfterUndo(journalFile);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
+    // `plan -o` must see this journal, so that it never writes over a plan that has one.
+    if (args.journal) recordJournal(args.plan, journalFile);
     process.on('SIGINT', sigint);
     process.on('SIGTERM', sigterm);
     // Read again under the lock: another apply may have finished meanwhile.
     const current = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
+    checkFreeSpace(plan);
+    const { exec, storeRoot } = openExecutor(plan);
     const journal = new JournalWriter(journalFile, plan.digest, 'apply', current.valid, current.exists);
     void state;
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
@@ -85,8 +138,11 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     let counts;
     try {
       counts = await applyPlan(plan, {
-        fs: realFs,
+        exec,
+        storeRoot,
         journal,
+        // HASHIFY_BATCH=1 (tests): one step per crossing and a checkpoint after every operation.
+        ...(Number(process.env.HASHIFY_BATCH) > 0 ? { batch: Number(process.env.HASHIFY_BATCH), checkpointEvery: Number(process.env.HASHIFY_BATCH) } : {}),
         state: current,
         onDrift: args.onDrift,
         verifyContent: args.verifyContent,
@@ -98,24 +154,21 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
         },
         onEvent: (m) => out.info(m),
       });
-      const complete = counts.applied + counts.alreadyDone + counts.skipped + counts.failed === counts.ops && !counts.failed;
-      if (complete) journal.append({ t: 'end' });
+      if (!counts.notReached && !counts.failed) journal.append({ t: 'end' });
       journal.checkpoint();
     } finally {
       journal.close();
+      exec.close();
     }
     const secs = (Date.now() - started) / 1000;
-    const finishedNow = counts.applied + counts.alreadyDone + counts.skipped + counts.failed;
-    // Operations not reached (a stop) are neither done nor failed: count them as failed
-    // for this run so the sum always equals ops, and say how to resume.
-    const notReached = counts.ops - finishedNow;
+    const notReached = counts.notReached;
     const result = {
       digest: plan.digest,
       ops: counts.ops,
       applied: counts.applied,
       alreadyDone: counts.alreadyDone,
       skipped: counts.skipped,
-      failed: counts.failed + notReached,
+      failed: counts.failed,
       resumedAt: counts.resumedAt,
       notReached,
       bytesSaved: Number(counts.bytesSaved),
@@ -141,7 +194,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     }
     if (counts.aborted) {
       process.stderr.write(`hashify: aborted (--on-drift abort): ${counts.aborted}\n`);
-      return EXIT.drift;
+      return EXIT.aborted;
     }
     if (counts.failed) return EXIT.failure;
     if (counts.skipped) return EXIT.drift;

@@ -1,9 +1,9 @@
 /** `hashify gc STORE`: removes store entries no file uses (link count 1), under the store lock. */
-import { realpathSync, statSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { HashifyError, errnoCode } from '../errors.js';
 import { joinPath } from '../pathBytes.js';
 import { acquireLock } from '../apply/lock.js';
+import { openStore } from '../store/marker.js';
 import { collectGarbage } from '../gc/collectGarbage.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
 
@@ -13,24 +13,38 @@ export interface GcArgs extends GlobalOptions {
 }
 
 export function runGc(args: GcArgs, out: Output): number {
-  let store: Buffer;
+  const store = Buffer.from(resolve(args.store));
+  // Refuses (exit 2) anything but a store of this layout, and a store that is a symlink.
+  const fd = openStore(store);
   try {
-    store = realpathSync.native(resolve(args.store), { encoding: 'buffer' });
-    if (!statSync(store).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-  } catch (err) {
-    throw new HashifyError('USAGE', `Store ${JSON.stringify(args.store)} ${errnoCode(err) === 'ENOENT' ? 'does not exist' : 'is not a directory'}`);
-  }
-  const lock = acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`);
-  try {
-    const result = collectGarbage(store, args.dryRun, (p) => {
-      if (!args.json && !args.quiet) process.stdout.write(p.toString() + '\n');
-    });
-    if (args.json) {
-      process.stdout.write(JSON.stringify({ removed: result.removed.map((p) => p.toString()), bytes: Number(result.bytes), dryRun: args.dryRun, kept: result.kept }) + '\n');
+    const lock = acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`);
+    try {
+      const result = collectGarbage(fd, args.dryRun, (rel) => {
+        if (!args.json && !args.quiet) process.stdout.write(joinPath(store, rel).toString() + '\n');
+      });
+      if (args.json) {
+        process.stdout.write(
+          JSON.stringify({
+            removed: result.removed.map((rel) => joinPath(store, rel).toString()),
+            bytes: Number(result.bytes),
+            bytesAllocated: Number(result.bytesAllocated),
+            directories: result.directories,
+            dryRun: args.dryRun,
+            kept: result.kept,
+            foreign: result.foreign.length,
+          }) + '\n',
+        );
+      }
+      const verb = args.dryRun ? 'Would remove' : 'Removed';
+      out.info(
+        `${verb} ${result.removed.length} unused store entries (${formatBytes(result.bytesAllocated)} on disk, ${formatBytes(result.bytes)} apparent) and ${result.directories} empty shard directories; ${result.kept} in use.`,
+      );
+      if (result.foreign.length) out.warn(`${result.foreign.length} things in the store are not entries and were left alone (symlinks are never followed): see \`hashify fsck ${args.store}\``);
+      return 0;
+    } finally {
+      lock.release();
     }
-    out.info(`${args.dryRun ? 'Would remove' : 'Removed'} ${result.removed.length} unused store entries (${formatBytes(result.bytes)}); ${result.kept} in use.`);
-    return 0;
   } finally {
-    lock.release();
+    closeSync(fd);
   }
 }

@@ -4,8 +4,7 @@ import { openPlan } from '../planfile/readPlan.js';
 import { decodePath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { undoPlan } from '../undo/undoPlan.js';
-import { realFs } from '../apply/applyFs.js';
-import { lockPlan } from './apply.js';
+import { lockPlan, openExecutor } from './apply.js';
 import type { Lock } from '../apply/lock.js';
 import { Output, formatSeconds, type GlobalOptions } from './output.js';
 
@@ -32,13 +31,14 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
     process.on('SIGINT', sigint);
     process.on('SIGTERM', sigterm);
     const state = readJournal(undoJournal, plan.digest, 'undo', plan.totals.ops);
+    const { exec } = openExecutor(plan);
     const journal = new JournalWriter(undoJournal, plan.digest, 'undo', state.valid, state.exists);
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
     const started = Date.now();
     let counts;
     try {
       counts = await undoPlan(plan, {
-        fs: realFs,
+        exec,
         journal,
         state,
         applied,
@@ -53,14 +53,15 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
       journal.checkpoint();
     } finally {
       journal.close();
+      exec.close();
     }
-    const notReached = counts.ops - (counts.restored + counts.alreadyDone + counts.skipped + counts.failed);
+    const notReached = counts.notReached;
     out.result(
-      { digest: plan.digest, ops: counts.ops, restored: counts.restored, alreadyDone: counts.alreadyDone, skipped: counts.skipped, failed: counts.failed + notReached, notReached },
+      { digest: plan.digest, ops: counts.ops, restored: counts.applied, alreadyDone: counts.alreadyDone, skipped: counts.skipped, failed: counts.failed, notReached },
       () => [
-        `${counts.restored} paths restored to their own inode, ${counts.alreadyDone} already independent, ${counts.skipped} left alone (changed since apply), ${counts.failed} failed` +
+        `${counts.applied} paths restored to their own inode, ${counts.alreadyDone} already independent, ${counts.skipped} left alone (changed since apply), ${counts.failed} failed` +
           (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops}.`,
-        ...(counts.restored && plan.header.store ? [`Store entries this plan made are removed; others no file uses any more: \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
+        ...(counts.applied && plan.header.store ? [`Store entries this plan made are removed; others no file uses any more: \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
       ],
     );
     const resume = `run \`hashify undo ${args.plan}\` again to resume`;

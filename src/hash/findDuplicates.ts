@@ -51,6 +51,8 @@ export interface FindOptions {
   match: { mode: boolean; owner: boolean; mtime: boolean };
   pool: WorkerPool;
   cache: HashCache;
+  /** Before any read: the candidates' total size and count (what hashing reads at most, comparisons aside). */
+  onStart?: (bytes: number, files: number) => void;
   onProgress?: (bytes: number, files: number) => void;
   onWarning?: (message: string) => void;
 }
@@ -169,6 +171,13 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
       if (small && known === 0) smallGroups.push(unknown.sort((a, b) => a - b));
       else for (const i of unknown) (small ? fullRows : partialRows).push(i);
     }
+  }
+
+  if (opts.onStart) {
+    let total = 0n;
+    for (const i of fullRows) total += table.size[i];
+    for (const i of partialRows) total += table.size[i];
+    opts.onStart(Number(total), fullRows.length + partialRows.length);
   }
 
   // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.

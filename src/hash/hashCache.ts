@@ -4,12 +4,16 @@
  * file changes its ctime, which nobody can set back, so a hit is a file whose bytes have not
  * changed since it was hashed. On disk: a msgpack envelope around one Buffer of fixed-size
  * records sorted by (device, inode), searched in place: no per-entry objects in memory.
+ *
+ * The cache file may be named by the user (`--cache FILE`), so it is treated as theirs: a
+ * file there that is not a hashify cache is never overwritten (exit 2, before any work),
+ * and directories are created only for the default location.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { pack, unpack } from 'msgpackr';
-import { errnoCode } from '../errors.js';
+import { HashifyError, errnoCode } from '../errors.js';
 
 const FORMAT = 'hashify-hash-cache';
 const VERSION = 1;
@@ -40,7 +44,7 @@ export class HashCache {
   private added: Array<{ key: CacheKey; algorithm: string; digest: Uint8Array; xattrs: boolean }> = [];
   hits = 0;
 
-  private constructor(readonly file: string | undefined, records: Buffer) {
+  private constructor(readonly file: string | undefined, records: Buffer, private makeDirs = false) {
     const aligned = new ArrayBuffer(records.length);
     this.bytes = Buffer.from(aligned);
     records.copy(this.bytes);
@@ -53,20 +57,40 @@ export class HashCache {
     return new HashCache(undefined, Buffer.alloc(0));
   }
 
-  /** Loads the cache file; a missing, foreign or damaged file is an empty cache (with a warning). */
-  static load(file: string, warn: (m: string) => void): HashCache {
+  /**
+   * Loads the cache file. Missing: an empty cache. A hashify cache of another version or
+   * damaged: an empty cache, with a warning (it is replaced on save). Anything else at that
+   * path, or a missing directory for a cache named by the user: CACHE_FOREIGN / USAGE (exit 2).
+   * `isDefault`: the default location, whose directories save may create.
+   */
+  static load(file: string, warn: (m: string) => void, isDefault = false): HashCache {
     let records = Buffer.alloc(0);
+    let data: Buffer | undefined;
     try {
-      const env = unpack(readFileSync(file)) as { format?: string; version?: number; records?: Uint8Array };
-      if (env?.format === FORMAT && env.version === VERSION && env.records instanceof Uint8Array && env.records.length % REC === 0) {
-        records = Buffer.from(env.records);
-      } else {
-        warn(`Ignoring hash cache ${JSON.stringify(file)}: not a hashify cache of version ${VERSION}`);
-      }
+      const st = lstatSync(file);
+      if (!st.isFile()) throw foreign(file, 'it is not a regular file');
+      data = readFileSync(file);
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') warn(`Ignoring hash cache ${JSON.stringify(file)}: ${(err as Error).message}`);
+      if (err instanceof HashifyError) throw err;
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw foreign(file, (err as Error).message);
+      if (!isDefault && !lstatSync(dirname(file), { throwIfNoEntry: false })?.isDirectory()) {
+        throw new HashifyError('USAGE', `Cannot use the hash cache ${JSON.stringify(file)}: the directory ${JSON.stringify(dirname(file))} does not exist`, { hint: 'create it, or name another --cache FILE' });
+      }
     }
-    return new HashCache(file, records);
+    if (data) {
+      if (!looksLikeCache(data)) throw foreign(file, 'it is not a hashify hash cache');
+      try {
+        const env = unpack(data) as { format?: string; version?: number; records?: Uint8Array };
+        if (env?.format === FORMAT && env.version === VERSION && env.records instanceof Uint8Array && env.records.length % REC === 0) {
+          records = Buffer.from(env.records);
+        } else {
+          warn(`Ignoring hash cache ${JSON.stringify(file)}: not a hashify cache of version ${VERSION}; it will be replaced`);
+        }
+      } catch (err) {
+        warn(`Ignoring damaged hash cache ${JSON.stringify(file)}: ${(err as Error).message}; it will be replaced`);
+      }
+    }
+    return new HashCache(file, records, isDefault);
   }
 
   private find(dev: bigint, ino: bigint): number {
@@ -150,7 +174,10 @@ export class HashCache {
     const data = pack({ format: FORMAT, version: VERSION, records: out.subarray(0, n * REC) });
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      // Someone may have put their own file there since load: never replace it.
+      const now = lstatSync(this.file, { throwIfNoEntry: false });
+      if (now && (!now.isFile() || !looksLikeCache(readHead(this.file)))) throw new Error('the file there is not a hashify cache any more; left as it is');
+      if (this.makeDirs) mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       const fd = openSync(tmp, 'w', 0o600);
       try {
         writeSync(fd, data);
@@ -160,7 +187,34 @@ export class HashCache {
       }
       renameSync(tmp, this.file);
     } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* never made, or renamed */
+      }
       warn(`Cannot save the hash cache ${JSON.stringify(this.file)}: ${(err as Error).message}`);
     }
+  }
+}
+
+function foreign(file: string, why: string): HashifyError {
+  return new HashifyError('CACHE_FOREIGN', `Refusing to use ${JSON.stringify(file)} as the hash cache: ${why}, and it would be overwritten`, {
+    hint: 'name another --cache FILE, or use --no-cache',
+  });
+}
+
+/** The envelope's first bytes: a msgpack map whose first key is "format" with our name. */
+const MAGIC = Buffer.from(FORMAT);
+function looksLikeCache(head: Buffer): boolean {
+  return head.subarray(0, 64).includes(MAGIC);
+}
+
+function readHead(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64);
+    return buf.subarray(0, readSync(fd, buf, 0, 64, 0));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -18,6 +18,8 @@ export type JournalRecord =
   | { t: 'done'; op: number; how: 'applied' | 'already' | 'retarget' }
   /** The target of `group` was full (EMLINK): from `op` on it is the inode at `path`. */
   | { t: 'retarget'; group: number; op: number; path: Uint8Array }
+  /** The store entry a group's apply made (or found made): its identity, for undo. */
+  | { t: 'entry'; group: number; dev: string; ino: string }
   | { t: 'skip'; op: number; why: string }
   | { t: 'fail'; op: number; code: string; why: string }
   | { t: 'end' };
@@ -33,6 +35,8 @@ export interface JournalState {
   reasons: Map<number, string>;
   /** Groups whose target moved to a new inode after EMLINK, and where. */
   retargets: Map<number, { op: number; path: Buffer }>;
+  /** Store entries made by apply, by group. */
+  entries: Map<number, { dev: string; ino: string }>;
   exists: boolean;
   runs: number;
 }
@@ -45,7 +49,7 @@ function foreign(file: string, why: string): HashifyError {
 
 /** Reads a journal; a missing file is an empty state. Validates its binding to the plan. */
 export function readJournal(file: string, planDigest: string, kind: JournalKind, ops: number): JournalState & { valid: number } {
-  const state = { status: new Uint8Array(ops), reasons: new Map<number, string>(), retargets: new Map<number, { op: number; path: Buffer }>(), exists: false, runs: 0, valid: 0 };
+  const state = { status: new Uint8Array(ops), reasons: new Map<number, string>(), retargets: new Map<number, { op: number; path: Buffer }>(), entries: new Map<number, { dev: string; ino: string }>(), exists: false, runs: 0, valid: 0 };
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -69,6 +73,7 @@ export function readJournal(file: string, planDigest: string, kind: JournalKind,
     if (r.t === 'retarget' && Number.isInteger(r.op) && r.op >= 0 && r.op < ops && r.path instanceof Uint8Array) {
       state.retargets.set(r.group, { op: r.op, path: Buffer.from(r.path) });
     }
+    if (r.t === 'entry' && typeof r.dev === 'string' && typeof r.ino === 'string') state.entries.set(r.group, { dev: r.dev, ino: r.ino });
     if (r.t !== 'done' && r.t !== 'skip' && r.t !== 'fail') continue;
     if (!Number.isInteger(r.op) || r.op < 0 || r.op >= ops) throw foreign(file, `names operation ${r.op}, which this plan does not have`);
     state.status[r.op] = r.t === 'done' ? OP_DONE : r.t === 'skip' ? OP_SKIPPED : OP_FAILED;

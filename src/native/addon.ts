@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size, blocks (512 B), ctimeNs]. */
+export type StatRow = [Buffer, number, bigint, bigint, number, bigint, bigint, bigint];
+
 export interface LinuxAddon {
   list(fd: number): Buffer;
   get(fd: number, name: string): Buffer | null;
@@ -23,6 +26,45 @@ export interface LinuxAddon {
    */
   openBeneath(dirfd: number, rel: Buffer, flags: number, mode?: number): number;
   /**
+   * Starts a clone of the directory `srcFd` into the empty directory `dstFd` (native/clone.c),
+   * linking files whose inode is one of `entries` of the store `storeFd` (-1: none; `rels`
+   * are the entries' paths below the store, each followed by a NUL). Takes ownership of the
+   * three descriptors.
+   */
+  cloneStart(srcFd: number, dstFd: number, storeFd: number, entries: { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer }): CloneHandle;
+  /** Clones up to `budget` more entries; `done` once the root's own metadata is set. */
+  cloneStep(handle: CloneHandle, budget: number): CloneProgress;
+  /** Regular files two levels below the store's sha256/ and sha512/ (candidates for entries), never following a symlink. */
+  listStoreFiles(storeFd: number): { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer };
+  /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
+  cloneSync(handle: CloneHandle): void;
+  /** Removes `name` in `dirfd` and everything below it by descriptor, never following a symlink. */
+  removeTree(dirfd: number, name: Buffer): void;
+  /** fstatat(AT_SYMLINK_NOFOLLOW), or null when nothing is at `name`. */
+  lstatAt(dirfd: number, name: Buffer): { mode: number; dev: bigint; ino: bigint } | null;
+  /** renameat2(2) with RENAME_EXCHANGE or RENAME_NOREPLACE. */
+  renameAt2(oldDirfd: number, oldName: Buffer, newDirfd: number, newName: Buffer, flags: number): void;
+  /** flock(LOCK_EX | LOCK_NB): false when another process holds the lock. */
+  tryLock(fd: number): boolean;
+  /**
+   * Every name in the directory open at `dirfd` with its lstat fields (never following):
+   * [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size,
+   * blocks (512-byte units), ctimeNs]. See native/storedir.c.
+   */
+  listAt(dirfd: number, stat?: true): StatRow[];
+  /** Names only, the kind from readdir's d_type (0 when unknown): no fstatat. */
+  listAt(dirfd: number, stat: false): Array<[Buffer, number]>;
+  /** listAt's rows for a large directory, sorted by name and packed into one buffer: decode with src/store/packedRows.ts. */
+  listPackedAt(dirfd: number): ArrayBuffer;
+  /** The row listAt gives for `name` in `dirfd` (not followed), or null when absent. */
+  statAt(dirfd: number, name: Buffer): StatRow | null;
+  /** Removes `name` in `dirfd` only while it is a regular file with one link and this dev/ino; true when removed. */
+  unlinkUnusedAt(dirfd: number, name: Buffer, dev: bigint, ino: bigint): boolean;
+  /** Removes the empty directory `name` in `dirfd`; false when not empty, gone or not a directory. */
+  rmdirAt(dirfd: number, name: Buffer): boolean;
+  /** Creates `name` in `dirfd` whole (O_TMPFILE, fsync, linkat); false when the name exists. */
+  createWholeAt(dirfd: number, name: Buffer, data: Buffer, mode?: number): boolean;
+  /**
    * Hashes (mode 0 partial, 1 full + xattrs, 2 xattrs, 3 compare candidate groups ending at `groupEnds`) `rows` of
    * the scan table whose `columns` are FileTable.nativeColumns(); fills digests, status and
    * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
@@ -30,8 +72,43 @@ export interface LinuxAddon {
   hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
   /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */
   close(fd: number): void;
+  /** True when the XFS filesystem holding the directory `path` was made with reflink=1 (its geometry ioctl; ENOTTY elsewhere). */
+  xfsReflink(path: Buffer): boolean;
+  /**
+   * cachestat(2) over the whole file: bytes in the page cache (dirty and under writeback
+   * among them). Throws with the errno's code (ENOSYS before Linux 6.5).
+   */
+  cachestat(fd: number): { cache: number; dirty: number; writeback: number };
+  /** The descriptor-based executor (native/executor*.c; typed in src/run/executor.ts). */
+  execOpen(roots: Buffer[]): unknown;
+  execRun(handle: unknown, steps: import('../run/executor.js').Step[], abortOnDrift: boolean): import('../run/executor.js').StepResult[];
+  execSyncfs(handle: unknown, root: number): void;
+  execClose(handle: unknown): void;
+  /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */
+  lockFile(path: Buffer, shared?: boolean): number;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
+}
+
+/** An opaque clone in progress (native/clone.c). */
+export type CloneHandle = { readonly __clone: unique symbol };
+
+/** Counts of a clone so far; a failed step throws an errno error with `path` (below DST). */
+export interface CloneProgress {
+  done: boolean;
+  entries: number;
+  /** Regular files made one more link to a store entry. */
+  linked: number;
+  /** Regular files copied (reflinked where the filesystem can). */
+  copied: number;
+  /** Further members of SRC's own hard-link sets, linked to their first copy. */
+  hardlinked: number;
+  bytesCopied: number;
+  storeEntries: number;
+  /** Store-backed files copied because their entry was at its link-count limit. */
+  atLinkLimit: number;
+  mountPoints: number;
+  vanished: number;
 }
 
 let addon: LinuxAddon | undefined;

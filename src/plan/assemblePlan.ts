@@ -13,6 +13,7 @@
 import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
 import { metadataKey } from './metadataKey.js';
+import type { SpaceFigures } from './spaceFigures.js';
 import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, XattrRecord } from '../planfile/records.js';
 
 export interface PlanInode {
@@ -27,6 +28,8 @@ export interface PlanInode {
 export interface PlanContent {
   integrity: string;
   inodes: PlanInode[];
+  /** Suffixes of the entries for this content already in the store (new entries avoid them). */
+  storeSuffixes?: number[];
 }
 
 export interface PlannerContext {
@@ -34,15 +37,18 @@ export interface PlannerContext {
   link: LinkMode;
   match: MatchOptions;
   linkMax: number;
-  /** Suffixes of entries for this integrity already in the store (new entries avoid them). */
-  usedSuffixes(integrity: string): Set<number>;
+  /** `plan --adopt`: a new store entry is the keeper's own inode instead of a copy of it. */
+  adopt?: boolean;
 }
 
 export interface PlanCounters {
   group: number;
   op: number;
   storeEntries: number;
+  /** Apparent bytes of the inodes apply frees (what the plan's checker recomputes). */
   bytesReclaimable: bigint;
+  /** The space figures as du will see them (spaceFigures.ts), when the caller wants them. */
+  space?: SpaceFigures;
 }
 
 export function newCounters(): PlanCounters {
@@ -72,7 +78,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
     if (list) list.push(inode);
     else parts.set(k, [inode]);
   }
-  const used = ctx.store ? ctx.usedSuffixes(content.integrity) : new Set<number>();
+  const used = new Set<number>(ctx.store ? content.storeSuffixes : []);
   const orderedParts = [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
   for (const part of orderedParts) {
     if (part.length < 2) continue;
@@ -98,7 +104,8 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
         while (used.has(newSuffix)) newSuffix++;
         used.add(newSuffix);
         storePath = storeEntryPath(ctx.store, integrity, newSuffix);
-        nlink++;
+        // A copied-in entry is a new inode: one link of its own plus the keeper's paths.
+        nlink = ctx.adopt ? nlink + 1 : 1 + target.paths.length;
       }
     }
     // Whole inodes only: the links of one inode always move together.
@@ -133,12 +140,23 @@ function emitGroup(
 ): void {
   const group = counters.group++;
   let targetRef: { path: string; path64?: string };
+  let ops = take;
+  let cost = 0n;
   if (storePath) {
-    const store: StoreRecord = withXattrs(
-      { type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat },
-      target.xattrs,
-    );
-    if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+    let store: StoreRecord;
+    if (!target.storeEntry) counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
+    if (target.storeEntry || ctx.adopt) {
+      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat }, target.xattrs);
+      if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+    } else {
+      // Copy-in: the entry is a new inode made from the keeper's checked bytes, and the
+      // keeper's own paths are relinked to it like every other path of the group.
+      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat }, target.xattrs);
+      store = { type: 'store' as const, group, integrity, ...encodePath(storePath), keeper };
+      ops = [target, ...take];
+      cost = BigInt(target.stat.size);
+      counters.space?.copied(cost);
+    }
     out.push(store);
     counters.storeEntries++;
     targetRef = encodePath(storePath);
@@ -146,8 +164,12 @@ function emitGroup(
     targetRef = encodePath(target.paths[0]);
   }
   const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
-  for (const inode of take) {
-    if (inode.paths.length >= inode.stat.nlink) counters.bytesReclaimable += BigInt(inode.stat.size);
+  let freed = 0n;
+  for (const inode of ops) {
+    if (inode.paths.length >= inode.stat.nlink) {
+      freed += BigInt(inode.stat.size);
+      counters.space?.freed(inode.stat.size);
+    }
     for (const p of inode.paths) {
       const rec: LinkRecord = withXattrs(
         { type: 'link' as const, op: counters.op++, group, ...encodePath(p), stat: inode.stat, integrity, target: targetRecord },
@@ -156,4 +178,5 @@ function emitGroup(
       out.push(rec);
     }
   }
+  if (freed > cost) counters.bytesReclaimable += freed - cost;
 }

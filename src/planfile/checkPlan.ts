@@ -75,6 +75,8 @@ export class PlanChecker {
   private currentStat?: StatRecord;
   private currentPaths = 0;
   private bytesReclaimable = 0n;
+  private groupFreed = 0n;
+  private groupCost = 0n;
   private targetInodes = 0;
 
   /** Checks one parsed, schema-valid record. */
@@ -133,6 +135,7 @@ export class PlanChecker {
 
   private startGroup(group: number): void {
     if (group !== this.group + 1) throw new Error(`group ${group} follows group ${this.group}; groups must be numbered in order`);
+    this.endGroup();
     this.group = group;
     this.groups++;
     this.groupStore = undefined;
@@ -147,7 +150,10 @@ export class PlanChecker {
   private checkStore(rec: StoreRecord): void {
     if (!this.store || !this.header) throw new Error('a store record in a plan without a store');
     this.startGroup(rec.group);
-    checkStat(rec.stat, 'stat');
+    if (rec.keeper && (rec.stat || rec.from || rec.xattrs)) throw new Error('a copied-in store entry has its keeper, and no stat, from or xattrs of its own');
+    const stat = rec.stat ?? rec.keeper?.stat;
+    if (!stat) throw new Error('a store record needs its stat or its keeper');
+    checkStat(stat, rec.keeper ? 'keeper.stat' : 'stat');
     const p = this.absolute(rec, 'path');
     if (!isWithin(p, this.store) || p.equals(this.store)) throw new Error('the store entry path is outside the store');
     const parsed = parseStoreEntryPath(this.store, p);
@@ -159,9 +165,14 @@ export class PlanChecker {
       const from = this.absolute(rec.from, 'from');
       this.insideRoots(from, 'from');
     }
+    if (rec.keeper) {
+      this.insideRoots(this.absolute(rec.keeper, 'keeper.path'), 'keeper.path');
+      // The copy costs one file of this size, which its group's freed inodes pay back.
+      this.groupCost = BigInt(stat.size);
+    }
     this.storeEntries++;
     this.groupStore = rec;
-    this.groupTarget = { path: rec.path, path64: rec.path64, stat: rec.stat, xattrs: rec.xattrs };
+    this.groupTarget = { path: rec.path, path64: rec.path64, stat, xattrs: rec.keeper ? rec.keeper.xattrs : rec.xattrs };
     this.groupIntegrity = rec.integrity;
     this.targetInodes++;
   }
@@ -183,7 +194,8 @@ export class PlanChecker {
     if (!rec.integrity.startsWith(header.algorithm + '-')) throw new Error('integrity uses another algorithm than the header');
     if (rec.stat.size !== rec.target.stat.size) throw new Error('the file and its target differ in size');
     if (rec.stat.dev !== rec.target.stat.dev) throw new Error('the file and its target are on different devices');
-    if (sameInode(rec.stat, rec.target.stat)) throw new Error('the file already is its target');
+    // A copied-in entry's target identity is its keeper's: the keeper's own paths are operations too.
+    if (sameInode(rec.stat, rec.target.stat) && !this.groupStore?.keeper) throw new Error('the file already is its target');
     if (rec.stat.size === '0' || BigInt(rec.stat.size) < BigInt(header.minSize)) throw new Error('the file is smaller than minSize');
     if (this.groupTarget) {
       const t = this.groupTarget;
@@ -218,9 +230,17 @@ export class PlanChecker {
 
   /** An inode is freed by apply when every one of its links is a path of the plan. */
   private endInode(): void {
-    if (this.currentStat && this.currentPaths >= this.currentStat.nlink) this.bytesReclaimable += BigInt(this.currentStat.size);
+    if (this.currentStat && this.currentPaths >= this.currentStat.nlink) this.groupFreed += BigInt(this.currentStat.size);
     this.currentStat = undefined;
     this.currentPaths = 0;
+  }
+
+  /** A group reclaims what its freed inodes held, less its new store entry's copy (never below 0). */
+  private endGroup(): void {
+    this.endInode();
+    if (this.groupFreed > this.groupCost) this.bytesReclaimable += this.groupFreed - this.groupCost;
+    this.groupFreed = 0n;
+    this.groupCost = 0n;
   }
 
   /** The metadata that the header says must match does match between file and target. */
@@ -236,7 +256,7 @@ export class PlanChecker {
   }
 
   private checkTrailer(rec: TrailerRecord): void {
-    this.endInode();
+    this.endGroup();
     this.trailer = rec;
     const want: Array<[string, number | string, number | string]> = [
       ['ops', rec.ops, this.nextOp],
@@ -245,6 +265,7 @@ export class PlanChecker {
       ['storeEntries', rec.storeEntries, this.storeEntries],
       ['bytesReclaimable', rec.bytesReclaimable, this.bytesReclaimable.toString()],
     ];
+    if (rec.space) want.push(['space.bytesApparent', rec.space.bytesApparent, this.bytesReclaimable.toString()]);
     for (const [name, got, expected] of want) {
       if (got !== expected) throw new Error(`the trailer says ${name} ${got} but the plan has ${expected}`);
     }

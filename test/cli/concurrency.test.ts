@@ -116,7 +116,9 @@ describe('locks', () => {
           ['undo', planB],
         ]) {
           const r = hashify(args);
-          expect({ args: args.join(' '), status: r.status, stdout: r.stdout }).toEqual({ args: args.join(' '), status: 4, stdout: '' });
+          // No result: nothing on stdout, or under --json the error alone.
+          const stdout = args.includes('--json') ? JSON.parse(r.stdout).error.code : r.stdout;
+          expect({ args: args.join(' '), status: r.status, stdout }).toEqual({ args: args.join(' '), status: 4, stdout: args.includes('--json') ? 'LOCKED' : '' });
           expect(r.stderr).toMatch(/is locked by another running hashify \(pid \d+/);
           expect(state(t)).toEqual(before);
         }
@@ -128,7 +130,7 @@ describe('locks', () => {
       }
       expect(fs.existsSync(`${planA}.lock`)).toBe(false);
       // Once released, the same commands run.
-      expect(hashify(['apply', planB, '--json']).json()).toMatchObject({ applied: 1, failed: 0 });
+      expect(hashify(['apply', planB, '--json']).json()).toMatchObject({ applied: 2, failed: 0 });
     } finally {
       t.cleanup();
     }
@@ -155,7 +157,7 @@ describe('locks', () => {
     }
   });
 
-  test('a stale lock (its owner is gone) is taken over, and released after the run', () => {
+  test('a lock file left by a process that is gone is not a lock (flock: the kernel released it), and is removed after the run', () => {
     const t = smallTree('stale');
     try {
       const p = plan(t, 'P', ['a', 'b']);
@@ -166,7 +168,7 @@ describe('locks', () => {
       fs.writeFileSync(`${store}/.hashify.lock`, `${process.pid} 1\n`);
       const r = hashify(['apply', p, '--json']);
       expect(r.status).toBe(0);
-      expect(r.json()).toMatchObject({ ops: 4, applied: 4, failed: 0 });
+      expect(r.json()).toMatchObject({ ops: 8, applied: 8, failed: 0 });
       expect(fs.existsSync(`${p}.lock`)).toBe(false);
       expect(fs.existsSync(`${store}/.hashify.lock`)).toBe(false);
       expect(fs.readdirSync(t.root).filter((n) => n.includes('.stale-'))).toEqual([]);
@@ -195,7 +197,7 @@ describe('journals', () => {
 
       const r = hashify(['apply', planB, '--json']);
       expect(r.status).toBe(2);
-      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stdout).error.code).toBe('JOURNAL_FOREIGN');
       expect(r.stderr).toMatch(/belongs to plan sha256-/);
       expect(state(t)).toEqual(before);
       expect(fs.readFileSync(`${planB}.journal`).equals(journalA)).toBe(true);
@@ -215,12 +217,13 @@ describe('journals', () => {
       const p = plan(t, 'P', ['a', 'b']);
       const s0 = hashify(['status', p, '--json']);
       expect(s0.status).toBe(0);
-      expect(s0.json()).toMatchObject({ ops: 4, done: 0, skipped: 0, failed: 0, next: 0, finished: false });
+      // Copy-in: the keepers' paths are operations too (4 pairs, 8 operations).
+      expect(s0.json()).toMatchObject({ ops: 8, done: 0, skipped: 0, failed: 0, next: 0, finished: false });
       expect(fs.existsSync(`${p}.journal`)).toBe(false);
       expect(hashify(['apply', p, '-q']).status).toBe(0);
       const s1 = hashify(['status', p, '--json']);
       expect(s1.status).toBe(0);
-      expect(s1.json()).toMatchObject({ ops: 4, done: 4, skipped: 0, failed: 0, next: 4, finished: true });
+      expect(s1.json()).toMatchObject({ ops: 8, done: 8, skipped: 0, failed: 0, next: 8, finished: true });
     } finally {
       t.cleanup();
     }
@@ -271,9 +274,10 @@ describe('signals during a long apply', () => {
         expect(r.stderr).toContain(`${signal}: finishing the current operation`);
         expect(r.stderr).toContain(`run \`hashify apply ${planFile}\` again to resume`);
         const stopped = JSON.parse(r.stdout);
-        expect(stopped).toMatchObject({ ops: OPS, resumedAt: done, alreadyDone: done, skipped: 0 });
+        // Copy-in: both paths of each of the OPS pairs are operations.
+        expect(stopped).toMatchObject({ ops: 2 * OPS, resumedAt: done, alreadyDone: done, skipped: 0, failed: 0 });
         expect(stopped.notReached).toBeGreaterThan(0);
-        expect(stopped.applied + stopped.alreadyDone + stopped.skipped + stopped.failed).toBe(OPS);
+        expect(stopped.applied + stopped.alreadyDone + stopped.skipped + stopped.failed + stopped.notReached).toBe(2 * OPS);
         if (signal === 'SIGINT') expect(stopped.applied).toBeGreaterThan(0);
         done += stopped.applied;
         // Everything it did is in the journal (flushed on the way out), and no lock is left.
@@ -284,9 +288,9 @@ describe('signals during a long apply', () => {
 
       const again = hashify(['apply', planFile, '--json']);
       expect(again.status).toBe(0);
-      expect(again.json()).toMatchObject({ ops: OPS, resumedAt: done, alreadyDone: done, applied: OPS - done, skipped: 0, failed: 0 });
+      expect(again.json()).toMatchObject({ ops: 2 * OPS, resumedAt: done, alreadyDone: done, applied: 2 * OPS - done, skipped: 0, failed: 0 });
       expect(again.json().resumedAt).toBeGreaterThan(0);
-      expect(hashify(['status', planFile, '--json']).json()).toMatchObject({ done: OPS, finished: true });
+      expect(hashify(['status', planFile, '--json']).json()).toMatchObject({ done: 2 * OPS, finished: true });
       for (let i = 0; i < OPS; i++) {
         const rel = join(`d${i % 20}`, `f${i}`);
         expect(fs.statSync(join(tree.root, 'a', rel)).ino).toBe(fs.statSync(join(tree.root, 'b', rel)).ino);

@@ -1,8 +1,9 @@
 import { makeTree, snapshot } from '../helpers/tree.js';
-import { hashify } from '../helpers/cli.js';
+import { hashify, type CliResult } from '../helpers/cli.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 
+/** Each test reads only what beforeAll made (the plan, and the tree before and after it), so their order does not matter. */
 describe('plan → show → apply on two copies of a tree with one changed file', () => {
   const files: Record<string, string> = {};
   for (let i = 0; i < 20; i++) {
@@ -10,15 +11,21 @@ describe('plan → show → apply on two copies of a tree with one changed file'
     files[`b/dir${i % 3}/f${i}`] = i === 7 ? 'changed\n' : `content ${i}\n`.repeat(i + 1);
   }
   const t = makeTree(files);
+  let planned: CliResult;
+  let before: Record<string, string>;
+  let after: Record<string, string>;
+  beforeAll(() => {
+    before = snapshot(t.root);
+    planned = hashify(['plan', t.path('a'), t.path('b'), '-o', t.path('p.plan.jsonl'), '--json', '--no-cache']);
+    after = snapshot(t.root);
+    delete after['p.plan.jsonl'];
+  });
   afterAll(() => t.cleanup());
 
   test('plan links every other file and changes nothing on disk', () => {
-    const before = snapshot(t.root);
-    const r = hashify(['plan', t.path('a'), t.path('b'), '-o', t.path('p.plan.jsonl'), '--json', '--no-cache']);
-    expect(r.status).toBe(0);
-    expect(r.json()).toMatchObject({ ops: 19, groups: 19 });
-    const after = snapshot(t.root);
-    delete after['p.plan.jsonl'];
+    expect(planned.status).toBe(0);
+    // Copy-in (the default): both paths of each pair are operations.
+    expect(planned.json()).toMatchObject({ ops: 38, groups: 19 });
     expect(after).toEqual(before);
   });
 
@@ -27,17 +34,17 @@ describe('plan → show → apply on two copies of a tree with one changed file'
     expect(r.status).toBe(0);
     const digest = 'sha256-' + createHash('sha256').update(readFileSync(t.path('p.plan.jsonl'))).digest('base64');
     expect(r.json().digest).toBe(digest);
+    expect(planned.json().digest).toBe(digest);
   });
 
   test('apply links them, and a second apply finds everything done', () => {
-    const digest = hashify(['show', t.path('p.plan.jsonl'), '--json']).json().digest;
-    const r = hashify(['apply', t.path('p.plan.jsonl'), '--expect', digest, '--json']);
+    const r = hashify(['apply', t.path('p.plan.jsonl'), '--expect', planned.json().digest, '--json']);
     expect(r.status).toBe(0);
-    expect(r.json()).toMatchObject({ ops: 19, applied: 19, alreadyDone: 0, skipped: 0, failed: 0, resumedAt: 0 });
+    expect(r.json()).toMatchObject({ ops: 38, applied: 38, alreadyDone: 0, skipped: 0, failed: 0, resumedAt: 0 });
     expect(statSync(t.path('a/dir0/f0')).ino).toBe(statSync(t.path('b/dir0/f0')).ino);
     expect(statSync(t.path('a/dir1/f7')).ino).not.toBe(statSync(t.path('b/dir1/f7')).ino);
     const again = hashify(['apply', t.path('p.plan.jsonl'), '--json']);
     expect(again.status).toBe(0);
-    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 19, resumedAt: 19 });
+    expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 38, resumedAt: 38 });
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { makeTree } from '../helpers/tree.js';
+import { fullSnapshot, makeTree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
 
 function entries(dir: string): string[] {
@@ -7,7 +7,7 @@ function entries(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory()) walk(`${d}/${e.name}`);
-      else if (!e.name.startsWith('.')) out.push(`${d}/${e.name}`);
+      else if (!e.name.startsWith('.') && e.name !== 'hashify-store.json') out.push(`${d}/${e.name}`);
     }
   };
   if (existsSync(dir)) walk(dir);
@@ -56,12 +56,26 @@ describe('gc', () => {
     }
   });
 
+  test('refuses (exit 2) a directory that is not a hashify store, and removes nothing from it', () => {
+    const t = makeTree({ 'd/sha256/ab/cd/': { dir: true }, 'd/sha256/ee/': { dir: true }, [`d/sha256/ab/${'0'.repeat(62)}`]: 'x' });
+    try {
+      const before = fullSnapshot(t.path('d'));
+      const r = hashify(['gc', t.path('d')]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/not a hashify store|older hashify/);
+      expect(fullSnapshot(t.path('d'))).toEqual(before);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   test('exits 4 while another hashify holds the store lock', () => {
     const t = makeTree({ 'a/x': 'one\n' });
     try {
       const store = t.path('.hash');
       hashify(['plan', t.path('a'), '-o', t.path('p.plan.jsonl'), '-q']);
       mkdirSync(store, { recursive: true });
+      writeFileSync(`${store}/hashify-store.json`, '{"kind":"hashify-store","layout":2}\n');
       // A lock held by a live process (this one): pid and its start time, as hashify writes them.
       const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
       writeFileSync(`${store}/.hashify.lock`, `${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}\n`);

@@ -1,5 +1,9 @@
 /** Runs the built command line (`dist/cli.js`) as a child process. */
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -12,11 +16,31 @@ export interface CliResult {
   json(): any;
 }
 
-/** Runs `hashify ARGS` synchronously; `env` adds to the environment (XDG_CACHE_HOME is set to a temp dir by default). */
+let cacheRoot: string | undefined;
+
+/**
+ * XDG_CACHE_HOME for the running test: a directory of its own (named after the test), so no
+ * test sees another's hash cache, while the commands of one test share theirs. Removed when
+ * the test file's process ends.
+ */
+export function testCacheHome(): string {
+  if (!cacheRoot) {
+    const root = mkdtempSync(join(tmpdir(), 'hashify-test-cache-'));
+    cacheRoot = root;
+    process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  const state = (globalThis as { expect?: { getState(): { testPath?: string; currentTestName?: string } } }).expect?.getState();
+  const name = createHash('sha256').update(`${state?.testPath}\0${state?.currentTestName}`).digest('hex').slice(0, 16);
+  const dir = join(cacheRoot, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Runs `hashify ARGS` synchronously; `env` adds to the environment (XDG_CACHE_HOME is the test's own, see testCacheHome). */
 export function hashify(args: string[], options: { env?: Record<string, string>; input?: string; timeout?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: process.env.HASHIFY_TEST_CACHE ?? '/tmp/hashify-test-cache', ...options.env },
+    env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...options.env },
     input: options.input,
     timeout: options.timeout ?? 120000,
   });
@@ -31,5 +55,5 @@ export function hashify(args: string[], options: { env?: Record<string, string>;
 
 /** Starts `hashify ARGS` without waiting (for kill tests). */
 export function spawnHashify(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: '/tmp/hashify-test-cache', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type LoopFsType = 'ext4' | 'btrfs';
+export type LoopFsType = 'ext4' | 'btrfs' | 'xfs';
 
 export interface LoopFs {
   type: LoopFsType;
@@ -51,10 +51,11 @@ function errText(err: unknown): string {
 }
 
 /** mkfs minimum sizes that are known to work (btrfs refuses tiny images). */
-const MIN_MIB: Record<LoopFsType, number> = { ext4: 8, btrfs: 128 };
+const MIN_MIB: Record<LoopFsType, number> = { ext4: 8, btrfs: 128, xfs: 300 };
 
 function mkfs(type: LoopFsType, image: string, extra: string[]): void {
   if (type === 'ext4') run('mkfs.ext4', ['-q', '-F', ...extra, image]);
+  else if (type === 'xfs') run('mkfs.xfs', ['-q', '-f', ...extra, image]);
   else run('mkfs.btrfs', ['-q', '-f', ...extra, image]);
 }
 

@@ -33,9 +33,10 @@ function inode(
   };
 }
 
+/** Plans one content; `adopt` (the keeper's own inode becomes the entry) unless ctx says otherwise. */
 function plan(inodes: PlanInode[], ctx: Partial<PlannerContext> = {}, used: number[] = []) {
-  const context: PlannerContext = { store: STORE, link: 'hardlink', match: ALL, linkMax: 65000, usedSuffixes: () => new Set(used), ...ctx };
-  const content: PlanContent = { integrity: INTEGRITY, inodes };
+  const context: PlannerContext = { store: STORE, link: 'hardlink', match: ALL, linkMax: 65000, adopt: true, ...ctx };
+  const content: PlanContent = { integrity: INTEGRITY, inodes, storeSuffixes: used };
   const counters = newCounters();
   const out: BodyRecord[] = [];
   planContent(content, context, counters, out);
@@ -92,7 +93,18 @@ describe('keeper rule without a store', () => {
 });
 
 describe('store mode', () => {
-  test('the keeper becomes a new entry (from its first path) and every other path links to the entry', () => {
+  test('copy-in (the default): the entry is copied from the keeper, whose paths are operations too; the copy is paid from what is freed', () => {
+    const keeper = inode(['/r/a/x', '/r/a/y']);
+    const { stores, links, counters } = plan([inode(['/r/b/x']), keeper, inode(['/r/c/x'])], { adopt: false });
+    expect(stores).toEqual([{ type: 'store', group: 0, integrity: INTEGRITY, path: entry(0), keeper: { path: '/r/a/x', stat: keeper.stat } }]);
+    expect(ops(links)).toEqual([`0 0: /r/a/x -> ${entry(0)}`, `1 0: /r/a/y -> ${entry(0)}`, `2 0: /r/b/x -> ${entry(0)}`, `3 0: /r/c/x -> ${entry(0)}`]);
+    // The target's identity is the keeper's: the metadata the entry is given.
+    expect(links.every((l) => l.target.stat === keeper.stat)).toBe(true);
+    // Three inodes freed (300), one copy made (100).
+    expect(counters).toEqual({ group: 1, op: 4, storeEntries: 1, bytesReclaimable: 200n });
+  });
+
+  test('plan --adopt: the keeper becomes a new entry (from its first path) and every other path links to the entry', () => {
     const { out, stores, links, counters } = plan([inode(['/r/b/x']), inode(['/r/a/x']), inode(['/r/c/x'])]);
     expect(out[0].type).toBe('store');
     expect(stores).toHaveLength(1);
@@ -297,7 +309,7 @@ describe('counters carry across contents', () => {
   test('groups and operations continue from the counters given', () => {
     const counters = newCounters();
     const out: BodyRecord[] = [];
-    const ctx: PlannerContext = { store: null, link: 'hardlink', match: ALL, linkMax: 65000, usedSuffixes: () => new Set() };
+    const ctx: PlannerContext = { store: null, link: 'hardlink', match: ALL, linkMax: 65000 };
     planContent({ integrity: INTEGRITY, inodes: [inode(['/r/a']), inode(['/r/b'])] }, ctx, counters, out);
     planContent({ integrity: INTEGRITY.replace('W', 'X'), inodes: [inode(['/r/c']), inode(['/r/d']), inode(['/r/e'])] }, ctx, counters, out);
     expect(out.map((r) => [r.type === 'link' ? r.op : -1, r.group])).toEqual([

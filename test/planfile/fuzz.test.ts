@@ -52,16 +52,21 @@ function totalsOf(recs: any[]): object | undefined {
   try {
     const groups = new Set<number>();
     const inodes = new Map<string, { paths: number; nlink: number; size: bigint }>();
+    // A copied-in store entry costs one copy, paid from what its group frees (never below 0).
+    const cost = new Map<number, bigint>();
     for (const r of recs) {
       if (r.type === 'store' || r.type === 'link') groups.add(r.group);
+      if (r.type === 'store' && r.keeper) cost.set(r.group, BigInt(r.keeper.stat.size));
       if (r.type !== 'link') continue;
       const k = `${r.group}:${r.stat.dev}:${r.stat.ino}`;
       const i = inodes.get(k) ?? { paths: 0, nlink: r.stat.nlink, size: BigInt(r.stat.size) };
       i.paths++;
       inodes.set(k, i);
     }
+    const freed = new Map<number, bigint>();
+    for (const [k, i] of inodes) if (i.paths >= i.nlink) freed.set(Number(k.split(':')[0]), (freed.get(Number(k.split(':')[0])) ?? 0n) + i.size);
     let reclaim = 0n;
-    for (const i of inodes.values()) if (i.paths >= i.nlink) reclaim += i.size;
+    for (const [g, f] of freed) if (f > (cost.get(g) ?? 0n)) reclaim += f - (cost.get(g) ?? 0n);
     return {
       groups: groups.size,
       ops: recs.filter((r) => r.type === 'link').length,
@@ -158,7 +163,7 @@ function outsideRoots(value: string, roots: string[], store: string | undefined)
   const base = value.slice(value.lastIndexOf('/') + 1);
   const all = ['/etc/passwd', '/nonexistent/file', ...roots.flatMap((r) => [`${r}x/${base}`, `${r}-evil/${base}`, r.slice(0, r.lastIndexOf('/')) + '/' + base])];
   // Inside the store (which may lie inside a root): no file of a root, and no entry of that name.
-  if (store) all.push(`${store}/${base}`, `${store}/sha256/00/00/${'0'.repeat(60)}`);
+  if (store) all.push(`${store}/${base}`, `${store}/sha256/00/${'0'.repeat(62)}`);
   return all.filter((p) => p !== value && !roots.includes(p));
 }
 
@@ -439,7 +444,8 @@ describe(`plan file fuzzing (seed ${SEED}, ${MUTANTS} mutants per plan)`, () => 
         fs.writeFileSync(f, m.bytes);
         const r = hashify(['apply', f, '--json']);
         const context = `seed ${SEED} ${name} mutant #${i} (${m.what}): ${r.stderr}`;
-        expect([context, r.status, r.stdout]).toEqual([context, 2, '']);
+        // Under --json the only output is the error, as JSON.
+        expect([context, r.status, Object.keys(JSON.parse(r.stdout))]).toEqual([context, 2, ['error']]);
         expect(r.stderr).toMatch(/^hashify: Plan ".*" (is invalid at line \d+: |is not|does not)/);
         expect(fs.existsSync(`${f}.journal`)).toBe(false);
         expect(fs.existsSync(`${f}.lock`)).toBe(false);

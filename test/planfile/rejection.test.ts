@@ -27,16 +27,21 @@ function reseal(lines: string[]): Buffer {
   const recs = body.map((l) => JSON.parse(l));
   const groups = new Set<number>();
   const inodes = new Map<string, { paths: number; nlink: number; size: bigint }>();
+  // A copied-in store entry costs one copy, paid from what its group frees (never below 0).
+  const cost = new Map<number, bigint>();
   for (const r of recs) {
     if (r.type === 'store' || r.type === 'link') groups.add(r.group);
+    if (r.type === 'store' && r.keeper) cost.set(r.group, BigInt(r.keeper.stat.size));
     if (r.type !== 'link') continue;
     const k = `${r.group}:${r.stat.dev}:${r.stat.ino}`;
     const i = inodes.get(k) ?? { paths: 0, nlink: r.stat.nlink, size: BigInt(r.stat.size) };
     i.paths++;
     inodes.set(k, i);
   }
+  const freed = new Map<number, bigint>();
+  for (const [k, i] of inodes) if (i.paths >= i.nlink) freed.set(Number(k.split(':')[0]), (freed.get(Number(k.split(':')[0])) ?? 0n) + i.size);
   let reclaim = 0n;
-  for (const i of inodes.values()) if (i.paths >= i.nlink) reclaim += i.size;
+  for (const [g, f] of freed) if (f > (cost.get(g) ?? 0n)) reclaim += f - (cost.get(g) ?? 0n);
   trailer.ops = recs.filter((r) => r.type === 'link').length;
   trailer.groups = groups.size;
   trailer.sharedInodes = groups.size;
@@ -94,7 +99,8 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
     lines = fs.readFileSync(good, 'utf8').split('\n');
     expect(lines.pop()).toBe('');
     const types = lines.map((l) => JSON.parse(l).type);
-    expect(types).toEqual(['header', 'store', 'link', 'store', 'link', 'store', 'link', 'store', 'link', 'trailer']);
+    // Copy-in (plan version 2): each group relinks its keeper's path too.
+    expect(types).toEqual(['header', 'store', 'link', 'link', 'store', 'link', 'link', 'store', 'link', 'link', 'store', 'link', 'link', 'trailer']);
     firstLink = types.indexOf('link') + 1;
     secondLink = types.indexOf('link', firstLink) + 1;
     trailerLine = lines.length;
@@ -116,7 +122,8 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
       const context = `hashify ${args.join(' ')}\nstderr: ${r.stderr}`;
       expect([context, r.status]).toEqual([context, 2]);
       expect(r.stderr).toMatch(message);
-      expect(r.stdout).toBe('');
+      // No result: nothing on stdout, or under --json the error alone.
+      expect(args.includes('--json') ? JSON.parse(r.stdout).error.code : r.stdout).toEqual(args.includes('--json') ? expect.stringMatching(/^PLAN_/) : '');
       expect(r.stderr).not.toMatch(/Digest:|linked,|already done|Saved /);
     }
     // apply validated the plan before it touched anything.
@@ -152,11 +159,11 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
 
   test('one character of a path in an op line edited', () => {
     const path = JSON.parse(lines[firstLink - 1]).path as string;
-    expect(path.startsWith(t.path('b/'))).toBe(true);
-    // "/…/b/one" → "/…/c/one": outside the roots, which the rules see.
+    expect(path.startsWith(t.path('a/'))).toBe(true);
+    // "/…/a/one" → "/…/c/one": outside the roots, which the rules see.
     const outside = editByte(lines, firstLink - 1, '"path":"', t.root.length + 1, () => 'c');
     expectRefused(variant(outside), at(firstLink, `path "${t.path('c/')}.*" is outside the plan.s roots`));
-    // "/…/b/one" → "/…/b/onx": still a path inside a root, so only the trailer integrity can tell.
+    // "/…/a/one" → "/…/a/onx": still a path inside a root, so only the trailer integrity can tell.
     const inside = editByte(lines, firstLink - 1, '"path":"', path.length - 1, () => 'x');
     expectRefused(variant(inside), at(trailerLine, 'trailer integrity does not match the lines before it'));
   });
@@ -171,8 +178,9 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
     expectRefused(variant(toBytes(broken)), at(firstLink, 'not valid JSON'));
   });
 
-  test('a header of version 2', () => {
-    expectRefused(variant(reseal(editLine(lines, 0, (h) => (h.version = 2)))), at(1, 'version 2 is not supported'));
+  test('a header of version 1 (the format before copy-in) or 3', () => {
+    expectRefused(variant(reseal(editLine(lines, 0, (h) => (h.version = 1)))), at(1, 'version 1 is not supported'));
+    expectRefused(variant(reseal(editLine(lines, 0, (h) => (h.version = 3)))), at(1, 'version 3 is not supported'));
   });
 
   test('an empty file', () => {
@@ -204,9 +212,9 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
       [(r) => (r.path = `${t.root}/b/../a/one`), 'not an absolute path in normal form'],
     ];
     for (const [edit, message] of edits) expectRefused(variant(reseal(editLine(lines, firstLink - 1, edit))), at(firstLink, message));
-    // The keeper that a store record links into the store is a path of the plan too.
+    // The keeper that a store record copies into the store is a path of the plan too.
     const store = firstLink - 1;
-    expectRefused(variant(reseal(editLine(lines, store - 1, (r) => (r.from.path = '/etc/shadow')))), at(store, 'from "/etc/shadow" is outside'));
+    expectRefused(variant(reseal(editLine(lines, store - 1, (r) => (r.keeper.path = '/etc/shadow')))), at(store, 'keeper.path "/etc/shadow" is outside'));
   });
 
   test('a path64 that does not match path, with the trailer recomputed', () => {
@@ -264,14 +272,14 @@ describe('digests bind an approval to the exact bytes of a plan', () => {
     for (const wrong of wrongs) {
       const r = hashify(['apply', plan, '--expect', wrong, '--json']);
       expect([wrong, r.status]).toEqual([wrong, 2]);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toContain(`has digest ${digest}, not the expected ${wrong}`);
+      expect(Object.keys(JSON.parse(r.stdout))).toEqual(['error']);
+      expect(r.stderr).toContain(wrong === 'not-a-digest' ? '"not-a-digest" is not a digest' : `has digest ${digest}, not the expected ${wrong}`);
       expect(fullSnapshot(t.root)).toEqual(before);
       expect(fs.existsSync(`${plan}.journal`)).toBe(false);
     }
     const ok = hashify(['apply', plan, '--expect', digest, '--json']);
     expect(ok.status).toBe(0);
-    expect(ok.json()).toMatchObject({ digest, ops: 2, applied: 2, failed: 0, skipped: 0 });
+    expect(ok.json()).toMatchObject({ digest, ops: 4, applied: 4, failed: 0, skipped: 0 });
     expect(fs.statSync(t.path('a/x')).ino).toBe(fs.statSync(t.path('b/x')).ino);
   });
 });

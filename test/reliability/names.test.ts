@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { makeTree, type Tree } from '../helpers/tree.js';
-import { CLI, hashify } from '../helpers/cli.js';
+import { CLI, hashify, testCacheHome } from '../helpers/cli.js';
 
 /**
  * Names relative to one copy, as latin1 strings (one char = one byte). Each has its own
@@ -172,7 +172,7 @@ describe('names that are bytes: non-UTF-8, newlines, quotes, spaces, dashes, 255
 describe('roots whose names start with a dash', () => {
   /** Runs the CLI in `cwd`, so that relative roots can start with `-`. */
   const run = (cwd: string, args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: '/tmp/hashify-test-cache' } });
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: testCacheHome() } });
     return { ...r, json: () => JSON.parse(r.stdout) };
   };
 

@@ -10,11 +10,7 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { makeTree, type Tree } from '../helpers/tree.js';
-import { hashify } from '../helpers/cli.js';
-import { openPlan } from '../../src/planfile/readPlan.js';
-import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
-import { realFs, type ApplyFs } from '../../src/apply/applyFs.js';
-import { readJournal, JournalWriter } from '../../src/journal/journal.js';
+import { hashify, testCacheHome } from '../helpers/cli.js';
 
 const MTIME = new Date('2024-01-02T03:04:05Z');
 const NAMES = ['f', 'g', 'h'];
@@ -295,7 +291,7 @@ describe('(d) files appearing and vanishing while planning', () => {
       // Churning runs while the plan scans and hashes.
       const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         const c = spawn(process.execPath, [new URL('../../dist/cli.js', import.meta.url).pathname, 'plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '--json'], {
-          env: { ...process.env, XDG_CACHE_HOME: '/tmp/hashify-test-cache' },
+          env: { ...process.env, XDG_CACHE_HOME: testCacheHome() },
         });
         let stdout = '';
         let stderr = '';
@@ -339,87 +335,5 @@ describe('(d) files appearing and vanishing while planning', () => {
   });
 });
 
-/** Applies a plan in this process with `fs` in place of the real filesystem calls. */
-async function applyWith(fsImpl: ApplyFs, planFile: string): Promise<ApplyCounts> {
-  const p = openPlan(planFile);
-  const journalFile = `${planFile}.journal`;
-  const state = readJournal(journalFile, p.digest, 'apply', p.totals.ops);
-  const journal = new JournalWriter(journalFile, p.digest, 'apply', state.valid, state.exists);
-  try {
-    return await applyPlan(p, { fs: fsImpl, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined });
-  } finally {
-    journal.close();
-    p.close();
-  }
-}
-
-describe('(e) a directory swapped for a symlink inside the check-then-link window', () => {
-  type Hook = 'link' | 'rename';
-  /**
-   * realFs whose `hook` call, the first time its path lies below `rel` (for link: its new
-   * name, or with `source`, its existing name), first swaps directory `rel` for a symlink.
-   */
-  function racing(t: Tree, hook: Hook, rel: string, to: string, stash: string | undefined, source = false): { fs: ApplyFs; fired: () => boolean } {
-    let fired = false;
-    const dir = t.path(rel) + '/';
-    const maybe = (p: Buffer) => {
-      if (fired || !p.toString().startsWith(dir)) return;
-      fired = true;
-      swapDir(t, rel, to, stash);
-    };
-    return {
-      fired: () => fired,
-      fs: {
-        ...realFs,
-        link(existing, newPath) {
-          if (hook === 'link') maybe(source ? existing : newPath);
-          realFs.link(existing, newPath);
-        },
-        rename(from, to2) {
-          if (hook === 'rename') maybe(to2);
-          realFs.rename(from, to2);
-        },
-      },
-    };
-  }
-
-  const cases: Array<[string, Hook, string, boolean, string[]]> = [
-    // [mode, hooked call, swapped directory, hook on the link's existing (source) path, plan flags]
-    ['store', 'link', 'r/b/d', false, []],
-    ['store', 'rename', 'r/b/d', false, []],
-    ['store', 'link', 'r/a/d', true, []], // the keeper's directory, as it is linked into the store
-    ['no-store', 'link', 'r/b/d', false, ['--no-store']],
-    ['no-store', 'rename', 'r/b/d', false, ['--no-store']],
-    ['no-store', 'link', 'r/a/d', true, ['--no-store']], // the keeper's directory, as it is linked to
-  ];
-  for (const kind of ['copies', 'moved'] as const) {
-    test.each(cases)(`(%s) %s swaps %s (source: %s) for a symlink to ${kind === 'copies' ? 'copies outside' : 'the directory moved outside'}: nothing outside changes`, async (_mode, hook, rel, source, flags) => {
-      const t = tree();
-      try {
-        const p = plan(t, flags);
-        const moved = t.path('moved');
-        const race = kind === 'copies' ? racing(t, hook, rel, t.path('outside'), t.path(`${rel}.old`), source) : racing(t, hook, rel, moved, moved, source);
-        const outside = outsideState(t.path('outside'));
-        const swapped = Object.fromEntries(NAMES.map((n) => [n, fs.lstatSync(t.path(`${rel}/${n}`)).ino]));
-        const counts = await applyWith(race.fs, p);
-        expect(race.fired()).toBe(true);
-        // Every op involves the swapped directory: all skipped as drift, none failed or applied.
-        expect(counts).toMatchObject({ ops: 3, applied: 0, alreadyDone: 0, skipped: 3, failed: 0 });
-        expect(outsideState(t.path('outside'))).toEqual(outside);
-        for (const n of NAMES) expect(fs.lstatSync(t.path(`outside/${n}`)).nlink).toBe(1);
-        expectNoOutsideInodes(t.path('outside'), t.path('r'));
-        if (kind === 'moved') {
-          // The moved directory: the same files, each with one link, and no new names.
-          for (const n of NAMES) expect([fs.lstatSync(`${moved}/${n}`).ino, fs.lstatSync(`${moved}/${n}`).nlink]).toEqual([swapped[n], 1]);
-          expect(fs.readdirSync(moved).sort()).toEqual([...NAMES].sort());
-        }
-        for (const n of NAMES) {
-          for (const d of [t.path(`${rel}.old`), moved]) if (fs.existsSync(`${d}/${n}`)) expect(fs.readFileSync(`${d}/${n}`, 'utf8')).toBe(contentOf(n));
-        }
-        noTemps(t.root);
-      } finally {
-        t.cleanup();
-      }
-    });
-  }
-});
+// (e), the directory swapped inside the check-then-link window, is now raced by a real
+// process against the executor: test/reliability/executorRaces.test.ts.

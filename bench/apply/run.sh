@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# bench/apply/run.sh CORPUS [RUNS]: `hashify apply` (its default mode, and --no-store) beside
+# the C floor (bench/apply/floor.c: link + rename over the same duplicate pairs, one thread
+# and two) on fresh, synced copies of CORPUS (a directory whose subdirectories are the roots).
+# Each run: copy, plan (not timed), sync, then time the one command. Prints medians.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+corpus=${1:?usage: bench/apply/run.sh CORPUS [RUNS]}
+runs=${2:-3}
+work=${BENCH_DIR:-/var/tmp/hashify-bench}/apply-floor
+mkdir -p "$work"
+cc -O2 -pthread -o "$work/floor" bench/apply/floor.c
+# A snapshot of the build (inside the checkout, so node_modules resolves): a rebuild during
+# a long run does not change what is measured.
+rm -rf bench/out/apply-dist && mkdir -p bench/out && cp -r dist bench/out/apply-dist
+cli="node bench/out/apply-dist/cli.js"
+export XDG_CACHE_HOME="$work/cache"
+
+fresh() { rm -rf "$work/copy"; cp -a "$corpus" "$work/copy"; }
+# --ignore-mtime: the same rule as the full job of bench/lib/measure.mjs (hardlink -t).
+plan() { rm -f "$work/p.plan.jsonl.journal" "$work/p.plan.jsonl.undo.journal"; $cli plan "$work"/copy/*/ -o "$work/p.plan.jsonl" -q --ignore-mtime "$@"; }
+# The duplicate pairs of a --no-store plan as "target<TAB>copy": what the floor relinks.
+pairs() {
+  plan --no-store
+  node -e '
+    const out = [];
+    for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) {
+      const r = JSON.parse(l);
+      if (r.type === "link") out.push(r.target.path + "\t" + r.path);
+    }
+    process.stdout.write(out.join("\n") + "\n");' "$work/p.plan.jsonl" > "$work/pairs.tsv"
+}
+timed() { local s e; sync; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A secs
+for ((i = 0; i < runs; i++)); do
+  fresh; plan; ops=$(grep -c "\"type\":\"link\"" "$work/p.plan.jsonl" || true); pairs; sync
+  secs[floor1]+="$("$work/floor" 1 < "$work/pairs.tsv") "
+  fresh; pairs; sync
+  secs[floor2]+="$("$work/floor" 2 < "$work/pairs.tsv") "
+  fresh; plan; sync
+  secs[apply]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
+  fresh; plan --no-store; sync
+  secs[nostore]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
+done
+echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
+for k in floor1 floor2 apply nostore; do
+  m=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | median)
+  printf '%-8s %8.3f s   (runs: %s)\n' "$k" "$m" "${secs[$k]}"
+done
+rm -rf "$work/copy"

@@ -1,0 +1,91 @@
+/*
+ * The descriptor-based executor shared by apply and undo (native/executor*.c).
+ * Roots are opened once; every directory is resolved beneath its root with open_beneath and
+ * kept in a bounded cache; every step acts relative to those descriptors, and the inode a
+ * group links to is held open from the moment it is checked (or made) until the group ends.
+ */
+#ifndef HASHIFY_EXECUTOR_H
+#define HASHIFY_EXECUTOR_H
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define DCACHE 64
+#define SEEN 4096
+#define WHY 400
+
+/* What one step must find: the recorded identity of an inode (see src/run/encodeSteps.ts). */
+struct expect {
+  uint64_t dev, ino, size;
+  uint32_t mode, uid, gid, nlink;
+  int64_t mtime, ctime, atime;
+  uint32_t flags;
+  const unsigned char *digest; size_t digest_len; int alg; /* 0 sha256, 1 sha512 */
+  const unsigned char *xattrs; size_t xattrs_len;          /* [u32 len][name][u32 len][value]... sorted */
+};
+#define EXP_INODE 1      /* dev and ino must match */
+#define EXP_CONTENT 2    /* always re-hash (--verify-content) */
+#define EXP_NO_CONTENT 4 /* a changed ctime/nlink is accepted without hashing (the copy is hashed instead) */
+#define EXP_NOT_APPLIED 8 /* undo: apply never relinked this path; anything but the shared inode is left alone */
+
+struct dentry { int root; char *rel; int fd; };
+struct seen { uint64_t dev, ino; int64_t ctime; uint32_t nlink; };
+
+struct executor {
+  int nroots; int *rootfd;
+  struct dentry cache[DCACHE]; int next_evict;
+  struct seen seen[SEEN];
+  int empty_path;         /* linkat AT_EMPTY_PATH works: 1 yes, 0 no, -1 unknown */
+  int target_fd;          /* the group's checked (or made) inode */
+  struct stat target_st;
+  int group_state;        /* 0 ok, 1 drifted, 2 failed */
+  char group_why[WHY]; int group_err;
+  int group_clean;        /* undo: every path of the group restored so far */
+  int sib_fd;             /* undo: the restored inode of the current original inode */
+  uint64_t sib_dev, sib_ino; /* the original inode sib_fd stands for */
+};
+
+/* One step's outcome. */
+enum { ST_APPLIED = 0, ST_ALREADY = 1, ST_DRIFT = 2, ST_FAILED = 3, ST_NOT_REACHED = 4 };
+struct result {
+  int status; int err; char why[WHY];
+  struct stat made;  /* the inode a copy-in made (or adopted) */
+  uint64_t freed;    /* bytes of an inode this step freed */
+  int group;         /* the outcome concerns the whole group */
+};
+
+/* executor_fs.c */
+int ex_dir(struct executor *ex, int root, const char *rel, int create, struct result *r);
+int ex_open_file(int dirfd, const char *name, struct result *r);
+const char *ex_check(struct executor *ex, int fd, const struct stat *st, const struct expect *e);
+void ex_seen_set(struct executor *ex, int fd);
+int ex_link_fd(struct executor *ex, int fd, int dirfd, const char *name);
+int ex_copy(int src, int dst, off_t size);
+int ex_hash_fd(int fd, int alg, unsigned char *out, unsigned *outlen);
+int ex_set_meta(int fd, const struct expect *e);
+int ex_same_xattrs(int fd, const unsigned char *blob, size_t len);
+void ex_step(void);
+void ex_fail(struct result *r, const char *what, int err);
+void ex_drift(struct result *r, const char *why);
+
+/* executor_ops.c */
+void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,
+               int sroot, const char *sdir, const char *sname, struct result *r);
+void ex_copyin(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e,
+               int sroot, const char *sdir, const char *sname, struct result *r);
+void ex_replace(struct executor *ex, int kind, int root, const char *dir, const char *name, const char *tmp,
+                const char *apply_tmp, const struct expect *e, struct result *r);
+void ex_release(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
+void ex_end_group(struct executor *ex);
+void ex_sibling(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r);
+
+#define K_TARGET 1
+#define K_COPYIN 2
+#define K_LINK 3
+#define K_REFLINK 4
+#define K_RESTORE 5
+#define K_RELEASE 6
+#define K_END 7
+#define K_SIBLING 8
+#endif

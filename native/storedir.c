@@ -1,0 +1,299 @@
+/*
+ * The store's directories, by descriptor: list one directory's entries with their lstat
+ * fields, remove an entry only while it is the unused regular file that was listed, remove
+ * an empty directory, and create a small file whole or not at all (the store's marker).
+ * Every name is relative to a directory descriptor hashify opened beneath the store's root
+ * (openBeneath), and nothing here follows a symlink: a store directory a guest replaced by a
+ * symlink to a host directory is never entered, listed or changed.
+ */
+#define _GNU_SOURCE
+#include "napi_util.h"
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <dirent.h>
+#include <stdint.h>
+
+/* Kinds of a listed name (the JS side names them in src/store/listEntries.ts). */
+enum { K_GONE = 0, K_FILE = 1, K_DIR = 2, K_SYMLINK = 3, K_OTHER = 4 };
+
+static napi_value big(napi_env env, uint64_t v) { napi_value o; napi_create_bigint_uint64(env, v, &o); return o; }
+static napi_value num(napi_env env, double v) { napi_value o; napi_create_double(env, v, &o); return o; }
+
+/*
+ * listAt(dirfd, stat = true) -> Array of [name Buffer, kind, dev, ino, nlink, size, blocks, ctimeNs] for
+ * every name in the directory open at dirfd (not "." or ".."), unsorted. dev, ino, size,
+ * blocks (512-byte units) and ctimeNs are bigints. The descriptor itself is left open and
+ * unmoved: the listing reads through a duplicate opened on "." beneath it. With stat false,
+ * rows are [name, kind from d_type] only (no fstatat).
+ */
+static napi_value stat_row(napi_env env, napi_value name, int kind, const struct stat *st) {
+  napi_value row;
+  napi_create_array_with_length(env, 8, &row);
+  napi_set_element(env, row, 0, name);
+  napi_set_element(env, row, 1, num(env, kind));
+  napi_set_element(env, row, 2, big(env, st->st_dev));
+  napi_set_element(env, row, 3, big(env, st->st_ino));
+  napi_set_element(env, row, 4, num(env, (double)st->st_nlink));
+  napi_set_element(env, row, 5, big(env, (uint64_t)st->st_size));
+  napi_set_element(env, row, 6, big(env, (uint64_t)st->st_blocks));
+  napi_set_element(env, row, 7, big(env, (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec));
+  return row;
+}
+
+static int kind_of(mode_t m) {
+  return S_ISREG(m) ? K_FILE : S_ISDIR(m) ? K_DIR : S_ISLNK(m) ? K_SYMLINK : K_OTHER;
+}
+
+static napi_value xlistat(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd; bool with_stat = true;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
+  if (argc > 1) napi_get_value_bool(env, argv[1], &with_stat);
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "openat", errno);
+  DIR *d = fdopendir(fd);
+  if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
+  napi_value out; napi_create_array(env, &out);
+  uint32_t n = 0;
+  struct dirent *de;
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    if (!(de = readdir(d))) { err = errno; break; }
+    const char *nm = de->d_name;
+    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+    napi_value row, name; void *data;
+    napi_create_buffer_copy(env, strlen(nm), nm, &data, &name);
+    if (!with_stat) {
+      /* Names only (d_type as the kind, 0 when the filesystem does not say). */
+      int kind = de->d_type == DT_REG ? K_FILE : de->d_type == DT_DIR ? K_DIR : de->d_type == DT_LNK ? K_SYMLINK : de->d_type == DT_UNKNOWN ? K_GONE : K_OTHER;
+      napi_create_array_with_length(env, 2, &row);
+      napi_set_element(env, row, 0, name);
+      napi_set_element(env, row, 1, num(env, kind));
+      napi_set_element(env, out, n++, row);
+      continue;
+    }
+    struct stat st;
+    int kind;
+    memset(&st, 0, sizeof st);
+    if (fstatat(dirfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT) { err = errno; break; }
+      kind = K_GONE;
+    } else kind = kind_of(st.st_mode);
+    row = stat_row(env, name, kind, &st);
+    napi_set_element(env, out, n++, row);
+  }
+  closedir(d);
+  if (err) return throw_errno(env, "readdir", err);
+  return out;
+}
+
+/*
+ * listPackedAt(dirfd) -> ArrayBuffer: listAt's rows for a large directory (a store shard),
+ * sorted by name bytes and packed without one JS value per field. Each record (8-aligned,
+ * little-endian): u32 kind, u32 name length, u64 dev, ino, size, blocks, ctimeNs, u32 nlink,
+ * u32 0, then the name padded to 8. Decoded by src/store/packedRows.ts.
+ */
+#define PACK_HEAD 56
+struct pent { char *name; size_t len; struct stat st; int kind; };
+
+static int pent_cmp(const void *a, const void *b) {
+  const struct pent *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->len < y->len ? -1 : x->len > y->len ? 1 : 0);
+}
+
+static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "openat", errno);
+  DIR *d = fdopendir(fd);
+  if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
+  size_t cap = 256, n = 0, bytes = 0;
+  struct pent *ents = malloc(cap * sizeof *ents);
+  int err = ents ? 0 : ENOMEM;
+  struct dirent *de;
+  while (!err) {
+    errno = 0;
+    if (!(de = readdir(d))) { err = errno; break; }
+    const char *nm = de->d_name;
+    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+    if (n == cap) {
+      struct pent *more = realloc(ents, (cap *= 2) * sizeof *ents);
+      if (!more) { err = ENOMEM; break; }
+      ents = more;
+    }
+    struct pent *e = &ents[n];
+    memset(&e->st, 0, sizeof e->st);
+    if (fstatat(dirfd, nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT) { err = errno; break; }
+      e->kind = K_GONE;
+    } else e->kind = kind_of(e->st.st_mode);
+    e->len = strlen(nm);
+    e->name = malloc(e->len + 1);
+    if (!e->name) { err = ENOMEM; break; }
+    memcpy(e->name, nm, e->len);
+    bytes += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
+    n++;
+  }
+  closedir(d);
+  napi_value out = NULL;
+  if (!err) {
+    qsort(ents, n, sizeof *ents, pent_cmp);
+    void *data;
+    if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
+    else {
+      uint8_t *p = data;
+      memset(p, 0, bytes);
+      for (size_t i = 0; i < n; i++) {
+        struct pent *e = &ents[i];
+        uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
+        u32[0] = (uint32_t)e->kind; u32[1] = (uint32_t)e->len;
+        u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
+        u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
+        ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
+        memcpy(p + PACK_HEAD, e->name, e->len);
+        p += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) free(ents[i].name);
+  free(ents);
+  if (err) return throw_errno(env, "readdir", err);
+  return out;
+}
+
+/* statAt(dirfd, name) -> the row listAt gives for `name` (not followed), or null when it does not exist. */
+static napi_value xstatat(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd and name expected"); return NULL; }
+  size_t len;
+  char *name = get_bytes_z(env, argv[1], &len);
+  if (!name || strchr(name, '/')) { free(name); napi_throw_type_error(env, NULL, "a name without NUL or / expected"); return NULL; }
+  struct stat st;
+  int r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+  int e = errno;
+  free(name);
+  napi_value out;
+  if (r < 0) {
+    if (e == ENOENT) { napi_get_null(env, &out); return out; }
+    return throw_errno(env, "fstatat", e);
+  }
+  return stat_row(env, argv[1], kind_of(st.st_mode), &st);
+}
+
+/*
+ * unlinkUnusedAt(dirfd, name, dev, ino) -> true when the name was removed. It is removed only
+ * while it is a regular file with one link and the listed device and inode (fstatat, not
+ * following, right before unlinkat relative to the same descriptor); false otherwise.
+ */
+static napi_value xunlinkunusedat(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4]; int dirfd; uint64_t dev, ino; bool lossless;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4 || !get_fd(env, argv[0], &dirfd) || napi_get_value_bigint_uint64(env, argv[2], &dev, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[3], &ino, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dirfd, name Buffer, dev and ino bigints expected"); return NULL;
+  }
+  char *name = get_bytes_z(env, argv[1], NULL);
+  if (!name || strchr(name, '/')) { free(name); napi_throw_type_error(env, NULL, "a name without NUL or / expected"); return NULL; }
+  struct stat st;
+  napi_value out;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    int e = errno; free(name);
+    if (e == ENOENT) { napi_get_boolean(env, false, &out); return out; }
+    return throw_errno(env, "fstatat", e);
+  }
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
+    free(name); napi_get_boolean(env, false, &out); return out;
+  }
+  int r = unlinkat(dirfd, name, 0);
+  int e = errno;
+  free(name);
+  if (r < 0) {
+    if (e == ENOENT) { napi_get_boolean(env, false, &out); return out; }
+    return throw_errno(env, "unlinkat", e);
+  }
+  napi_get_boolean(env, true, &out);
+  return out;
+}
+
+/* rmdirAt(dirfd, name) -> true when the empty directory was removed, false when it is not
+ * empty, gone, or not a directory (a symlink is never followed by unlinkat). */
+static napi_value xrmdirat(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int dirfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd and name expected"); return NULL; }
+  char *name = get_bytes_z(env, argv[1], NULL);
+  if (!name || strchr(name, '/')) { free(name); napi_throw_type_error(env, NULL, "a name without NUL or / expected"); return NULL; }
+  int r = unlinkat(dirfd, name, AT_REMOVEDIR);
+  int e = errno;
+  free(name);
+  napi_value out;
+  if (r < 0) {
+    if (e == ENOTEMPTY || e == EEXIST || e == ENOENT || e == ENOTDIR) { napi_get_boolean(env, false, &out); return out; }
+    return throw_errno(env, "unlinkat", e);
+  }
+  napi_get_boolean(env, true, &out);
+  return out;
+}
+
+/*
+ * createWholeAt(dirfd, name, data, mode) -> true when the file was created, false when the
+ * name already exists. The bytes go into an O_TMPFILE, are synced, and only then get the
+ * name (linkat): a reader sees the whole file or no file, also after a crash.
+ */
+static napi_value xcreatewholeat(napi_env env, napi_callback_info info) {
+  size_t argc = 4; napi_value argv[4]; int dirfd, mode = 0644; void *data; size_t len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3 || !get_fd(env, argv[0], &dirfd) || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dirfd, name and data Buffers expected"); return NULL;
+  }
+  if (argc > 3) napi_get_value_int32(env, argv[3], &mode);
+  char *name = get_bytes_z(env, argv[1], NULL);
+  if (!name || strchr(name, '/')) { free(name); napi_throw_type_error(env, NULL, "a name without NUL or / expected"); return NULL; }
+  int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) { int e = errno; free(name); return throw_errno(env, "openat(O_TMPFILE)", e); }
+  const char *what = NULL;
+  int e = 0;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, (const char *)data + done, len - done);
+    if (w < 0) { if (errno == EINTR) continue; what = "write"; e = errno; break; }
+    done += (size_t)w;
+  }
+  if (!what && fchmod(fd, (mode_t)mode) < 0) { what = "fchmod"; e = errno; }
+  if (!what && fsync(fd) < 0) { what = "fsync"; e = errno; }
+  bool created = false;
+  if (!what) {
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0) created = true;
+    else if (errno == ENOENT || errno == EPERM) {
+      /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the descriptor's /proc name does not. */
+      char proc[64];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+      if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0) created = true;
+      else if (errno != EEXIST) { what = "linkat"; e = errno; }
+    } else if (errno != EEXIST) { what = "linkat"; e = errno; }
+  }
+  close(fd);
+  free(name);
+  if (what) return throw_errno(env, what, e);
+  if (created) fsync(dirfd);
+  napi_value out; napi_get_boolean(env, created, &out);
+  return out;
+}
+
+void register_storedir(napi_env env, napi_value exports) {
+  static const napi_property_descriptor props[] = {
+    FN("listAt", xlistat), FN("listPackedAt", xlistpackedat), FN("statAt", xstatat), FN("unlinkUnusedAt", xunlinkunusedat), FN("rmdirAt", xrmdirat), FN("createWholeAt", xcreatewholeat),
+  };
+  define_functions(env, exports, props, sizeof props / sizeof props[0]);
+}

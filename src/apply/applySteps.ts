@@ -1,0 +1,93 @@
+/**
+ * A plan's records as executor steps, in plan order. Each group begins with its target
+ * step, sent only when one of its operations still needs work:
+ *   - a store entry to copy in (`keeper`): the checked keeper's bytes go into a new inode
+ *     in the store, hashed from that inode and named only when they match;
+ *   - an existing store entry, or (`--no-store`, reflink) the keeper: checked and held open;
+ *   - an adopted keeper (`plan --adopt`): checked, held, and linked into the store.
+ * Then one replace step per operation (temp link or clone, exchange, check, unlink).
+ */
+import { createHash } from 'node:crypto';
+import { decodePath } from '../pathBytes.js';
+import { OP_DONE, OP_SKIPPED, type JournalState } from '../journal/journal.js';
+import { EXP, K, digestOf, encodeExpect, encodeXattrs, type Executor, type Step } from '../run/executor.js';
+import type { Unit } from '../run/runSteps.js';
+import type { LinkRecord, StoreRecord } from '../planfile/records.js';
+import type { OpenPlanLike } from './types.js';
+import type { LinkMethod } from './linkMethod.js';
+
+export interface StepOptions {
+  exec: Executor;
+  storeRoot: number;
+  method: LinkMethod;
+  verifyContent: boolean;
+  state: JournalState;
+}
+
+/** The deterministic temp name tag of a plan (a resumed run knows its own leftovers). */
+export function tmpTag(digest: string): string {
+  return createHash('sha256').update(digest).digest('hex').slice(0, 12);
+}
+
+function placeOf(exec: Executor, rec: { path: string; path64?: string }) {
+  const p = exec.place(decodePath(rec));
+  if (!p) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
+  return p;
+}
+
+/** The target step of a group (see the file comment). */
+function targetStep(o: StepOptions, store: StoreRecord | undefined, first: LinkRecord): Step {
+  const { g, a } = digestOf(first.integrity);
+  if (store?.keeper) {
+    const s = placeOf(o.exec, store);
+    return {
+      k: K.copyIn, ...placeOf(o.exec, store.keeper), e: encodeExpect(store.keeper.stat, EXP.inode), g, a,
+      x: encodeXattrs(store.keeper.xattrs), sr: s.r, sd: s.d, sn: s.n,
+    };
+  }
+  if (store?.from) {
+    const s = placeOf(o.exec, store);
+    return { k: K.target, ...placeOf(o.exec, store.from), e: encodeExpect(store.stat!, EXP.inode), g, a, x: encodeXattrs(store.xattrs), lease: 1, sr: s.r, sd: s.d, sn: s.n };
+  }
+  const t = store ?? first.target;
+  return { k: K.target, ...placeOf(o.exec, t), e: encodeExpect(t.stat!, EXP.inode), g, a, x: encodeXattrs(t.xattrs), lease: store ? 0 : o.method.targetFlags };
+}
+
+export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit> {
+  const tag = tmpTag(plan.digest);
+  let store: StoreRecord | undefined;
+  let group = -1;
+  let targetSent = false;
+  for (const rec of plan.records()) {
+    if (rec.type === 'store') {
+      store = rec;
+      group = rec.group;
+      targetSent = false;
+      continue;
+    }
+    if (rec.type !== 'link') continue;
+    if (rec.group !== group) {
+      store = undefined;
+      group = rec.group;
+      targetSent = false;
+    }
+    const status = o.state.status[rec.op];
+    if (status === OP_DONE || status === OP_SKIPPED) {
+      yield { known: status === OP_DONE ? 'done' : 'skipped', op: rec.op };
+      continue;
+    }
+    if (!targetSent) {
+      yield { step: targetStep(o, store, rec), group };
+      targetSent = true;
+    }
+    const { g, a } = digestOf(rec.integrity);
+    yield {
+      op: rec.op,
+      group,
+      step: {
+        k: o.method.replaceKind, ...placeOf(o.exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`),
+        e: encodeExpect(rec.stat, EXP.inode | (o.verifyContent ? EXP.content : 0)), g, a, x: encodeXattrs(rec.xattrs),
+      },
+    };
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The store a clone links from: opened and its marker checked by src/store, its entries found
+ * by inode. The native walk lists the regular files two levels below `sha256/` and `sha512/`
+ * (by descriptor, no symlink entered); only those named as entries by the store's naming rule
+ * (storePath.ts) are kept. One fstatat per file: listing a store of 5,000 entries costs milliseconds.
+ */
+import { closeSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { errnoCode } from '../errors.js';
+import { linux } from '../native/addon.js';
+import { openStore } from '../store/marker.js';
+import { ENTRY_NAME, HEX_LENGTH, SHARD_NAME, type StoreAlgorithm } from '../store/storePath.js';
+import { defaultStore } from './defaultStore.js';
+
+export interface CloneStore {
+  /** The store's root, open (-1: no store); the clone takes it over. */
+  fd: number;
+  path: Buffer | null;
+  /** Every entry's inode and path below the store (NUL after each), as native cloneStart takes them. */
+  entries: { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer };
+}
+
+const NONE = { dev: new BigUint64Array(0), ino: new BigUint64Array(0), rels: Buffer.alloc(0) };
+
+/** Whether `alg/shard/name` is an entry's name, by the store's own rule (parseEntryName without making the integrity string, which costs more than the walk). */
+function isEntryRel(rel: string): boolean {
+  const [algorithm, shard, name, more] = rel.split('/');
+  if (more !== undefined || !(algorithm in HEX_LENGTH) || !SHARD_NAME.test(shard)) return false;
+  const m = ENTRY_NAME.exec(name);
+  return m !== null && m[1].length + 2 === HEX_LENGTH[algorithm as StoreAlgorithm];
+}
+
+/** The listed files that are entries by the store's own naming rule. */
+function onlyEntries(files: CloneStore['entries']): CloneStore['entries'] {
+  const keep: number[] = [];
+  const rels: Buffer[] = [];
+  let off = 0;
+  for (let i = 0; i < files.dev.length; i++) {
+    const end = files.rels.indexOf(0, off);
+    const rel = files.rels.subarray(off, end);
+    off = end + 1;
+    if (!isEntryRel(rel.toString('latin1'))) continue;
+    keep.push(i);
+    rels.push(rel, Buffer.alloc(1));
+  }
+  return {
+    dev: BigUint64Array.from(keep, (i) => files.dev[i]),
+    ino: BigUint64Array.from(keep, (i) => files.ino[i]),
+    rels: Buffer.concat(rels),
+  };
+}
+
+/**
+ * `--store DIR` must be a store of this layout (exit 2 otherwise). Without it, the default
+ * store (as `plan` would choose for SRC and DST) is used when it exists; when it does not,
+ * `onNoStore` is told and every file is copied.
+ */
+export function openCloneStore(store: string | undefined, src: Buffer, dst: Buffer, onNoStore?: (path: Buffer) => void): CloneStore {
+  let path: Buffer;
+  if (store !== undefined) path = Buffer.from(resolve(store));
+  else {
+    path = defaultStore([src, dst]);
+    try {
+      path = realpathSync.native(path, { encoding: 'buffer' });
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      onNoStore?.(path);
+      return { fd: -1, path: null, entries: NONE };
+    }
+  }
+  const fd = openStore(path);
+  try {
+    return { fd, path, entries: onlyEntries(linux().listStoreFiles(fd)) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}

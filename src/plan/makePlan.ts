@@ -1,0 +1,173 @@
+/**
+ * The plan pipeline, one stage after another: scan the roots, hash the candidates (with the
+ * hash cache), turn each content group into the planner's input, assemble the records and
+ * write them atomically. It prints nothing: the caller hears of progress through `events`.
+ */
+import { excludeMatcher } from '../scan/excludeMatcher.js';
+import { scanParallel } from '../scan/scanParallel.js';
+import { findDuplicates } from '../hash/findDuplicates.js';
+import type { HashCache } from '../hash/hashCache.js';
+import { WorkerPool } from '../workers/workerPool.js';
+import { statfsSync } from 'node:fs';
+import { storeLookup } from '../store/storeEntries.js';
+import { PlanWriter } from '../planfile/writePlan.js';
+import { PLAN_KIND, PLAN_VERSION, type Algorithm, type BodyRecord, type HeaderRecord, type LinkMode, type MatchOptions, type SpaceRecord } from '../planfile/records.js';
+import { encodePath } from '../pathBytes.js';
+import { VERSION } from '../version.js';
+import { newCounters, planContent } from './assemblePlan.js';
+import { SpaceFigures } from './spaceFigures.js';
+import { planInput } from './planInput.js';
+
+/** Everything a plan is made from, settled and checked beforehand (src/cli/plan.ts). */
+export interface PlanRequest {
+  /** Canonical roots and store (see resolveRoots). */
+  roots: Buffer[];
+  store: Buffer | null;
+  /** The absolute path of the plan file to write. */
+  output: string;
+  link: LinkMode;
+  algorithm: Algorithm;
+  minSize: bigint;
+  exclude: string[];
+  match: MatchOptions;
+  linkMax: number;
+  /** `--adopt`: a new store entry is the keeper's own inode (trusted trees), not a copy of it. */
+  adopt?: boolean;
+  threads: number;
+  cache: HashCache;
+}
+
+/** What the stages report while they run; all optional (tests pass none). */
+export interface PlanEvents {
+  warn?(message: string): void;
+  scanned?(files: number): void;
+  /** Hashing starts: at most this many bytes of this many files will be read. */
+  hashStart?(bytes: number, files: number): void;
+  hashed?(bytes: number, files: number): void;
+  /** A stage ended (HASHIFY_TIMING prints these). */
+  phase?(name: string): void;
+}
+
+/** The written plan's digest and the counts a summary needs. */
+export interface MadePlan {
+  digest: string;
+  files: number;
+  bytesScanned: number;
+  groups: number;
+  ops: number;
+  storeEntries: number;
+  /** Allocated bytes freed minus the store's new directories (what du will see). */
+  bytesReclaimable: bigint;
+  /** The freed inodes' sizes. */
+  bytesApparent: bigint;
+  space: SpaceRecord;
+  bytesRead: number;
+  filesHashed: number;
+  cacheHits: number;
+  changedWhileScanning: number;
+}
+
+/** Runs the stages; `signal` aborting removes the half-written plan (the caller then exits). */
+export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal?: AbortSignal): Promise<MadePlan> {
+  const warn = (m: string) => events.warn?.(m);
+  const header: HeaderRecord = {
+    type: 'header',
+    kind: PLAN_KIND,
+    version: PLAN_VERSION,
+    tool: `hashify ${VERSION}`,
+    created: new Date().toISOString(),
+    roots: req.roots.map(encodePath),
+    store: req.store ? encodePath(req.store) : null,
+    link: req.link,
+    algorithm: req.algorithm,
+    minSize: req.minSize.toString(),
+    match: req.match,
+    exclude: req.exclude,
+    linkMax: req.linkMax,
+    ...(req.adopt && req.store ? { adopt: true } : {}),
+  };
+  // The plan and the files beside it are hashify's, also when they lie inside a root.
+  const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => Buffer.from(req.output + ext));
+  if (req.store) skip.push(req.store);
+
+  // Scan and hash on every core; the pool's threads keep the process alive until closed.
+  let pool = new WorkerPool(req.threads);
+  let scan, dups;
+  try {
+    scan = await scanParallel(
+      { roots: req.roots, skip, minSize: req.minSize, exclude: excludeMatcher(req.exclude), onProgress: (files) => events.scanned?.(files), onWarning: warn },
+      req.exclude,
+      pool,
+    );
+    events.phase?.(`scan (${scan.files} files)`);
+    // Fresh threads for hashing: the scanning ones may still hold the tables they handed
+    // back until their collectors run; ending them frees that memory now (~60 ms).
+    await pool.close();
+    pool = new WorkerPool(req.threads);
+    dups = await findDuplicates(scan.table, {
+      algorithm: req.algorithm,
+      // A clone keeps each file's own inode and metadata: only the content must match.
+      match: req.link === 'reflink' ? { mtime: false, owner: false, mode: false } : req.match,
+      pool,
+      cache: req.cache,
+      onStart: (bytes, files) => events.hashStart?.(bytes, files),
+      onProgress: (bytes, files) => events.hashed?.(bytes, files),
+      onWarning: warn,
+    });
+  } finally {
+    await pool.close();
+  }
+  events.phase?.(`hash (${dups.bytesRead} bytes read, ${dups.filesHashed} files hashed)`);
+  req.cache.save(warn);
+  events.phase?.('save cache');
+
+  // Assemble and write, one content group at a time.
+  const counters = newCounters();
+  const writer = new PlanWriter(req.output, header);
+  const abort = () => writer.abort();
+  signal?.addEventListener('abort', abort);
+  let written;
+  try {
+    const records: BodyRecord[] = [];
+    const lookup = req.store ? storeLookup(req.store) : undefined;
+    counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
+    const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
+    for (const g of dups.groups) {
+      planContent(planInput(g, scan.table, dups, lookup ? lookup(g.integrity) : []), ctx, counters, records);
+      for (const r of records) writer.write(r);
+      records.length = 0;
+    }
+    lookup?.close();
+    written = writer.finish({
+      files: scan.files,
+      groups: counters.group,
+      ops: counters.op,
+      storeEntries: counters.storeEntries,
+      bytesReclaimable: counters.bytesReclaimable.toString(),
+      sharedInodes: counters.group,
+      space: counters.space.record(),
+      skipped: { otherDevice: scan.otherDevice, unreadable: scan.unreadable + dups.unreadable, changedWhileScanning: dups.changed + scan.vanished },
+    });
+  } catch (err) {
+    writer.abort();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  events.phase?.('assemble and write');
+  return {
+    digest: written.digest,
+    files: scan.files,
+    bytesScanned: Number(scan.bytes),
+    groups: counters.group,
+    ops: counters.op,
+    storeEntries: counters.storeEntries,
+    bytesReclaimable: counters.space!.bytesReclaimable,
+    bytesApparent: counters.space!.bytesApparent,
+    space: counters.space!.record(),
+    bytesRead: dups.bytesRead,
+    filesHashed: dups.filesHashed,
+    cacheHits: req.cache.hits,
+    changedWhileScanning: dups.changed + scan.vanished,
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * From the hashing stage's result to the planner's input: one content group's rows of the
+ * scan table become inodes with all their paths (sorted bytewise), their xattrs, and the
+ * store entry each already is, with the suffixes the store already uses for that content.
+ */
+import type { FileTable } from '../scan/fileTable.js';
+import type { ContentGroup, DuplicateResult } from '../hash/findDuplicates.js';
+import type { StoreEntry } from '../store/storeEntries.js';
+import type { XattrRecord } from '../planfile/records.js';
+import type { PlanContent } from './assemblePlan.js';
+
+function xattrRecord(list: Array<[string, Uint8Array]> | undefined): XattrRecord | undefined {
+  if (!list || list.length === 0) return undefined;
+  const rec: XattrRecord = {};
+  for (const [name, value] of list) rec[name] = Buffer.from(value).toString('base64');
+  return rec;
+}
+
+/** The planner's input for one group; `entries` are the store's entries of its content. */
+export function planInput(group: ContentGroup, table: FileTable, dups: DuplicateResult, entries: StoreEntry[]): PlanContent {
+  return {
+    integrity: group.integrity,
+    storeSuffixes: entries.map((e) => e.suffix),
+    inodes: group.rows.map((row) => {
+      const paths = [row, ...(dups.aliases.get(row) ?? [])].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y));
+      const entry = entries.find((e) => e.dev === table.dev[row] && e.ino === table.ino[row]);
+      return {
+        stat: table.stat(row),
+        paths,
+        xattrs: xattrRecord(dups.xattrs.get(row)),
+        storeEntry: entry ? { path: entry.path, suffix: entry.suffix } : undefined,
+      };
+    }),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The space figures of a plan, as `du` and `df` will see them after apply (SPEC "Plans,
+ * caches and output"), pure: the planner reports each inode that no path will use after
+ * apply and each new store entry.
+ *
+ * - `bytesApparent`: the file sizes of the freed inodes.
+ * - `bytesReclaimable`: their allocated blocks, minus what the store's new directories (and
+ *   its marker, for a new store) will take. It can be negative: linking a few small files into
+ *   a new store costs more directory blocks than it frees.
+ *
+ * The scan does not record st_blocks, so a file's allocation is estimated as its size rounded
+ * up to the filesystem's block size (statvfs f_bsize): exact for ordinary files on ext4 and
+ * XFS; too high for sparse files and for btrfs's small inline files. A new directory costs
+ * one block, and a new shard's entries one directory record each (8 bytes + name, 4-byte
+ * aligned, as ext4 stores them) beyond its first block; the growth of shards that exist
+ * already is not counted.
+ */
+import { STORE_MARKER } from '../store/marker.js';
+import type { SpaceRecord } from '../planfile/records.js';
+
+/** What the planner needs to know about the store as it is now. */
+export interface StoreShape {
+  /** Whether `rel` (relative to the store: '', 'hashify-store.json', 'sha256', 'sha256/ab') exists. */
+  has(rel: string): boolean;
+}
+
+/** A file of `size` bytes rounded up to whole blocks. */
+export function allocatedBytes(size: bigint, blockSize: number): bigint {
+  const b = BigInt(blockSize);
+  return ((size + b - 1n) / b) * b;
+}
+
+/** A directory record's bytes for a name of `length` bytes (ext4: 8-byte header, 4-byte aligned). */
+const direntBytes = (length: number) => (8 + length + 3) & ~3;
+
+export class SpaceFigures {
+  bytesApparent = 0n;
+  private bytesAllocated = 0n;
+  /** Directories apply will create in the store. */
+  storeDirectories = 0;
+  private storeBytes = 0n;
+  private made = new Set<string>();
+  /** Directory-record bytes of the entries of each new shard. */
+  private newShardRecords = new Map<string, number>();
+
+  /** `store` absent: a plan without a store (nothing is created). */
+  constructor(
+    readonly blockSize: number,
+    private store?: StoreShape,
+  ) {}
+
+  /** An inode that no path uses after apply, of `size` bytes. */
+  freed(size: bigint | number | string): void {
+    const s = BigInt(size);
+    this.bytesApparent += s;
+    this.bytesAllocated += allocatedBytes(s, this.blockSize);
+  }
+
+  /** A store entry's data copied in from its keeper (a new inode of `size` bytes; FICLONE may share the blocks, not counted). */
+  copied(size: bigint | number | string): void {
+    const s = BigInt(size);
+    this.bytesApparent -= s;
+    this.bytesAllocated -= allocatedBytes(s, this.blockSize);
+  }
+
+  /** A new store entry, at `rel` relative to the store (`sha256/ab/<rest>[-N]`). */
+  newEntry(rel: string): void {
+    if (!this.store) return;
+    const parts = rel.split('/');
+    this.create('', 'dir');
+    this.create(STORE_MARKER, 'file');
+    this.create(parts[0], 'dir');
+    const shard = `${parts[0]}/${parts[1]}`;
+    if (this.create(shard, 'dir') || this.newShardRecords.has(shard)) {
+      this.newShardRecords.set(shard, (this.newShardRecords.get(shard) ?? 0) + direntBytes(parts[2].length));
+    }
+  }
+
+  /** Counts `rel` once when it does not exist yet; true when it is new. */
+  private create(rel: string, kind: 'dir' | 'file'): boolean {
+    if (this.made.has(rel) || this.store!.has(rel)) return false;
+    this.made.add(rel);
+    if (kind === 'dir') this.storeDirectories++;
+    this.storeBytes += BigInt(this.blockSize);
+    return true;
+  }
+
+  /** Store bytes: one block per new directory and file, and the blocks new shards' records fill beyond their first. */
+  private storeCost(): bigint {
+    let extra = 0n;
+    for (const bytes of this.newShardRecords.values()) extra += allocatedBytes(BigInt(bytes), this.blockSize) - BigInt(this.blockSize);
+    return this.storeBytes + (extra > 0n ? extra : 0n);
+  }
+
+  get bytesReclaimable(): bigint {
+    return this.bytesAllocated - this.storeCost();
+  }
+
+  /** The figures for the plan's trailer. */
+  record(): SpaceRecord {
+    return { bytesReclaimable: this.bytesReclaimable.toString(), bytesApparent: (this.bytesApparent < 0n ? 0n : this.bytesApparent).toString(), blockSize: this.blockSize, storeDirectories: this.storeDirectories };
+  }
+}
+
+/** "1.2 MiB on disk (3.4 MiB apparent, …)" for people, sizes written by `format`; plans without the figures give the apparent size alone. */
+export function spaceText(space: SpaceRecord | undefined, apparent: bigint | number, format: (n: bigint) => string): string {
+  const signed = (n: bigint) => (n < 0n ? `-${format(-n)}` : format(n));
+  if (!space) return signed(BigInt(apparent));
+  return `${signed(BigInt(space.bytesReclaimable))} on disk (${signed(BigInt(space.bytesApparent))} apparent; the store gains ${space.storeDirectories} directories)`;
+}

@@ -1,0 +1,137 @@
+/**
+ * The one operation runner behind apply and undo: steps go to the native executor in
+ * batches; each operation's outcome is journaled, counted and reported; the journal is
+ * written at checkpoints after syncfs() of the roots' filesystem, so it never claims a
+ * change a power cut could take back; SIGINT/SIGTERM stop between batches; a fatal errno
+ * (ENOSPC, EROFS, EDQUOT, EIO) or, with --on-drift abort, the first drift stops the run.
+ * Whatever happened after the last checkpoint is found again by looking at the filesystem.
+ */
+import type { Executor, Step, StepResult } from './executor.js';
+import { S } from './executor.js';
+import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord } from '../journal/journal.js';
+
+/** Errors that stop the whole run: nothing else can succeed until the cause is fixed. */
+export const FATAL = new Set(['ENOSPC', 'EROFS', 'EDQUOT', 'EIO', 'ENOSYS']);
+
+/** One unit of work: a step for the executor, or an operation the journal already settled. */
+export type Unit =
+  | { step: Step; op?: number; group: number }
+  | { known: 'done' | 'skipped'; op: number };
+
+export interface RunOptions {
+  exec: Executor;
+  journal: { append(r: JournalRecord): void; checkpoint(): void };
+  /** The journal's status of every operation; updated as operations finish. */
+  status: Uint8Array;
+  ops: number;
+  abortOnDrift: boolean;
+  stopRequested: () => string | undefined;
+  /** The path of an operation, for messages. */
+  pathOf: (op: number) => string;
+  onProgress?: (done: number, total: number) => void;
+  onEvent?: (message: string) => void;
+  /** A group step's result (e.g. the store entry it made). */
+  onGroupStep?: (step: Step, group: number, r: StepResult) => void;
+  batch?: number;
+  checkpointEvery?: number;
+  checkpointMs?: number;
+}
+
+/** What a run did, counted for this run: applied + alreadyDone + skipped + failed + notReached == ops. */
+export interface RunCounts {
+  ops: number;
+  applied: number;
+  alreadyDone: number;
+  skipped: number;
+  failed: number;
+  notReached: number;
+  bytesSaved: bigint;
+  inodesFreed: number;
+  stoppedBy?: string;
+  fatal?: string;
+  aborted?: string;
+}
+
+export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<RunCounts> {
+  const c: RunCounts = { ops: o.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, notReached: 0, bytesSaved: 0n, inodesFreed: 0 };
+  const size = o.batch ?? 128;
+  let since = 0;
+  let last = Date.now();
+  const checkpoint = () => {
+    // The filesystem first: the journal must never get ahead of what is durable.
+    try {
+      o.exec.syncfs(0);
+    } catch {
+      /* re-checked on resume */
+    }
+    o.journal.checkpoint();
+    since = 0;
+    last = Date.now();
+  };
+  const finish = (op: number, r: StepResult) => {
+    since++;
+    if (r.s === S.applied || r.s === S.already) {
+      o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
+      o.status[op] = OP_DONE;
+      if (r.s === S.applied) c.applied++;
+      else c.alreadyDone++;
+      if (r.freed) {
+        c.bytesSaved += BigInt(r.freed);
+        c.inodesFreed++;
+      }
+    } else if (r.s === S.drift) {
+      const why = r.why ?? 'it changed';
+      o.journal.append({ t: 'skip', op, why });
+      o.status[op] = OP_SKIPPED;
+      c.skipped++;
+      o.onEvent?.(`Skipped ${o.pathOf(op)}: ${why}`);
+      if (o.abortOnDrift) c.aborted = why;
+    } else {
+      const code = r.code ?? 'EIO';
+      const why = `${r.why ?? 'failed'} (${code}, ${o.pathOf(op)})`;
+      o.journal.append({ t: 'fail', op, code, why });
+      o.status[op] = OP_FAILED;
+      c.failed++;
+      o.onEvent?.(`Operation ${op} failed: ${why}`);
+      if (FATAL.has(code)) c.fatal = why;
+    }
+  };
+  let batch: Array<{ step: Step; op?: number; group: number }> = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
+    results.forEach((r, i) => {
+      const u = batch[i];
+      if (u.op !== undefined) return finish(u.op, r);
+      o.onGroupStep?.(u.step, u.group, r);
+      if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
+      if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code})`;
+    });
+    batch = [];
+    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
+    o.onProgress?.(c.applied + c.alreadyDone + c.skipped + c.failed, c.ops);
+    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
+  };
+  const stopped = () => {
+    const stop = o.stopRequested();
+    if (stop) c.stoppedBy = stop;
+    return Boolean(stop || c.fatal || c.aborted);
+  };
+  for (const u of units) {
+    if ('known' in u) {
+      if (u.known === 'done') c.alreadyDone++;
+      else c.skipped++;
+      continue;
+    }
+    batch.push(u);
+    if (batch.length >= size) {
+      await flush();
+      if (stopped()) break;
+    }
+  }
+  if (!stopped()) await flush();
+  checkpoint();
+  c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
+  o.onProgress?.(c.ops - c.notReached, c.ops);
+  return c;
+}

@@ -1,0 +1,67 @@
+/**
+ * A plan that an apply ran has a journal, the only way back: `plan -o` never writes over it,
+ * whether the journal is FILE.journal, FILE.undo.journal or one named with apply --journal.
+ */
+import * as fs from 'node:fs';
+import { makeTree } from '../helpers/tree.js';
+import { hashify } from '../helpers/cli.js';
+
+function setup() {
+  const t = makeTree({ 'r/a/x': 'one\n', 'r/b/x': 'one\n', 'r/a/y': 'two\n', 'r/b/y': 'two\n' });
+  const p = t.path('p.plan.jsonl');
+  expect(hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '-q']).status).toBe(0);
+  return { t, p };
+}
+
+test('plan refuses (exit 2) to write over a plan whose apply left FILE.journal, and the plan is unchanged', () => {
+  const { t, p } = setup();
+  try {
+    expect(hashify(['apply', p, '-q']).status).toBe(0);
+    const before = fs.readFileSync(p);
+    const r = hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${p}.journal`);
+    expect(r.stderr).toMatch(/only way to undo it/);
+    expect(fs.readFileSync(p)).toEqual(before);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('plan refuses to write over a plan with only an undo journal left', () => {
+  const { t, p } = setup();
+  try {
+    fs.writeFileSync(`${p}.undo.journal`, '');
+    const r = hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${p}.undo.journal`);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('apply --journal J records J beside the plan, and plan then refuses to write over that plan', () => {
+  const { t, p } = setup();
+  try {
+    fs.mkdirSync(t.path('journals'));
+    const j = t.path('journals/mine.journal');
+    expect(hashify(['apply', p, '--journal', j, '-q']).status).toBe(0);
+    expect(fs.existsSync(j)).toBe(true);
+    expect(fs.readFileSync(`${p}.journals`, 'utf8')).toBe(JSON.stringify(j) + '\n');
+    const r = hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(j);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a plan without a journal is replaced as before', () => {
+  const { t, p } = setup();
+  try {
+    const r = hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '-q']);
+    expect(r.status).toBe(0);
+  } finally {
+    t.cleanup();
+  }
+});

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { statfsSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { SpaceFigures, allocatedBytes, spaceText } from '../../src/plan/spaceFigures.js';
+import { makeTree } from '../helpers/tree.js';
+import { hashify } from '../helpers/cli.js';
+
+const shape = (existing: string[]) => ({ has: (rel: string) => existing.includes(rel) });
+const rest = (c: string) => c.repeat(62);
+
+describe('space figures (pure)', () => {
+  test('a freed file counts its size apparent and its whole blocks reclaimable', () => {
+    expect(allocatedBytes(550n, 4096)).toBe(4096n);
+    expect(allocatedBytes(4097n, 4096)).toBe(8192n);
+    const s = new SpaceFigures(4096);
+    s.freed(550n);
+    s.freed('8192');
+    expect(s.bytesApparent).toBe(8742n);
+    expect(s.bytesReclaimable).toBe(12288n);
+  });
+
+  test('the directories a new store needs are subtracted once each: root, marker, algorithm, each new shard', () => {
+    const s = new SpaceFigures(4096, shape([]));
+    for (let i = 0; i < 3; i++) s.freed(100n);
+    s.newEntry(`sha256/ab/${rest('0')}`);
+    s.newEntry(`sha256/ab/${rest('1')}`);
+    s.newEntry(`sha256/cd/${rest('0')}`);
+    // 3 blocks freed; root, marker, sha256/, ab/, cd/ made.
+    expect(s.storeDirectories).toBe(4);
+    expect(s.bytesReclaimable).toBe(3n * 4096n - 5n * 4096n);
+    expect(s.record()).toEqual({ bytesReclaimable: String(-2 * 4096), bytesApparent: '300', blockSize: 4096, storeDirectories: 4 });
+  });
+
+  test('what the store has already costs nothing; a big new shard costs the blocks its records fill', () => {
+    const s = new SpaceFigures(4096, shape(['', 'hashify-store.json', 'sha256', 'sha256/ab']));
+    s.newEntry(`sha256/ab/${rest('0')}`);
+    expect(s.bytesReclaimable).toBe(0n);
+    for (let i = 0; i < 200; i++) s.newEntry(`sha256/cd/${i.toString(16).padStart(62, '0')}`);
+    // 200 records of 72 bytes = 14400 bytes: 4 blocks for the new shard.
+    expect(s.storeDirectories).toBe(1);
+    expect(s.bytesReclaimable).toBe(-4n * 4096n);
+  });
+
+  test('no store (--no-store, reflink): nothing is created', () => {
+    const s = new SpaceFigures(4096);
+    s.newEntry(`sha256/ab/${rest('0')}`);
+    s.freed(1n);
+    expect(s.bytesReclaimable).toBe(4096n);
+  });
+
+  test('the text for people says on-disk and apparent bytes, with a sign', () => {
+    const fmt = (n: bigint) => `${n} B`;
+    expect(spaceText({ bytesReclaimable: '-8192', bytesApparent: '10', blockSize: 4096, storeDirectories: 3 }, 10n, fmt)).toBe('-8192 B on disk (10 B apparent; the store gains 3 directories)');
+    expect(spaceText(undefined, 10n, fmt)).toBe('10 B');
+  });
+});
+
+describe('space figures (plan, then apply)', () => {
+  test('bytesReclaimable is what du sees go (many small files); bytesApparent is not', () => {
+    const t = makeTree({});
+    try {
+      const when = new Date('2024-01-02T03:04:05Z');
+      for (const r of ['a', 'b']) mkdirSync(t.path(r));
+      for (let i = 0; i < 600; i++) {
+        const content = randomBytes(275).toString('hex');
+        for (const r of ['a', 'b']) {
+          writeFileSync(t.path(`${r}/f${i}`), content);
+          utimesSync(t.path(`${r}/f${i}`), when, when);
+        }
+      }
+      const plan = t.path('p.plan.jsonl');
+      const p = hashify(['plan', t.path('a'), t.path('b'), '-o', plan, '--no-cache', '--json']);
+      expect(p.status).toBe(0);
+      const { bytesReclaimable, bytesApparent } = p.json();
+      expect(bytesApparent).toBe(600 * 550);
+      expect(hashify(['show', plan, '--json']).json()).toMatchObject({ bytesReclaimable, bytesApparent });
+      const du = () => Number(execFileSync('du', ['-s', '-B1', t.root], { encoding: 'utf8' }).split('\t')[0]);
+      const before = du();
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
+      const freed = before - du();
+      const block = statfsSync(t.root).bsize;
+      // The plan file itself does not change; the estimate is exact for plain files on ext4,
+      // within a few blocks elsewhere (btrfs keeps small files inline).
+      expect(Math.abs(bytesReclaimable - freed)).toBeLessThanOrEqual(Math.max(8 * block, freed * 0.05));
+      expect(bytesApparent).toBeLessThan(freed / 3);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
