@@ -9,6 +9,7 @@
 #   BENCH_BIG_MB=2048                  size of each file of the `bigfiles` corpus
 #   BENCH_MILLION=1000000              files of the `million` corpus (BENCH_SKIP_MILLION=1 skips it)
 #   BENCH_CORPORA=million,full         only these (guests, usr-small, bigfiles, million, applied, full)
+#   BENCH_SKIP_TOOLS=rmlint,fdupes    leave these tools out (names as in the table, by prefix)
 #   BENCH_COLD=0                       skip the cold runs on the guests (they drop the page cache)
 #   BENCH_TIMEOUT=600                  seconds before a tool is stopped (and not run again)
 #   BENCH_QUICK=1                      a few minutes: 2 guests, small corpora, 3 runs
@@ -32,10 +33,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
 fi
 
-bash bench/corpus/guests.sh
-node bench/corpus/usrSmall.mjs "$BENCH_DIR/usr-small"
-node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"
-[ -n "$BENCH_SKIP_MILLION" ] || node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"
+# Only the corpora this run measures are built (applied and full are copies of the guests).
+wants() { [ -z "${BENCH_CORPORA:-}" ] || [[ ",$BENCH_CORPORA," == *",$1,"* ]]; }
+if wants guests || wants applied || wants full; then bash bench/corpus/guests.sh; fi
+if wants usr-small; then node bench/corpus/usrSmall.mjs "$BENCH_DIR/usr-small"; fi
+if wants bigfiles; then node bench/corpus/bigFiles.mjs "$BENCH_DIR/bigfiles" "$BENCH_BIG_MB"; fi
+if wants million && [ -z "$BENCH_SKIP_MILLION" ]; then node bench/corpus/million.mjs "$BENCH_DIR/million" "$BENCH_MILLION"; fi
 
 node bench/lib/measure.mjs | tee bench/out/results.md
 

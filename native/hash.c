@@ -35,8 +35,7 @@ static void partial_row(const struct table *t, int32_t i, uint8_t *digest, uint8
   close(fd);
 }
 
-/* full: the whole content's digest, and the xattrs (the file is open anyway). */
-/* full: see hash_io.h */
+/* full: the whole content's digest, and the xattrs (the file is open anyway); see hash_io.h. */
 void full_row(const struct table *t, int32_t i, const EVP_MD *md, uint8_t *digest, uint8_t *status, int32_t *err, double *bytes, struct blob *x, int32_t k, int want_digest) {
   int fd = open_row(t, i, status, err);
   if (fd < 0) return;

@@ -3,7 +3,7 @@
 // the full job on fresh copies of the guests, checked for correctness. Exits non-zero when a
 // correctness check fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ const cli = join(process.cwd(), 'dist/cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'hashify-bench-'));
 const cacheFile = join(scratch, 'replan.cache');
 
-const sub = (d) => readdirSync(d).filter((n) => !n.startsWith('.')).sort().map((n) => join(d, n));
+const sub = (d) => (!existsSync(d) ? [] : readdirSync(d)).filter((n) => !n.startsWith('.')).sort().map((n) => join(d, n));
 const only = process.env.BENCH_CORPORA ? process.env.BENCH_CORPORA.split(',') : undefined; // e.g. million,full
 const timeoutSecs = Number(process.env.BENCH_TIMEOUT ?? 600);
 const allCorpora = [
@@ -103,7 +103,8 @@ let failed = false;
 for (const c of corpora) {
   const bytes = sharedList(c.roots);
   const files = Number(execFileSync('bash', ['-c', `find ${c.roots.map((r) => `'${r}'`).join(' ')} -type f | wc -l`], { encoding: 'utf8' }));
-  const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million'));
+  const skipTools = (process.env.BENCH_SKIP_TOOLS ?? '').split(',').filter(Boolean); // e.g. rmlint,fdupes
+  const ts = tools(c.roots).filter((t) => !(t.slow && c.name === 'million') && !skipTools.some((n) => t.name.startsWith(n)));
   // Warm-up (and warms the hashify cache); a tool that times out here is not run again.
   const timedOut = new Set(ts.filter((t) => Number.isNaN(timed(t).secs)).map((t) => t.name));
   const results = new Map(ts.map((t) => [t.name, { secs: [], rss: [] }]));

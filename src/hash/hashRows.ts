@@ -11,8 +11,10 @@ import { getSystemErrorName } from 'node:util';
 import { linux } from '../native/addon.js';
 import type { FileTable } from '../scan/fileTable.js';
 
+/** Bytes kept of a partial (head + tail) SHA-256: it only rules candidates out. */
 export const PARTIAL_DIGEST_BYTES = 16;
 
+/** What a batch asks of each row (see native/hash.c). */
 export type HashKind = 'partial' | 'full' | 'xattrs' | 'compare';
 
 /** The results of a batch of rows, as flat arrays (index k is rows[k]). */
@@ -27,12 +29,14 @@ export interface BatchResult {
   bytesRead: number;
 }
 
+/** A row's outcome: read as scanned; changed or gone since the scan (left out); unreadable (errno in `errors`). */
 export const STATUS_OK = 0;
 export const STATUS_CHANGED = 1;
 export const STATUS_ERROR = 2;
 
 const MODE: Record<HashKind, number> = { partial: 0, full: 1, xattrs: 2, compare: 3 };
 
+/** Bytes of one row's digest in a batch result of `kind`. */
 export function digestBytes(kind: HashKind, algorithm: string): number {
   return kind === 'xattrs' ? 0 : kind === 'partial' ? PARTIAL_DIGEST_BYTES : algorithm === 'sha512' ? 64 : 32;
 }

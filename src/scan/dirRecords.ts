@@ -8,7 +8,9 @@
 
 /** The entry vanished between readdir and fstatat. */
 export const KIND_VANISHED = 0;
+/** A regular file. */
 export const KIND_FILE = 1;
+/** A directory. */
 export const KIND_DIR = 2;
 /** Bytes before the name. */
 export const REC_HEAD = 72;

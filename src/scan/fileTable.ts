@@ -67,6 +67,7 @@ export interface RootFds {
   skip: number[];
 }
 
+/** The scanned files, one row a path, column by column (see the top of this file). */
 export class FileTable {
   length = 0;
   dev!: BigUint64Array;

@@ -15,6 +15,7 @@ const SPLIT_AT = 64;
 const MAX_SPLIT_DEPTH = 4;
 
 export async function scanParallel(opts: ScanOptions, patterns: string[], pool: WorkerPool): Promise<ScanResult> {
+  pool.start(); // the threads come up while the top levels are read here
   const ctx = walkContext(opts);
   const table = new FileTable();
   table.roots = ctx.rootFds;

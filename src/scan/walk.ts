@@ -17,6 +17,7 @@ import { DirRecords, KIND_FILE, KIND_VANISHED } from './dirRecords.js';
 import type { FileTable, RootFds } from './fileTable.js';
 import type { ExcludeMatcher } from './excludeMatcher.js';
 
+/** What to scan, what to leave out, and where progress and warnings go. */
 export interface ScanOptions {
   roots: Buffer[];
   /** Never entered (the store; also the plan's own output). */
@@ -27,6 +28,7 @@ export interface ScanOptions {
   onWarning?: (message: string) => void;
 }
 
+/** What the scan saw besides the table's rows. */
 export interface ScanCounts {
   /** Regular files seen, of any size. */
   files: number;
@@ -36,6 +38,7 @@ export interface ScanCounts {
   vanished: number;
 }
 
+/** The scanned rows and the counts. */
 export interface ScanResult extends ScanCounts {
   table: FileTable;
 }
@@ -46,6 +49,7 @@ export interface DirTask {
   root: number;
 }
 
+/** Everything a walk needs, shared by the threads (each gets its own copy from scanInit). */
 export interface WalkContext {
   roots: Buffer[];
   /** Each root's descriptor, and the bytes of a path below it that name the root. */
@@ -58,10 +62,12 @@ export interface WalkContext {
   warn: (message: string) => void;
 }
 
+/** Counts at zero. */
 export function newCounts(): ScanCounts {
   return { files: 0, bytes: 0n, unreadable: 0, otherDevice: 0, vanished: 0 };
 }
 
+/** Adds a thread's counts to the total. */
 export function addCounts(to: ScanCounts, from: ScanCounts): void {
   to.files += from.files;
   to.bytes += from.bytes;

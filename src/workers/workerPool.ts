@@ -76,11 +76,23 @@ function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (ms
 }
 
 export class WorkerPool {
-  private workers: Worker[] = [];
+  private started: Worker[] = [];
   private shared?: FileTable;
 
-  constructor(readonly threads: number) {
-    for (let i = 0; i < threads; i++) this.workers.push(new Worker(workerPath()));
+  constructor(readonly threads: number) {}
+
+  /**
+   * The threads, started at the first request: a pool with nothing to do (a re-plan whose
+   * every digest is cached) costs no thread start-up (~50 ms of CPU each).
+   */
+  private get workers(): Worker[] {
+    this.start();
+    return this.started;
+  }
+
+  /** Starts the threads now (the scan: they come up while the top levels are read). */
+  start(): void {
+    if (this.started.length === 0) for (let i = 0; i < this.threads; i++) this.started.push(new Worker(workerPath()));
   }
 
   /**
@@ -196,7 +208,7 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers = [];
+    await Promise.all(this.started.map((w) => w.terminate()));
+    this.started = [];
   }
 }
