@@ -13,11 +13,11 @@
 import { closeSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
-import { packedRows } from './packedRows.js';
+import { packedRows, type DirRow } from './packedRows.js';
 import { SHARD_NAME, entryNameParts, integrityOfHex, isStoreAlgorithm, isStoreBookkeeping, type StoreAlgorithm } from './storePath.js';
 
-/** One store entry as listed. */
-export interface ListedEntry {
+/** One store entry as listed: its name's meaning, and its lstat fields as the shard's listing gave them. */
+export interface ListedEntry extends Omit<DirRow, 'name' | 'kind'> {
   /** Path relative to the store: `sha256/ab/<62 hex>[-N]`. */
   rel: Buffer;
   /** Its name in its shard. */
@@ -28,13 +28,6 @@ export interface ListedEntry {
   /** Its SRI integrity string (made by ssri when read). */
   readonly integrity: string;
   suffix: number;
-  dev: bigint;
-  ino: bigint;
-  nlink: number;
-  size: bigint;
-  /** Allocated 512-byte blocks (st_blocks). */
-  blocks: bigint;
-  ctimeNs: bigint;
 }
 
 export type ForeignKind = 'file' | 'directory' | 'symlink' | 'other';
