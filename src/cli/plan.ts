@@ -109,6 +109,8 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
           hashStart = Date.now();
           totalBytes = bytes;
           totalFiles = files;
+          // Drawn at once: the phase may end before the next redraw is due.
+          out.progress(formatProgress('hashing', 0, totalFiles, 0, totalBytes, 0), true);
         },
         hashed: (bytes, files) => out.progress(formatProgress('hashing', Math.min(files, totalFiles), totalFiles, bytes, totalBytes, (Date.now() - hashStart) / 1000)),
         phase: phaseTimer(out),
