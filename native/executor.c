@@ -186,7 +186,9 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
   char *path = argc >= 1 ? get_bytes_z(env, argv[0], NULL) : NULL;
   if (!path) { napi_throw_type_error(env, NULL, "path Buffer expected"); return NULL; }
   if (argc > 1) napi_get_value_bool(env, argv[1], &shared);
-  int fd = shared ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  /* Read-only even to lock: a file held open for writing would keep its filesystem from being
+     remounted read-only (the store's lock lies on the roots' filesystem). */
+  int fd = shared ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   int e = errno;
   free(path);
   if (fd < 0) return throw_errno(env, "open", e);

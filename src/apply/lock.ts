@@ -6,7 +6,7 @@
  * it releases the lock; a process that locked a file already removed (it opened the name
  * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, fstatSync, ftruncateSync, lstatSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 
@@ -43,8 +43,7 @@ export function acquireLock(file: string, what: string): Lock {
       continue;
     }
     try {
-      ftruncateSync(fd, 0);
-      writeSync(fd, `${process.pid}\n`);
+      writeFileSync(file, `${process.pid}\n`); // opened and closed: the lock's own descriptor is read-only
     } catch {
       /* the pid is only for messages */
     }

@@ -130,5 +130,5 @@ const FILES = ['a/conf', 'b/conf', 'a/big', 'b/big', 'b/big.link', 'c/big'];
     }
     // Per restored path: O_TMPFILE, copy, metadata, temp link, exchange, unlink; and the entries' removal.
     expect(points).toBeGreaterThanOrEqual(20);
-  });
+  }, 900_000);
 });
