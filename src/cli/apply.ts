@@ -4,17 +4,18 @@
  * after the current operation with a checkpoint and a line saying how to resume.
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
-import { EXIT, HashifyError } from '../errors.js';
+import { HashifyError } from '../errors.js';
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { applyPlan } from '../apply/applyPlan.js';
-import { mkdirs } from '../apply/applyFs.js';
+import { mkdirs } from '../apply/mkdirs.js';
 import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Executor } from '../run/executor.js';
 import type { OpenPlan } from '../planfile/readPlan.js';
-import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
+import { Output, formatBytes, type GlobalOptions } from './output.js';
+import { progressOf, runExitCode, stopOnSignals } from './runSession.js';
 import { recordJournal } from '../plan/planOutput.js';
 
 export interface ApplyArgs extends GlobalOptions {
@@ -113,27 +114,20 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
   const plan = openPlan(args.plan, { expect: args.expect });
   const journalFile = args.journal ?? `${args.plan}.journal`;
   let locks: Lock[] = [];
-  let stop: string | undefined;
-  const onSignal = (sig: string) => () => {
-    if (!stop) out.info(`\n${sig}: finishing the current operation, then stopping…`);
-    stop = sig;
-  };
-  const sigint = onSignal('SIGINT');
-  const sigterm = onSignal('SIGTERM');
+  let signals: ReturnType<typeof stopOnSignals> | undefined;
   try {
-    const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
+    // A journal of another plan is refused before any lock is taken.
+    readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     refuseAfterUndo(journalFile);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
     // `plan -o` must see this journal, so that it never writes over a plan that has one.
     if (args.journal) recordJournal(args.plan, journalFile);
-    process.on('SIGINT', sigint);
-    process.on('SIGTERM', sigterm);
+    signals = stopOnSignals(out);
     // Read again under the lock: another apply may have finished meanwhile.
     const current = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     checkFreeSpace(plan);
     const { exec, storeRoot } = openExecutor(plan);
     const journal = new JournalWriter(journalFile, plan.digest, 'apply', current.valid, current.exists);
-    void state;
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
     const started = Date.now();
     let counts;
@@ -147,12 +141,8 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
         state: current,
         onDrift: args.onDrift,
         verifyContent: args.verifyContent,
-        stopRequested: () => stop,
-        onProgress: (done, total) => {
-          const secs = (Date.now() - started) / 1000;
-          const rate = secs > 0 ? done / secs : 0;
-          out.progress(`applying: ${done}/${total} operations, ${rate.toFixed(0)} ops/s, ETA ${formatSeconds(rate > 0 ? (total - done) / rate : NaN)}`);
-        },
+        stopRequested: signals.stopRequested,
+        onProgress: progressOf(out, 'applying'),
         onEvent: (m) => out.info(m),
       });
       if (!counts.notReached && !counts.failed) journal.append({ t: 'end' });
@@ -176,7 +166,6 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
       inodesFreed: counts.inodesFreed,
       seconds: Number(secs.toFixed(3)),
     };
-    const resume = `run \`hashify apply ${args.plan}\` again to resume`;
     out.result(result, () => [
       `${counts.applied} linked, ${counts.alreadyDone} already done, ${counts.skipped} skipped (changed since planning), ${counts.failed} failed` +
         (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops} operations, in ${secs.toFixed(2)}s` +
@@ -185,24 +174,9 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
       ...(counts.skipped ? [`Skipped operations stay skipped; a new plan picks those files up. \`hashify status ${args.plan}\` lists why.`] : []),
       ...(counts.failed ? [`Failed operations are retried when you run \`hashify apply ${args.plan}\` again (after fixing the cause).`] : []),
     ]);
-    if (counts.stoppedBy) {
-      out.info(`Stopped by ${counts.stoppedBy} after a clean checkpoint: ${resume}.`);
-      return counts.stoppedBy === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    }
-    if (counts.fatal) {
-      process.stderr.write(`hashify: stopped: ${counts.fatal}\nhint: fix the cause, then ${resume}\n`);
-      return EXIT.failure;
-    }
-    if (counts.aborted) {
-      process.stderr.write(`hashify: aborted (--on-drift abort): ${counts.aborted}\n`);
-      return EXIT.aborted;
-    }
-    if (counts.failed) return EXIT.failure;
-    if (counts.skipped) return EXIT.drift;
-    return EXIT.ok;
+    return runExitCode(counts, out, `hashify apply ${args.plan}`);
   } finally {
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
+    signals?.release();
     locks.reverse().forEach((l) => l.release());
     plan.close();
   }

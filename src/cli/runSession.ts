@@ -1,0 +1,58 @@
+/**
+ * What `apply` and `undo` share around a run of the executor: a stop flag that SIGINT and
+ * SIGTERM set (the run finishes its current batch, checkpoints, and returns), a progress line
+ * with rate and ETA, and the exit code a run's counts map to (SPEC "Exit codes").
+ */
+import { EXIT } from '../errors.js';
+import type { RunCounts } from '../run/runSteps.js';
+import { formatSeconds, type Output } from './output.js';
+
+/** Signals that ask the run to stop after the current operation; `release()` removes the handlers. */
+export function stopOnSignals(out: Output): { stopRequested: () => string | undefined; release(): void } {
+  let stop: string | undefined;
+  const handler = (sig: string) => () => {
+    if (!stop) out.info(`\n${sig}: finishing the current operation, then stopping…`);
+    stop = sig;
+  };
+  const sigint = handler('SIGINT');
+  const sigterm = handler('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  return {
+    stopRequested: () => stop,
+    release: () => {
+      process.off('SIGINT', sigint);
+      process.off('SIGTERM', sigterm);
+    },
+  };
+}
+
+/** A progress callback drawing "VERB: done/total operations, N ops/s, ETA". */
+export function progressOf(out: Output, verb: string): (done: number, total: number) => void {
+  const started = Date.now();
+  return (done, total) => {
+    const secs = (Date.now() - started) / 1000;
+    const rate = secs > 0 ? done / secs : 0;
+    out.progress(`${verb}: ${done}/${total} operations, ${rate.toFixed(0)} ops/s, ETA ${formatSeconds(rate > 0 ? (total - done) / rate : NaN)}`);
+  };
+}
+
+/** The exit code of a finished or stopped run; `resume` is the command that continues it. */
+export function runExitCode(counts: RunCounts, out: Output, resume: string): number {
+  const again = `run \`${resume}\` again to resume`;
+  if (counts.stoppedBy) {
+    out.info(`Stopped by ${counts.stoppedBy} after a clean checkpoint: ${again}.`);
+    return counts.stoppedBy === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+  }
+  if (counts.fatal) {
+    process.stderr.write(`hashify: stopped: ${counts.fatal}\nhint: fix the cause, then ${again}\n`);
+    return EXIT.failure;
+  }
+  if (counts.aborted) {
+    process.stderr.write(`hashify: aborted (--on-drift abort): ${counts.aborted}\n`);
+    return EXIT.aborted;
+  }
+  if (counts.failed) return EXIT.failure;
+  if (counts.skipped) return EXIT.drift;
+  return EXIT.ok;
+}
