@@ -24,7 +24,7 @@ export type JournalRecord =
   | { t: 'fail'; op: number; code: string; why: string }
   | { t: 'end' };
 
-export const OP_NONE = 0;
+/** An operation's status in the journal's state (0: not finished yet). */
 export const OP_DONE = 1;
 export const OP_SKIPPED = 2;
 export const OP_FAILED = 3;
@@ -106,10 +106,6 @@ export class JournalWriter {
 
   append(record: JournalRecord): void {
     this.pending.push(encodeFrame(record));
-  }
-
-  get pendingRecords(): number {
-    return this.pending.length;
   }
 
   /** Writes what is pending and makes it durable. */
