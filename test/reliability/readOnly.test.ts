@@ -71,9 +71,11 @@ d('apply on a read-only filesystem (EROFS)', () => {
     expect({ status: r.status, out: describeResult(r) }).toMatchObject({ status: 1 });
     expect(r.stderr).toMatch(/EROFS|read-only/);
     expect(r.stderr).toContain(t.root);
+    // Under --json, stdout always holds the result: the run's counts (nothing applied or
+    // skipped), or the error that stopped it.
     const res = jsonOf(r);
-    // Under --json: the run's counts (nothing applied or skipped), or the error that stopped it.
-    if (res) expect(res.error ? res.error.code : res).toEqual(res.error ? 'EROFS' : expect.objectContaining({ applied: 0, skipped: 0 }));
+    expect(res).toBeDefined();
+    expect(res!.error ? res!.error.code : res).toEqual(res!.error ? 'EROFS' : expect.objectContaining({ applied: 0, skipped: 0 }));
     expect(snapshot(t.root)).toEqual(exact);
 
     finishAfterRemount(loop, t, plan, n, before);
