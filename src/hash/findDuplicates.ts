@@ -16,6 +16,7 @@ import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashRows.js';
 import type { HashBatch } from '../workers/workerPool.js';
+import { integrityOf, type Algorithm } from '../integrity.js';
 
 const SMALL = 64n * 1024n;
 /** Rows in one comparison batch (open files at once). */
@@ -46,7 +47,7 @@ export interface DuplicateResult {
 }
 
 export interface FindOptions {
-  algorithm: string;
+  algorithm: Algorithm;
   /** The stat fields that must match for two inodes to be linked (xattrs are compared after reading). */
   match: { mode: boolean; owner: boolean; mtime: boolean };
   pool: WorkerPool;
@@ -235,8 +236,9 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   const needXattrs: number[] = [];
   for (const rows of digestRuns(table, digests, has, fullLen)) {
     const at = rows[0] * fullLen;
-    const digest = Buffer.from(digests.buffer, digests.byteOffset + at, fullLen).toString('base64');
-    result.groups.push({ dev: table.dev[rows[0]], integrity: `${algorithm}-${digest}`, rows });
+    // Once per group, not per row: the integrity string names the group's content.
+    const integrity = integrityOf(algorithm, digests.subarray(at, at + fullLen));
+    result.groups.push({ dev: table.dev[rows[0]], integrity, rows });
     for (const i of rows) if (has[i] === 1) needXattrs.push(i);
   }
 

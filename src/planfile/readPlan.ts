@@ -11,6 +11,7 @@ import { schemaError } from './schema.js';
 import { isUtf8 } from '../pathBytes.js';
 import { PlanChecker, PlanRuleError, type PlanTotals } from './checkPlan.js';
 import { trailerJson, type HeaderRecord, type PlanRecord, type TrailerRecord } from './records.js';
+import { integrityOf } from '../integrity.js';
 
 const CHUNK = 1 << 20;
 const MAX_LINE = 1 << 24;
@@ -104,7 +105,7 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
         if (rec.type === 'trailer') {
           // No integrity covers the trailer's own line: only the form hashify writes is accepted.
           if (trailerJson(rec) !== text) throw new PlanRuleError(line, 'the trailer is not in the form hashify writes (edited?)');
-          beforeTrailer = `sha256-${linesHash.copy().digest('base64')}`;
+          beforeTrailer = integrityOf('sha256', linesHash.copy().digest());
         }
         linesHash.update(text + '\n');
         checker.add(rec);
@@ -118,7 +119,7 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
     if (trailer.linesIntegrity !== beforeTrailer) {
       throw invalid(file, totals.ops + totals.storeEntries + 2, 'the trailer integrity does not match the lines before it (edited or corrupted)');
     }
-    const digest = `sha256-${whole.digest('base64')}`;
+    const digest = integrityOf('sha256', whole.digest());
     if (options.expect !== undefined && options.expect !== digest) {
       throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${JSON.stringify(file)} has digest ${digest}, not the expected ${options.expect}`, {
         hint: 'the plan changed since it was approved: review it again with `hashify show`',

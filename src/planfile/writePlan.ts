@@ -9,6 +9,7 @@ import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
 import { trailerJson, type BodyRecord, type HeaderRecord, type LinkRecord, type TrailerRecord } from './records.js';
 import { fsyncDir } from '../fsyncDir.js';
+import { integrityOf } from '../integrity.js';
 
 const FLUSH_AT = 1 << 20;
 
@@ -79,7 +80,7 @@ export class PlanWriter {
     const trailer: TrailerRecord = {
       type: 'trailer',
       ...totals,
-      linesIntegrity: `sha256-${this.lines.digest('base64')}`,
+      linesIntegrity: integrityOf('sha256', this.lines.digest()),
     };
     const line = Buffer.from(trailerJson(trailer) + '\n', 'utf8');
     whole.update(line);
@@ -95,7 +96,7 @@ export class PlanWriter {
       this.abort();
       throw new HashifyError('IO', `Cannot write the plan file ${JSON.stringify(this.file)}: ${(err as Error).message}`, { cause: err });
     }
-    return { digest: `sha256-${whole.digest('base64')}`, trailer };
+    return { digest: integrityOf('sha256', whole.digest()), trailer };
   }
 
   /** Removes the temp file (after an error or an interrupt). */

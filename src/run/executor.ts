@@ -7,6 +7,7 @@
 import { linux } from '../native/addon.js';
 import { isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
+import { integrityParts } from '../integrity.js';
 
 /** Step kinds (native/executor.h). */
 export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, release: 6, end: 7, sibling: 8 } as const;
@@ -76,8 +77,8 @@ export function encodeXattrs(xattrs: XattrRecord | undefined): Buffer | undefine
 
 /** The raw digest and algorithm number (0 sha256, 1 sha512) of an SRI integrity string. */
 export function digestOf(integrity: string): { g: Buffer; a: number } {
-  const dash = integrity.indexOf('-');
-  return { g: Buffer.from(integrity.slice(dash + 1), 'base64'), a: integrity.slice(0, dash) === 'sha512' ? 1 : 0 };
+  const { algorithm, digest } = integrityParts(integrity);
+  return { g: digest, a: algorithm === 'sha512' ? 1 : 0 };
 }
 
 /** Where a path lies: its root's index, its directory beneath that root, its name. */

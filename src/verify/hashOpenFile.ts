@@ -4,12 +4,13 @@
  */
 import { fstatSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { integrityOf, type Algorithm } from '../integrity.js';
 
 const BUFFER_BYTES = 1 << 20;
 let buffer: Buffer | undefined;
 
 /** `ALG-base64` of the bytes behind `fd`, or `{ changed }` when they changed while read. */
-export function hashOpenFile(fd: number, algorithm: string): { integrity: string } | { changed: string } {
+export function hashOpenFile(fd: number, algorithm: Algorithm): { integrity: string } | { changed: string } {
   const before = fstatSync(fd, { bigint: true });
   buffer ??= Buffer.allocUnsafe(BUFFER_BYTES);
   const hash = createHash(algorithm);
@@ -24,5 +25,5 @@ export function hashOpenFile(fd: number, algorithm: string): { integrity: string
   if (BigInt(pos) !== after.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs) {
     return { changed: 'it changed while it was read' };
   }
-  return { integrity: `${algorithm}-${hash.digest('base64')}` };
+  return { integrity: integrityOf(algorithm, hash.digest()) };
 }

@@ -12,6 +12,7 @@ import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import { errnoCode } from '../errors.js';
 import { hashOpenFile } from './hashOpenFile.js';
 import { statBeneath } from '../memory/targetInodes.js';
+import { integrityParts } from '../integrity.js';
 
 /** A done operation whose shared content no longer matches the plan. */
 export interface ContentMismatch {
@@ -63,7 +64,7 @@ export function verifyContent(plan: OpenPlan): ContentCheck {
         const key = `${st.dev}:${st.ino}`;
         let found = byInode.get(key);
         if (!found) {
-          const alg = rec.integrity.slice(0, rec.integrity.indexOf('-'));
+          const alg = integrityParts(rec.integrity).algorithm;
           try {
             found = hashOpenFile(fd, alg);
           } catch (err) {
