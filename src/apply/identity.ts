@@ -1,5 +1,5 @@
 /**
- * Is the file at a path still the one that was planned? Type, device, inode, size, mode,
+ * Is a file still the one that was planned? Type, device, inode, size, mode,
  * owner and mtime must be exactly as recorded. ctime and link count must be as recorded or
  * as hashify itself last saw them after one of its own links or renames. When they are
  * neither (a crash lost that observation, or someone else touched the inode), the content
@@ -7,7 +7,10 @@
  * hashed is accepted; anything else is drift.
  */
 import type { BigIntStats } from 'node:fs';
-import { runHashTask } from '../hash/hashTask.js';
+import { errnoCode } from '../errors.js';
+import { integrityParts } from '../integrity.js';
+import { readXattrs } from '../native/xattr.js';
+import { hashOpenFile } from '../verify/hashOpenFile.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
 
 /** ctime and link count hashify observed right after its own step on an inode. */
@@ -36,9 +39,12 @@ function sameXattrs(found: Array<[string, Uint8Array]>, rec: XattrRecord | undef
   return found.length === want.length && found.every(([n, v], i) => n === want[i][0] && Buffer.from(v).toString('base64') === want[i][1]);
 }
 
-/** Checks `st` (just taken) of `path` against the plan's record. */
+/**
+ * Checks `st` (just taken through `fd`) against the plan's record. `fd` is a read-only
+ * descriptor of the file, opened beneath its root: the deep check reads it, never a path.
+ */
 export function checkIdentity(
-  path: Buffer,
+  fd: number,
   st: BigIntStats,
   rec: StatRecord,
   seen: Seen | undefined,
@@ -49,21 +55,14 @@ export function checkIdentity(
   const nlink = Number(st.nlink);
   if (st.ctimeNs.toString() === rec.ctime && nlink === rec.nlink) return OK;
   if (seen && st.ctimeNs === seen.ctime && nlink === seen.nlink) return OK;
-  const dash = content.integrity.indexOf('-');
-  const r = runHashTask({
-    kind: 'full',
-    path,
-    algorithm: content.integrity.slice(0, dash),
-    dev: st.dev,
-    ino: st.ino,
-    size: st.size,
-    mtime: st.mtimeNs,
-    ctime: st.ctimeNs,
-    xattrs: true,
-  });
-  if (r.changed) return { ok: false, drift: `it changed while it was checked (${r.changed})` };
-  if (r.error) return { ok: false, drift: `its status changed and it cannot be read to check it (${r.error})` };
-  if (Buffer.from(r.digest!).toString('base64') !== content.integrity.slice(dash + 1)) return { ok: false, drift: 'its content changed' };
-  if (!sameXattrs(r.xattrs ?? [], content.xattrs)) return { ok: false, drift: 'its extended attributes changed' };
+  let found;
+  try {
+    found = hashOpenFile(fd, integrityParts(content.integrity).algorithm);
+  } catch (err) {
+    return { ok: false, drift: `its status changed and it cannot be read to check it (${errnoCode(err) ?? (err as Error).message})` };
+  }
+  if ('changed' in found) return { ok: false, drift: `it changed while it was checked (${found.changed})` };
+  if (found.integrity !== content.integrity) return { ok: false, drift: 'its content changed' };
+  if (!sameXattrs(readXattrs(fd), content.xattrs)) return { ok: false, drift: 'its extended attributes changed' };
   return OK;
 }

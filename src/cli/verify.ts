@@ -5,7 +5,9 @@
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import { checkIdentity } from '../apply/identity.js';
-import { realFs } from '../apply/applyFs.js';
+import { closeSync, fstatSync, type BigIntStats } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { PlanFiles } from '../memory/planFiles.js';
 import { EXIT } from '../errors.js';
 import { Output, type GlobalOptions } from './output.js';
 import type { StoreRecord } from '../planfile/records.js';
@@ -17,8 +19,26 @@ export interface VerifyArgs extends GlobalOptions {
   content?: boolean;
 }
 
+/** What is at a plan's path now, through a descriptor opened beneath its root; or why nothing can be. */
+type Look = { fd: number; st: BigIntStats } | { fd?: undefined; why: string };
+
+function look(files: PlanFiles, path: Buffer): Look {
+  let fd: number;
+  try {
+    fd = files.open(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return { why: 'it is gone' };
+    if (code === 'ELOOP') return { why: 'it, or a directory above it, was replaced by a symlink' };
+    if (code === 'EXDEV') return { why: 'it lies beyond a mount point or outside the roots now' };
+    return { why: `it cannot be opened (${code ?? (err as Error).message})` };
+  }
+  return { fd, st: fstatSync(fd, { bigint: true }) };
+}
+
 export function runVerify(args: VerifyArgs, out: Output): number {
   const plan = openPlan(args.plan);
+  const files = new PlanFiles(plan.header);
   let applicable = 0, done = 0, drifted = 0;
   const examples: string[] = [];
   /** Every drifted operation, for --json. */
@@ -40,34 +60,35 @@ export function runVerify(args: VerifyArgs, out: Output): number {
         targetDrift = undefined;
         if (store?.group !== group) store = undefined;
         // The target as it should be now: the store entry if it exists, else the keeper.
-        let tpath = decodePath(rec.target);
-        let tst = realFs.lstat(tpath);
+        let target = look(files, decodePath(rec.target));
         // A copied-in entry (plan version 2) is a new inode with its keeper's metadata:
         // before it exists, the keeper is what must still be as planned.
-        const made = tst && store?.keeper ? tst.ino.toString() : undefined;
-        if (!tst && (store?.from || store?.keeper)) {
-          tpath = decodePath((store.from ?? store.keeper)!);
-          tst = realFs.lstat(tpath);
-        }
+        const made = target.fd !== undefined && store?.keeper ? target.st.ino.toString() : undefined;
+        if (target.fd === undefined && (store?.from || store?.keeper)) target = look(files, decodePath((store.from ?? store.keeper)!));
         targetIno = made ?? (store?.keeper ? undefined : rec.target.stat.ino);
-        if (!tst) targetDrift = 'its target is gone';
+        if (target.fd === undefined) targetDrift = target.why === 'it is gone' ? 'its target is gone' : `its target: ${target.why}`;
         else {
-          const v = checkIdentity(tpath, tst, made ? { ...rec.target.stat, ino: made } : rec.target.stat, undefined, { integrity: rec.integrity, xattrs: rec.target.xattrs });
+          const v = checkIdentity(target.fd, target.st, made ? { ...rec.target.stat, ino: made } : rec.target.stat, undefined, { integrity: rec.integrity, xattrs: rec.target.xattrs });
           if (!v.ok) targetDrift = `its target changed: ${v.drift}`;
         }
+        if (target.fd !== undefined) closeSync(target.fd);
       }
       const path = decodePath(rec);
-      const st = realFs.lstat(path);
+      const now = look(files, path);
       let verdict: string | undefined;
-      if (st && st.dev.toString() === rec.target.stat.dev && st.ino.toString() === targetIno) {
-        done++;
-        continue;
-      }
-      if (targetDrift) verdict = targetDrift;
-      else if (!st) verdict = 'it is gone';
-      else {
-        const v = checkIdentity(path, st, rec.stat, undefined, rec);
-        if (!v.ok) verdict = v.drift;
+      try {
+        if (now.fd !== undefined && now.st.dev.toString() === rec.target.stat.dev && now.st.ino.toString() === targetIno) {
+          done++;
+          continue;
+        }
+        if (targetDrift) verdict = targetDrift;
+        else if (now.fd === undefined) verdict = now.why;
+        else {
+          const v = checkIdentity(now.fd, now.st, rec.stat, undefined, rec);
+          if (!v.ok) verdict = v.drift;
+        }
+      } finally {
+        if (now.fd !== undefined) closeSync(now.fd);
       }
       if (verdict) {
         drifted++;
@@ -77,6 +98,7 @@ export function runVerify(args: VerifyArgs, out: Output): number {
     }
     if (args.content) content = verifyContent(plan);
   } finally {
+    files.close();
     plan.close();
   }
   out.result({ digest: plan.digest, ops: plan.totals.ops, applicable, done, drifted, drifts, ...(content && { contentChecked: content.checked, corrupt: content.corrupt }) }, () => [
