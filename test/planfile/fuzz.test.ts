@@ -24,6 +24,7 @@ import { hashify } from '../helpers/cli.js';
 import { runShow } from '../../src/cli/show.js';
 import { Output } from '../../src/cli/output.js';
 import { HashifyError } from '../../src/errors.js';
+import { planTotals, sri, toBytes } from '../helpers/planTotals.js';
 
 const SEED = Number(process.env.HASHIFY_FUZZ_SEED ?? 0x5eed2024);
 const MUTANTS = Number(process.env.HASHIFY_FUZZ_MUTANTS ?? 200);
@@ -44,36 +45,10 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-const sri = (bytes: Buffer | string) => 'sha256-' + createHash('sha256').update(bytes).digest('base64');
-const toBytes = (lines: string[]) => Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
-
 /** Totals as a reader must find them, counted here from the records; undefined when a record is too broken to count. */
 function totalsOf(recs: any[]): object | undefined {
   try {
-    const groups = new Set<number>();
-    const inodes = new Map<string, { paths: number; nlink: number; size: bigint }>();
-    // A copied-in store entry costs one copy, paid from what its group frees (never below 0).
-    const cost = new Map<number, bigint>();
-    for (const r of recs) {
-      if (r.type === 'store' || r.type === 'link') groups.add(r.group);
-      if (r.type === 'store' && r.keeper) cost.set(r.group, BigInt(r.keeper.stat.size));
-      if (r.type !== 'link') continue;
-      const k = `${r.group}:${r.stat.dev}:${r.stat.ino}`;
-      const i = inodes.get(k) ?? { paths: 0, nlink: r.stat.nlink, size: BigInt(r.stat.size) };
-      i.paths++;
-      inodes.set(k, i);
-    }
-    const freed = new Map<number, bigint>();
-    for (const [k, i] of inodes) if (i.paths >= i.nlink) freed.set(Number(k.split(':')[0]), (freed.get(Number(k.split(':')[0])) ?? 0n) + i.size);
-    let reclaim = 0n;
-    for (const [g, f] of freed) if (f > (cost.get(g) ?? 0n)) reclaim += f - (cost.get(g) ?? 0n);
-    return {
-      groups: groups.size,
-      ops: recs.filter((r) => r.type === 'link').length,
-      storeEntries: recs.filter((r) => r.type === 'store').length,
-      bytesReclaimable: reclaim.toString(),
-      sharedInodes: groups.size,
-    };
+    return planTotals(recs);
   } catch {
     return undefined;
   }

@@ -3,17 +3,15 @@
  * by `apply`, with a message that names the line and the defect, and `apply` touches nothing:
  * no file, no inode, no store directory, no journal, no lock.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeTree, fullSnapshot } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
+import { planTotals, sri, toBytes } from '../helpers/planTotals.js';
 
-const sri = (bytes: Buffer | string) => 'sha256-' + createHash('sha256').update(bytes).digest('base64');
 
 /** JSON lines (no newline) → file bytes. */
-const toBytes = (lines: string[]) => Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
 
 /**
  * Rewrites the trailer so that it agrees with the lines before it: totals counted here from
@@ -24,29 +22,7 @@ const toBytes = (lines: string[]) => Buffer.from(lines.map((l) => l + '\n').join
 function reseal(lines: string[]): Buffer {
   const body = lines.slice(0, -1);
   const trailer = JSON.parse(lines[lines.length - 1]);
-  const recs = body.map((l) => JSON.parse(l));
-  const groups = new Set<number>();
-  const inodes = new Map<string, { paths: number; nlink: number; size: bigint }>();
-  // A copied-in store entry costs one copy, paid from what its group frees (never below 0).
-  const cost = new Map<number, bigint>();
-  for (const r of recs) {
-    if (r.type === 'store' || r.type === 'link') groups.add(r.group);
-    if (r.type === 'store' && r.keeper) cost.set(r.group, BigInt(r.keeper.stat.size));
-    if (r.type !== 'link') continue;
-    const k = `${r.group}:${r.stat.dev}:${r.stat.ino}`;
-    const i = inodes.get(k) ?? { paths: 0, nlink: r.stat.nlink, size: BigInt(r.stat.size) };
-    i.paths++;
-    inodes.set(k, i);
-  }
-  const freed = new Map<number, bigint>();
-  for (const [k, i] of inodes) if (i.paths >= i.nlink) freed.set(Number(k.split(':')[0]), (freed.get(Number(k.split(':')[0])) ?? 0n) + i.size);
-  let reclaim = 0n;
-  for (const [g, f] of freed) if (f > (cost.get(g) ?? 0n)) reclaim += f - (cost.get(g) ?? 0n);
-  trailer.ops = recs.filter((r) => r.type === 'link').length;
-  trailer.groups = groups.size;
-  trailer.sharedInodes = groups.size;
-  trailer.storeEntries = recs.filter((r) => r.type === 'store').length;
-  trailer.bytesReclaimable = reclaim.toString();
+  Object.assign(trailer, planTotals(body.map((l) => JSON.parse(l))));
   trailer.linesIntegrity = sri(toBytes(body));
   return toBytes([...body, JSON.stringify(trailer)]);
 }
