@@ -1,6 +1,6 @@
 /** `hashify undo PLAN`: give every path the plan's apply relinked its own inode again. */
 import { openPlan } from '../planfile/readPlan.js';
-import { decodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { undoPlan } from '../undo/undoPlan.js';
 import { lockPlan, openExecutor } from './apply.js';
@@ -44,12 +44,23 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
       exec.close();
     }
     const notReached = counts.notReached;
+    const removed = counts.removedEntries;
     out.result(
-      { digest: plan.digest, ops: counts.ops, restored: counts.applied, alreadyDone: counts.alreadyDone, skipped: counts.skipped, failed: counts.failed, notReached },
+      {
+        digest: plan.digest,
+        ops: counts.ops,
+        restored: counts.applied,
+        alreadyDone: counts.alreadyDone,
+        skipped: counts.skipped,
+        failed: counts.failed,
+        notReached,
+        removedEntries: removed.map((p) => encodePath(p)),
+      },
       () => [
         `${counts.applied} paths restored to their own inode, ${counts.alreadyDone} already independent, ${counts.skipped} left alone (changed since apply), ${counts.failed} failed` +
           (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops}.`,
-        ...(counts.applied && plan.header.store ? [`Store entries this plan made are removed; others no file uses any more: \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
+        ...(removed.length ? [`Removed ${removed.length} store ${removed.length === 1 ? 'entry' : 'entries'} this plan made:`, ...removed.map((p) => `  ${displayPath(p)}`)] : []),
+        ...(plan.header.store ? [`Entries that other plans made and no file uses any more are removed by \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
       ],
     );
     return runExitCode(counts, out, `hashify undo ${args.plan}`);

@@ -5,7 +5,7 @@
  */
 import type { OpenPlanLike } from '../apply/types.js';
 import type { JournalRecord, JournalState } from '../journal/journal.js';
-import type { Executor } from '../run/executor.js';
+import { K, S, type Executor } from '../run/executor.js';
 import { runSteps, type RunCounts } from '../run/runSteps.js';
 import { undoSteps } from './undoSteps.js';
 
@@ -21,10 +21,14 @@ export interface UndoOptions {
   onEvent?: (message: string) => void;
 }
 
-export type UndoCounts = RunCounts;
+export interface UndoCounts extends RunCounts {
+  /** The store entries this plan made that undo removed (nothing else used them). */
+  removedEntries: Buffer[];
+}
 
 export async function undoPlan(plan: OpenPlanLike, opts: UndoOptions): Promise<UndoCounts> {
-  return runSteps(undoSteps(plan, opts.exec, opts.applied), {
+  const removedEntries: Buffer[] = [];
+  const counts = await runSteps(undoSteps(plan, opts.exec, opts.applied), {
     exec: opts.exec,
     journal: opts.journal,
     status: opts.state.status,
@@ -33,5 +37,9 @@ export async function undoPlan(plan: OpenPlanLike, opts: UndoOptions): Promise<U
     stopRequested: opts.stopRequested,
     onProgress: opts.onProgress,
     onEvent: opts.onEvent,
+    onGroupStep: (step, _group, r) => {
+      if (step.k === K.release && r.s === S.applied) removedEntries.push(opts.exec.pathOf(step));
+    },
   });
+  return { ...counts, removedEntries };
 }

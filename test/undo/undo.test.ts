@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { makeTree, type Tree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
 
@@ -55,6 +55,11 @@ const FILES = ['a/conf', 'b/conf', 'a/big', 'b/big', 'b/big.link', 'c/big'];
       expect(r.status).toBe(0);
       // Copy-in relinked the keepers' paths too: all six are restored.
       expect(r.json()).toMatchObject({ restored: 6, skipped: 0, failed: 0 });
+      // It says which store entries it removed: the plan's, each gone from the store now.
+      const removed = (r.json().removedEntries as Array<{ path: string }>).map((e) => e.path);
+      const made = readFileSync(plan, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'store').map((x) => x.path);
+      expect(removed.sort()).toEqual(made.sort());
+      for (const e of removed) expect(existsSync(e)).toBe(false);
       expect(metadata(t, FILES)).toEqual(before);
       expect(lstatSync(t.path('b/big')).ino).toBe(lstatSync(t.path('b/big.link')).ino);
       expect(lstatSync(t.path('a/big')).ino).not.toBe(lstatSync(t.path('c/big')).ino);
