@@ -133,6 +133,7 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < n; i++) {
     napi_value s; napi_get_element(env, argv[1], i, &s);
     struct result r; memset(&r, 0, sizeof r); r.status = ST_FAILED;
+    ex->step++;
     struct expect e; get_expect(env, s, &e);
     int k = prop_int(env, s, "k", 0), root = prop_int(env, s, "r", 0);
     char *dir = prop_str(env, s, "d"), *name = prop_str(env, s, "n"), *tmp = prop_str(env, s, "t");

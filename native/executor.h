@@ -29,12 +29,14 @@ struct expect {
 #define EXP_NO_CONTENT 4 /* a changed ctime/nlink is accepted without hashing (the copy is hashed instead) */
 #define EXP_NOT_APPLIED 8 /* undo: apply never relinked this path; anything but the shared inode is left alone */
 
-struct dentry { int root; char *rel; int fd; };
+/* A cached directory; `step` is the step that last used it: a step's own directories are never evicted while it runs. */
+struct dentry { int root; char *rel; int fd; unsigned long step; };
 struct seen { uint64_t dev, ino; int64_t ctime; uint32_t nlink; };
 
 struct executor {
   int nroots; int *rootfd;
   struct dentry cache[DCACHE]; int next_evict;
+  unsigned long step;     /* the step running now (ex_dir pins what it returns to it) */
   struct seen seen[SEEN];
   int empty_path;         /* linkat AT_EMPTY_PATH works: 1 yes, 0 no, -1 unknown */
   int target_fd;          /* the group's checked (or made) inode */

@@ -68,7 +68,7 @@ static int mkdirs_beneath(int rootfd, const char *rel) {
 int ex_dir(struct executor *ex, int root, const char *rel, int create, struct result *r) {
   for (int i = 0; i < DCACHE; i++) {
     struct dentry *d = &ex->cache[i];
-    if (d->rel && d->root == root && !strcmp(d->rel, rel)) return d->fd;
+    if (d->rel && d->root == root && !strcmp(d->rel, rel)) { d->step = ex->step; return d->fd; }
   }
   if (root < 0 || root >= ex->nroots) { ex_fail(r, "no such root", EINVAL); return -1; }
   if (ex->rootfd[root] < 0) { ex_drift(r, "its root is gone or was replaced (symlink?)"); return -1; }
@@ -84,10 +84,16 @@ int ex_dir(struct executor *ex, int root, const char *rel, int create, struct re
     else ex_fail(r, "cannot open its directory", e);
     return -1;
   }
-  struct dentry *d = &ex->cache[ex->next_evict];
-  ex->next_evict = (ex->next_evict + 1) % DCACHE;
+  /* Never evict a directory this step already holds: closing it would free its number for
+     the next open (a file, another directory) while the step still acts through it. A step
+     uses at most three directories, far fewer than DCACHE. */
+  struct dentry *d;
+  do {
+    d = &ex->cache[ex->next_evict];
+    ex->next_evict = (ex->next_evict + 1) % DCACHE;
+  } while (d->rel && d->step == ex->step);
   if (d->rel) { free(d->rel); close(d->fd); }
-  d->root = root; d->rel = strdup(rel); d->fd = fd;
+  d->root = root; d->rel = strdup(rel); d->fd = fd; d->step = ex->step;
   return fd;
 }
 
