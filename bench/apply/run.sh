@@ -30,8 +30,9 @@ pairs() {
     }
     process.stdout.write(out.join("\n") + "\n");' "$work/p.plan.jsonl" > "$work/pairs.tsv"
 }
-# Wall seconds, then CPU seconds (user + system: what a loaded machine distorts least).
-timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null; awk '{printf "%s/%.2f", $1, $2 + $3}' "$work/time"; }
+# Wall seconds, then CPU seconds (user + system: what a loaded machine distorts least); GNU
+# time writes "Command exited with non-zero status N" first when the command fails.
+timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null; tail -n 1 "$work/time" | awk '{printf "%s/%.2f", $1, $2 + $3}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A secs
