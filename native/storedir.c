@@ -34,14 +34,22 @@ static int kind_of(mode_t m) {
   return S_ISREG(m) ? K_FILE : S_ISDIR(m) ? K_DIR : S_ISLNK(m) ? K_SYMLINK : K_OTHER;
 }
 
-static napi_value xlistat(napi_env env, napi_callback_info info) {
+/* The directory of the dirfd argument, read through a duplicate opened on "." (the caller's
+   descriptor stays open and unmoved); NULL with an exception pending. */
+static DIR *dir_of_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; int dirfd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
   int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "openat", errno);
+  if (fd < 0) { throw_errno(env, "openat", errno); return NULL; }
   DIR *d = fdopendir(fd);
-  if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
+  if (!d) { int e = errno; close(fd); throw_errno(env, "fdopendir", e); }
+  return d;
+}
+
+static napi_value xlistat(napi_env env, napi_callback_info info) {
+  DIR *d = dir_of_arg(env, info);
+  if (!d) return NULL;
   napi_value out; napi_create_array(env, &out);
   uint32_t n = 0;
   struct dirent *de;
@@ -81,13 +89,8 @@ static int pent_cmp(const void *a, const void *b) {
 }
 
 static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1]; int dirfd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !get_fd(env, argv[0], &dirfd)) { napi_throw_type_error(env, NULL, "dirfd expected"); return NULL; }
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "openat", errno);
-  DIR *d = fdopendir(fd);
-  if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
+  DIR *d = dir_of_arg(env, info);
+  if (!d) return NULL;
   size_t cap = 256, n = 0, bytes = 0;
   struct pent *ents = malloc(cap * sizeof *ents);
   int err = ents ? 0 : ENOMEM;
@@ -104,7 +107,7 @@ static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
     }
     struct pent *e = &ents[n];
     memset(&e->st, 0, sizeof e->st);
-    if (fstatat(dirfd, nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (fstatat(dirfd(d), nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno != ENOENT) { err = errno; break; }
       e->kind = K_GONE;
     } else e->kind = kind_of(e->st.st_mode);
