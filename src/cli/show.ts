@@ -35,7 +35,8 @@ function opJson(rec: LinkRecord) {
   return { op: rec.op, group: rec.group, ...encodePath(decodePath(rec)), target: target.path, ...(target.path64 ? { target64: target.path64 } : {}), integrity: rec.integrity, size: Number(rec.stat.size) };
 }
 
-function groupJson(g: GroupInfo) {
+/** A group for `--json`: its paths are listed with `--groups` only (an empty list would read as "no paths"). */
+function groupJson(g: GroupInfo, withPaths: boolean) {
   const from = g.from && encodePath(g.from);
   return {
     group: g.group,
@@ -43,7 +44,8 @@ function groupJson(g: GroupInfo) {
     size: Number(g.size),
     target: encodePath(g.target),
     ...(from ? { from } : {}),
-    paths: g.paths.map(encodePath),
+    pathCount: g.pathCount,
+    ...(withPaths ? { paths: g.paths.map(encodePath) } : {}),
   };
 }
 
@@ -115,8 +117,8 @@ export function runShow(args: ShowArgs, out: Output): number {
         roots: header.roots.map((r) => decodePath(r).toString()),
         store: header.store ? decodePath(header.store).toString() : null,
         created: header.created,
-        largest: largest.map(groupJson),
-        ...(args.groups ? { groupList: allGroups.map(groupJson) } : {}),
+        largest: largest.map((g) => groupJson(g, !!args.groups)),
+        ...(args.groups ? { groupList: allGroups.map((g) => groupJson(g, true)) } : {}),
         ...(args.ops ? { operations: opList } : {}),
       },
       () => [

@@ -50,6 +50,16 @@ test('show --groups names the store entry, the file that becomes it, and every p
   expect(ofX.paths.map((q: { path: string }) => q.path).sort()).toEqual([t.path('a/x'), t.path('b/x'), t.path('c/x')]);
 });
 
+test('show --json counts each largest group\'s paths, and lists them only with --groups', () => {
+  const j = hashify(['show', p, '--json']).json();
+  const x = j.largest.find((g: { from?: { path: string } }) => g.from?.path === t.path('a/x'));
+  expect(x.pathCount).toBe(3);
+  // Without --groups there is no list at all, rather than an empty one that reads as "no paths".
+  expect(x).not.toHaveProperty('paths');
+  const withPaths = hashify(['show', p, '--json', '--groups']).json();
+  expect(withPaths.largest.find((g: { pathCount: number }) => g.pathCount === 3).paths).toHaveLength(3);
+});
+
 test('show prints names that are not UTF-8 as \\xHH: two such names stay apart', () => {
   const r = hashify(['show', p, '--ops']);
   expect(r.stdout).toContain(`"${t.path('b/n')}\\xfe"`);
