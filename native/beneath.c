@@ -32,6 +32,13 @@ int open_beneath(int dirfd, const char *rel, int flags, int mode) {
   return (int)fd;
 }
 
+/* A descriptor as the JS result, or the open's error (e: its errno) thrown. */
+static napi_value fd_result(napi_env env, int fd, int e, const char *what) {
+  if (fd < 0) return throw_errno(env, what, e);
+  napi_value out; napi_create_int32(env, fd, &out);
+  return out;
+}
+
 /* openRoot(path: Buffer) -> fd of the directory at path (O_DIRECTORY, the last component not
  * followed). The root is the operator's choice: resolution beneath it starts here. */
 static napi_value xopenroot(napi_env env, napi_callback_info info) {
@@ -42,9 +49,7 @@ static napi_value xopenroot(napi_env env, napi_callback_info info) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int e = errno;
   free(path);
-  if (fd < 0) return throw_errno(env, "open", e);
-  napi_value out; napi_create_int32(env, fd, &out);
-  return out;
+  return fd_result(env, fd, e, "open");
 }
 
 /* openBeneath(dirfd, rel: Buffer, flags, mode?) -> fd, resolved beneath dirfd. */
@@ -60,9 +65,7 @@ static napi_value xopenbeneath(napi_env env, napi_callback_info info) {
   int fd = open_beneath(dirfd, rel, flags, mode);
   int e = errno;
   free(rel);
-  if (fd < 0) return throw_errno(env, "openat2", e);
-  napi_value out; napi_create_int32(env, fd, &out);
-  return out;
+  return fd_result(env, fd, e, "openat2");
 }
 
 /* close(fd) for descriptors this addon opened: Node's fs.closeSync on them warns in a worker

@@ -19,57 +19,57 @@
 #include <string.h>
 #include <stdint.h>
 
+/* A value of unknown size as a new Buffer: the attribute list (name NULL) or one attribute.
+ * Asks the size, then reads, again when it grew in between (ERANGE). A missing attribute is
+ * null; a filesystem without xattrs lists none. */
+static napi_value read_sized(napi_env env, int fd, const char *name) {
+  const char *what = name ? "fgetxattr" : "flistxattr";
+  for (;;) {
+    ssize_t n = name ? fgetxattr(fd, name, NULL, 0) : flistxattr(fd, NULL, 0);
+    if (n < 0 && name && errno == ENODATA) { napi_value nul; napi_get_null(env, &nul); return nul; }
+    if (n < 0 && !name && errno == ENOTSUP) n = 0;
+    if (n < 0) return throw_errno(env, what, errno);
+    char *buf = malloc(n ? n : 1);
+    if (!buf) return throw_errno(env, what, ENOMEM);
+    ssize_t m = !n ? 0 : name ? fgetxattr(fd, name, buf, n) : flistxattr(fd, buf, n);
+    if (m < 0) { int e = errno; free(buf); if (e == ERANGE) continue; return throw_errno(env, what, e); }
+    napi_value out; void *data;
+    napi_create_buffer_copy(env, m, buf, &data, &out);
+    free(buf);
+    return out;
+  }
+}
+
+/* The (fd, name, ...) arguments of get, set and remove; false (a TypeError thrown) when bad. */
+static bool fd_and_name(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int *fd, char name[256]) {
+  size_t argc = want, len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= want && get_fd(env, argv[0], fd) &&
+      napi_get_value_string_utf8(env, argv[1], name, 256, &len) == napi_ok) return true;
+  napi_throw_type_error(env, NULL, want == 3 ? "fd, name and Buffer expected" : "fd and name expected");
+  return false;
+}
+
 /* list(fd) -> Buffer of NUL-separated names (names are bytes, decoded by the caller) */
 static napi_value xlist(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; int fd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || !get_fd(env, argv[0], &fd)) { napi_throw_type_error(env, NULL, "fd expected"); return NULL; }
-  for (;;) {
-    ssize_t n = flistxattr(fd, NULL, 0);
-    if (n < 0) { if (errno == ENOTSUP) n = 0; else return throw_errno(env, "flistxattr", errno); }
-    char *buf = malloc(n ? n : 1);
-    if (!buf) return throw_errno(env, "flistxattr", ENOMEM);
-    ssize_t m = n ? flistxattr(fd, buf, n) : 0;
-    if (m < 0) { int e = errno; free(buf); if (e == ERANGE) continue; return throw_errno(env, "flistxattr", e); }
-    napi_value out; void *data;
-    napi_create_buffer_copy(env, m, buf, &data, &out);
-    free(buf);
-    return out;
-  }
+  return read_sized(env, fd, NULL);
 }
 
 /* get(fd, name) -> Buffer, or null when the attribute does not exist */
 static napi_value xget(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2]; int fd; char name[256]; size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !get_fd(env, argv[0], &fd) ||
-      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "fd and name expected"); return NULL;
-  }
-  for (;;) {
-    ssize_t n = fgetxattr(fd, name, NULL, 0);
-    if (n < 0) {
-      if (errno == ENODATA) { napi_value nul; napi_get_null(env, &nul); return nul; }
-      return throw_errno(env, "fgetxattr", errno);
-    }
-    char *buf = malloc(n ? n : 1);
-    if (!buf) return throw_errno(env, "fgetxattr", ENOMEM);
-    ssize_t m = n ? fgetxattr(fd, name, buf, n) : 0;
-    if (m < 0) { int e = errno; free(buf); if (e == ERANGE) continue; return throw_errno(env, "fgetxattr", e); }
-    napi_value out; void *data;
-    napi_create_buffer_copy(env, m, buf, &data, &out);
-    free(buf);
-    return out;
-  }
+  napi_value argv[2]; int fd; char name[256];
+  if (!fd_and_name(env, info, 2, argv, &fd, name)) return NULL;
+  return read_sized(env, fd, name);
 }
 
 /* set(fd, name, Buffer) */
 static napi_value xset(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3]; int fd; char name[256]; size_t len; void *data; size_t dlen;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || !get_fd(env, argv[0], &fd) ||
-      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok ||
-      napi_get_buffer_info(env, argv[2], &data, &dlen) != napi_ok) {
+  napi_value argv[3]; int fd; char name[256]; void *data; size_t dlen;
+  if (!fd_and_name(env, info, 3, argv, &fd, name)) return NULL;
+  if (napi_get_buffer_info(env, argv[2], &data, &dlen) != napi_ok) {
     napi_throw_type_error(env, NULL, "fd, name and Buffer expected"); return NULL;
   }
   if (fsetxattr(fd, name, data, dlen, 0) < 0) return throw_errno(env, "fsetxattr", errno);
@@ -78,12 +78,8 @@ static napi_value xset(napi_env env, napi_callback_info info) {
 
 /* remove(fd, name) */
 static napi_value xremove(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2]; int fd; char name[256]; size_t len;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2 || !get_fd(env, argv[0], &fd) ||
-      napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "fd and name expected"); return NULL;
-  }
+  napi_value argv[2]; int fd; char name[256];
+  if (!fd_and_name(env, info, 2, argv, &fd, name)) return NULL;
   if (fremovexattr(fd, name) < 0 && errno != ENODATA) return throw_errno(env, "fremovexattr", errno);
   return NULL;
 }
