@@ -67,10 +67,57 @@ export class Output {
   }
 
   /** The machine-readable result (stdout) with --json; human text otherwise. */
-  result(json: object, human: () => string[]): void {
+  result(json: object, human: () => Iterable<string>): void {
     this.clearProgress();
     if (this.opts.json) this.stdout(JSON.stringify(json) + '\n');
-    else if (!this.opts.quiet) for (const line of human()) this.stdout(line + '\n');
+    else if (!this.opts.quiet) this.lines(human());
+  }
+
+  /**
+   * A result with long lists (a plan's operations), written as they are produced so that
+   * memory stays bounded: with --json, `json` followed by each list of `lists` as a key of
+   * the same object; otherwise the human lines. Stops early once stdout's reader has gone.
+   */
+  resultStreamed(json: object, lists: Record<string, () => Iterable<unknown>>, human: () => Iterable<string>): void {
+    this.clearProgress();
+    if (!this.opts.json) {
+      if (!this.opts.quiet) this.lines(human());
+      return;
+    }
+    const head = JSON.stringify(json);
+    this.lines(
+      (function* () {
+        let text = head.slice(0, -1);
+        for (const [key, list] of Object.entries(lists)) {
+          text += `${text.endsWith('{') ? '' : ','}${JSON.stringify(key)}:[`;
+          let first = true;
+          for (const item of list()) {
+            yield text + (first ? '' : ',') + JSON.stringify(item);
+            text = '';
+            first = false;
+            if (stdoutClosed()) return;
+          }
+          text += ']';
+        }
+        yield text + '}';
+      })(),
+      '',
+    );
+  }
+
+  /** Writes lines to stdout in chunks of about 64 KiB; stops once the reader has gone. */
+  private lines(source: Iterable<string>, end = '\n'): void {
+    let chunk = '';
+    for (const line of source) {
+      chunk += line + end;
+      if (chunk.length >= 65536) {
+        this.stdout(chunk);
+        chunk = '';
+        if (stdoutClosed()) return;
+      }
+    }
+    if (this.opts.json) chunk += '\n';
+    this.stdout(chunk);
   }
 }
 

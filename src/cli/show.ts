@@ -7,8 +7,8 @@
 import { openPlan } from '../planfile/readPlan.js';
 import { spaceText } from '../plan/spaceFigures.js';
 import { decodePath, displayPath, encodePath } from '../pathBytes.js';
-import type { LinkRecord, StoreRecord } from '../planfile/records.js';
-import { Output, formatBytes, stdoutClosed, type GlobalOptions } from './output.js';
+import type { LinkRecord, PlanRecord, StoreRecord } from '../planfile/records.js';
+import { Output, formatBytes, type GlobalOptions } from './output.js';
 
 export interface ShowArgs extends GlobalOptions {
   plan: string;
@@ -57,53 +57,64 @@ function groupLines(g: GroupInfo, withPaths: boolean): string[] {
   ];
 }
 
-/** Runs `hashify show`; exit 0 (an invalid plan throws). */
+/**
+ * The plan's groups in order, each with its path count (and its paths when asked): one group
+ * in memory at a time.
+ */
+function* groupsOf(records: Iterable<PlanRecord>, withPaths: boolean): Generator<GroupInfo> {
+  let current: GroupInfo | undefined;
+  let store: StoreRecord | undefined;
+  for (const rec of records) {
+    if (rec.type === 'store') store = rec;
+    if (rec.type !== 'store' && rec.type !== 'link') continue;
+    if (current?.group !== rec.group) {
+      if (current) yield current;
+      const target = rec.type === 'store' ? rec : rec.target;
+      // The file that becomes the entry: the keeper it is copied from, or (--adopt) the one linked in.
+      const source = store?.group === rec.group ? (store.keeper ?? store.from) : undefined;
+      const from = source ? decodePath(source) : undefined;
+      const size = rec.stat?.size ?? (rec.type === 'store' ? rec.keeper?.stat.size : undefined) ?? '0';
+      current = { group: rec.group, integrity: rec.integrity, target: decodePath(target), from, size: BigInt(size), paths: [], pathCount: 0 };
+    }
+    if (rec.type === 'link') {
+      current.pathCount++;
+      if (withPaths) current.paths.push(decodePath(rec));
+    }
+  }
+  if (current) yield current;
+}
+
+function* linksOf(records: Iterable<PlanRecord>): Generator<LinkRecord> {
+  for (const rec of records) if (rec.type === 'link') yield rec;
+}
+
+/**
+ * Runs `hashify show`; exit 0 (an invalid plan throws). The plan is read once for the summary
+ * and the largest groups, then again for `--groups` and `--ops`, which are written as they
+ * are read: a plan of millions of operations is listed in bounded memory.
+ */
 export function runShow(args: ShowArgs, out: Output): number {
   const plan = openPlan(args.plan);
   try {
     const { header, trailer, totals, digest } = plan;
     const top = args.top ?? 10;
+    const withPaths = Boolean(args.groups);
+    const bytesSavedBy = (g: GroupInfo) => g.size * BigInt(g.pathCount);
     const largest: GroupInfo[] = [];
-    const allGroups: GroupInfo[] = [];
-    let current: GroupInfo | undefined;
-    let store: StoreRecord | undefined;
-    const flush = () => {
-      if (!current) return;
-      if (args.groups) allGroups.push(current);
-      else current.paths = [];
-      largest.push(current);
-      largest.sort((a, b) => (b.size * BigInt(b.pathCount) > a.size * BigInt(a.pathCount) ? 1 : -1));
-      if (largest.length > top) largest.pop();
-      current = undefined;
-    };
-    const opLines: string[] = [];
-    const opList: ReturnType<typeof opJson>[] = [];
     let pathsSharing = 0;
-    for (const rec of plan.records()) {
-      if (rec.type === 'store') store = rec;
-      if (rec.type === 'store' || rec.type === 'link') {
-        if (current?.group !== rec.group) {
-          flush();
-          const target = rec.type === 'store' ? rec : rec.target;
-          // The file that becomes the entry: the keeper it is copied from, or (--adopt) the one linked in.
-          const source = store?.group === rec.group ? (store.keeper ?? store.from) : undefined;
-          const from = source ? decodePath(source) : undefined;
-          const size = rec.stat?.size ?? (rec.type === 'store' ? rec.keeper?.stat.size : undefined) ?? '0';
-          current = { group: rec.group, integrity: rec.integrity, target: decodePath(target), from, size: BigInt(size), paths: [], pathCount: 0 };
-        }
-      }
-      if (rec.type === 'link') {
-        current!.pathCount++;
-        if (args.groups) current!.paths.push(decodePath(rec));
-        pathsSharing++;
-        if (args.ops && args.json) opList.push(opJson(rec));
-        else if (args.ops && !stdoutClosed()) opLines.push(`  op ${rec.op}: ${displayPath(decodePath(rec))} -> ${displayPath(decodePath(rec.target))}`);
-      }
+    for (const g of groupsOf(plan.records(), withPaths)) {
+      pathsSharing += g.pathCount;
+      if (largest.length === top && bytesSavedBy(g) <= bytesSavedBy(largest[top - 1])) continue;
+      largest.push(g);
+      largest.sort((a, b) => (bytesSavedBy(b) > bytesSavedBy(a) ? 1 : -1));
+      if (largest.length > top) largest.pop();
     }
-    flush();
     const m = header.match;
     const ignored = (['mode', 'owner', 'mtime', 'xattrs'] as const).filter((k) => !m[k]);
-    out.result(
+    const lists: Record<string, () => Iterable<unknown>> = {};
+    if (args.groups) lists.groupList = () => map(groupsOf(plan.records(), true), (g) => groupJson(g, true));
+    if (args.ops) lists.operations = () => map(linksOf(plan.records()), opJson);
+    out.resultStreamed(
       {
         digest,
         files: trailer.files,
@@ -117,36 +128,45 @@ export function runShow(args: ShowArgs, out: Output): number {
         roots: header.roots.map((r) => decodePath(r).toString()),
         store: header.store ? decodePath(header.store).toString() : null,
         created: header.created,
-        largest: largest.map((g) => groupJson(g, !!args.groups)),
-        ...(args.groups ? { groupList: allGroups.map((g) => groupJson(g, true)) } : {}),
-        ...(args.ops ? { operations: opList } : {}),
+        largest: largest.map((g) => groupJson(g, withPaths)),
       },
-      () => [
-        `Plan ${displayPath(plan.file)} (version ${header.version}, made by ${header.tool} at ${header.created})`,
-        `  roots:    ${header.roots.map((r) => displayPath(decodePath(r))).join(' ')}`,
-        `  store:    ${header.store ? displayPath(decodePath(header.store)) : 'none (links go to a kept copy)'}`,
-        `  method:   ${header.link}, ${header.algorithm}, min size ${header.minSize} B, link limit ${header.linkMax}`,
-        `  metadata: must match: ${(['mode', 'owner', 'mtime', 'xattrs'] as const).filter((k) => m[k]).join(', ') || 'nothing'}` +
-          (ignored.length ? ` (ignored: ${ignored.join(', ')})` : ''),
-        ...(header.exclude.length ? [`  excluded: ${header.exclude.map((e) => JSON.stringify(e)).join(' ')}`] : []),
-        '',
-        `  ${trailer.files} files scanned; ${totals.ops} paths will be replaced by a ${header.link === 'reflink' ? 'clone' : 'link'} in ${totals.groups} groups` +
-          (totals.storeEntries ? ` (${totals.storeEntries} store entries)` : ''),
-        `  ${spaceText(trailer.space, totals.bytesReclaimable, formatBytes)} reclaimable; afterwards ${pathsSharing + totals.groups} or more paths share ${totals.groups} inodes` +
-          (header.link === 'hardlink' ? ' (one copy on disk and in the page cache each)' : ''),
-        ...(trailer.skipped && Object.values(trailer.skipped).some((v) => v)
-          ? [`  left out while planning: ${Object.entries(trailer.skipped).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(', ')}`]
-          : []),
-        ...(largest.length && !args.groups ? ['', `  Largest groups (by bytes they save):`, ...largest.flatMap((g) => groupLines(g, false))] : []),
-        ...(args.groups ? ['', '  Groups (each path below is linked to the target):', ...allGroups.flatMap((g) => groupLines(g, true))] : []),
-        ...(args.ops ? ['', '  Operations:', ...opLines] : []),
-        '',
-        `Digest: ${digest}`,
-        `Approve and apply exactly this plan with: hashify apply ${plan.file} --expect ${digest}`,
-      ],
+      lists,
+      function* () {
+        yield `Plan ${displayPath(plan.file)} (version ${header.version}, made by ${header.tool} at ${header.created})`;
+        yield `  roots:    ${header.roots.map((r) => displayPath(decodePath(r))).join(' ')}`;
+        yield `  store:    ${header.store ? displayPath(decodePath(header.store)) : 'none (links go to a kept copy)'}`;
+        yield `  method:   ${header.link}, ${header.algorithm}, min size ${header.minSize} B, link limit ${header.linkMax}`;
+        yield `  metadata: must match: ${(['mode', 'owner', 'mtime', 'xattrs'] as const).filter((k) => m[k]).join(', ') || 'nothing'}` +
+          (ignored.length ? ` (ignored: ${ignored.join(', ')})` : '');
+        if (header.exclude.length) yield `  excluded: ${header.exclude.map((e) => JSON.stringify(e)).join(' ')}`;
+        yield '';
+        yield `  ${trailer.files} files scanned; ${totals.ops} paths will be replaced by a ${header.link === 'reflink' ? 'clone' : 'link'} in ${totals.groups} groups` +
+          (totals.storeEntries ? ` (${totals.storeEntries} store entries)` : '');
+        yield `  ${spaceText(trailer.space, totals.bytesReclaimable, formatBytes)} reclaimable; afterwards ${pathsSharing + totals.groups} or more paths share ${totals.groups} inodes` +
+          (header.link === 'hardlink' ? ' (one copy on disk and in the page cache each)' : '');
+        if (trailer.skipped && Object.values(trailer.skipped).some((v) => v)) {
+          yield `  left out while planning: ${Object.entries(trailer.skipped).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+        }
+        if (largest.length && !args.groups) yield* ['', `  Largest groups (by bytes they save):`, ...largest.flatMap((g) => groupLines(g, false))];
+        if (args.groups) {
+          yield* ['', '  Groups (each path below is linked to the target):'];
+          for (const g of groupsOf(plan.records(), true)) yield* groupLines(g, true);
+        }
+        if (args.ops) {
+          yield* ['', '  Operations:'];
+          for (const rec of linksOf(plan.records())) yield `  op ${rec.op}: ${displayPath(decodePath(rec))} -> ${displayPath(decodePath(rec.target))}`;
+        }
+        yield '';
+        yield `Digest: ${digest}`;
+        yield `Approve and apply exactly this plan with: hashify apply ${plan.file} --expect ${digest}`;
+      },
     );
     return 0;
   } finally {
     plan.close();
   }
+}
+
+function* map<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
 }
