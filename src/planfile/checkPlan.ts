@@ -27,13 +27,26 @@ export interface PlanTotals {
   bytesReclaimable: bigint;
 }
 
+/**
+ * Whether a decimal string (the schema's form: digits, no leading zero, an optional minus)
+ * is above `max` in magnitude, compared as text: digit strings of one length sort as their
+ * numbers do. No BigInt per field: this runs for every number of every record.
+ */
+function above(digits: string, max: string): boolean {
+  return digits.length > max.length || (digits.length === max.length && digits > max);
+}
+const U64_MAX_TEXT = U64_MAX.toString();
+const I64_MAX_TEXT = I64_MAX.toString();
+const I64_MIN_MAGNITUDE = (I64_MAX + 1n).toString();
+
 function checkStat(s: StatRecord, what: string): void {
   for (const k of ['dev', 'ino', 'size'] as const) {
-    if (BigInt(s[k]) > U64_MAX) throw new Error(`${what}.${k} is larger than 64 bits`);
+    if (above(s[k], U64_MAX_TEXT)) throw new Error(`${what}.${k} is larger than 64 bits`);
   }
   for (const k of ['mtime', 'ctime', 'atime'] as const) {
     const v = s[k];
-    if (v !== undefined && (BigInt(v) > I64_MAX || BigInt(v) < -I64_MAX - 1n)) throw new Error(`${what}.${k} is out of range`);
+    if (v === undefined) continue;
+    if (v[0] === '-' ? above(v.slice(1), I64_MIN_MAGNITUDE) : above(v, I64_MAX_TEXT)) throw new Error(`${what}.${k} is out of range`);
   }
   if ((s.mode & 0o170000) !== 0o100000) throw new Error(`${what}.mode is not a regular file's mode`);
 }

@@ -34,7 +34,7 @@ function invalid(file: string, line: number, message: string): HashifyError {
 }
 
 /** Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first. */
-function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Generator<{ text: string; line: number }> {
+function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Generator<{ text: string; line: number; bytes: Buffer }> {
   const buf = Buffer.allocUnsafe(CHUNK);
   let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let pos = 0;
@@ -53,7 +53,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Ge
       // The trailer's integrity is checked over the decoded text: bytes that are not UTF-8
       // would decode to U+FFFD like the different bytes of another file.
       if (!isUtf8(data.subarray(start, nl))) throw new PlanRuleError(line, 'the line is not valid UTF-8');
-      yield { text: data.toString('utf8', start, nl), line };
+      yield { text: data.toString('utf8', start, nl), line, bytes: data.subarray(start, nl + 1) };
       start = nl + 1;
     }
     carry = Buffer.from(data.subarray(start));
@@ -62,7 +62,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Ge
   }
   if (carry.length) {
     line++;
-    yield { text: carry.toString('utf8'), line: -line };
+    yield { text: carry.toString('utf8'), line: -line, bytes: carry };
   }
 }
 
@@ -96,9 +96,9 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
     const chunkDigests: string[] = [];
     let beforeTrailer = '';
     try {
-      for (const { text, line } of lines(fd, (_i, bytes) => {
-        whole.update(bytes);
-        chunkDigests.push(createHash('sha256').update(bytes).digest('base64'));
+      for (const { text, line, bytes } of lines(fd, (_i, chunk) => {
+        whole.update(chunk);
+        chunkDigests.push(createHash('sha256').update(chunk).digest('base64'));
       })) {
         if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
         const rec = parse(text, line);
@@ -107,7 +107,7 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
           if (trailerJson(rec) !== text) throw new PlanRuleError(line, 'the trailer is not in the form hashify writes (edited?)');
           beforeTrailer = integrityOf('sha256', linesHash.copy().digest());
         }
-        linesHash.update(text + '\n');
+        linesHash.update(bytes); // the line's own bytes, its newline included (valid UTF-8: checked above)
         checker.add(rec);
       }
       var totals = checker.finish();

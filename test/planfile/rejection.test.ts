@@ -223,6 +223,19 @@ describe('a malformed plan is refused by show and apply with exit 2 and changes 
     expectRefused(inode((1n << 64n).toString()), at(firstLink, 'stat.ino is larger than 64 bits'));
     expectRefused(inode('123456789012345678901234567890'), at(firstLink, 'field /stat/ino must match pattern'));
   });
+
+  test('a time at either end of 64-bit signed nanoseconds are taken, one beyond either end is refused', () => {
+    // atime: the one time no other rule compares (mtime must match the target's).
+    const atime = (v: string) => variant(reseal(editLine(lines, secondLink - 1, (r) => (r.stat.atime = v))));
+    for (const v of ['-9223372036854775808', '9223372036854775807']) {
+      const r = hashify(['show', atime(v)]);
+      expect([v, r.status, r.stderr]).toEqual([v, 0, '']);
+    }
+    expectRefused(atime('-9223372036854775809'), at(secondLink, 'stat.atime is out of range'));
+    expectRefused(atime('9223372036854775808'), at(secondLink, 'stat.atime is out of range'));
+    const size = (v: string) => variant(reseal(editLine(lines, firstLink - 1, (r) => (r.target.stat.dev = v))));
+    expectRefused(size('18446744073709551616'), at(firstLink, 'target.stat.dev is larger than 64 bits'));
+  });
 });
 
 describe('digests bind an approval to the exact bytes of a plan', () => {
