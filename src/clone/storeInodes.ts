@@ -30,23 +30,20 @@ function isEntryRel(rel: string): boolean {
   return m !== null && m[1].length + 2 === HEX_LENGTH[algorithm as StoreAlgorithm];
 }
 
-/** The listed files that are entries by the store's own naming rule. */
+/**
+ * The listed files that are entries by the store's own naming rule. A store holds nothing
+ * else, so the listing is returned as it is when every name passes (one string split, no
+ * copy); otherwise the entries are copied out.
+ */
 function onlyEntries(files: CloneStore['entries']): CloneStore['entries'] {
+  const rels = files.rels.toString('latin1').split('\0');
   const keep: number[] = [];
-  const rels: Buffer[] = [];
-  let off = 0;
-  for (let i = 0; i < files.dev.length; i++) {
-    const end = files.rels.indexOf(0, off);
-    const rel = files.rels.subarray(off, end);
-    off = end + 1;
-    if (!isEntryRel(rel.toString('latin1'))) continue;
-    keep.push(i);
-    rels.push(rel, Buffer.alloc(1));
-  }
+  for (let i = 0; i < files.dev.length; i++) if (isEntryRel(rels[i])) keep.push(i);
+  if (keep.length === files.dev.length) return files;
   return {
     dev: BigUint64Array.from(keep, (i) => files.dev[i]),
     ino: BigUint64Array.from(keep, (i) => files.ino[i]),
-    rels: Buffer.concat(rels),
+    rels: Buffer.from(keep.map((i) => rels[i] + '\0').join(''), 'latin1'),
   };
 }
 
