@@ -15,7 +15,10 @@ describe('clone and the store naming rule', () => {
       const g = join(s.dir, 'guests');
       for (const guest of ['a', 'b']) {
         fs.mkdirSync(join(g, guest), { recursive: true });
-        for (let i = 0; i < 3; i++) fs.writeFileSync(join(g, guest, `lib${i}.so`), `shared library ${i}\n`.repeat(50));
+        for (let i = 0; i < 3; i++) {
+          fs.writeFileSync(join(g, guest, `lib${i}.so`), `shared library ${i}\n`.repeat(50));
+          fs.utimesSync(join(g, guest, `lib${i}.so`), 1609459200, 1609459200); // one mtime: plan links them
+        }
       }
       const plan = join(s.dir, 'p.plan.jsonl');
       expect(hashify(['plan', join(g, 'a'), join(g, 'b'), '-o', plan, '--no-cache', '-q']).status).toBe(0);
