@@ -7,8 +7,9 @@
 # - warm cache (the primary comparison): both read SRC from the page cache;
 # - cold cache: `sync; echo 3 > /proc/sys/vm/drop_caches` before each timed command (root only;
 #   BENCH_COLD=0 skips it);
-# - the floor: `node -e 0` (Node's own start, which no Node command can go below) and
-#   `hashify --version` (Node, the CLI and its argument parser), timed in the same runs.
+# - the floor, timed in the same runs: `node -e 0` (Node's own start, which no Node command can
+#   go below) and `hashify clone` of an empty directory (Node, the CLI, the addon and the
+#   store's listing: what every clone costs before its first entry).
 #   BENCH_DIR, BENCH_GUESTS, BENCH_RUNS, BENCH_COLD as for bench/run.sh; BENCH_SETTLE: seconds
 #   of quiet before each timed command (default 2).
 set -euo pipefail
@@ -45,11 +46,12 @@ if [ "$cold" != 0 ] && ! { [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]
 [ "${BENCH_COLD:-1}" = 0 ] && cold_why='BENCH_COLD=0'
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-for f in clone inner cp cpsync node version cclone cinner ccp ccpsync; do : > "$work/t.$f"; done
+for f in clone inner cp cpsync node empty cclone cinner ccp ccpsync; do : > "$work/t.$f"; done
 # Every run writes new trees (web.next$i, web.cp$i, …) and nothing is removed until the end:
 # removing a 200 MB tree (with the filesystem's discards) stalls the journal for seconds, and
 # a timed command after it would pay for that. Each timed command starts after a sync.
-rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold*
+rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work"/web.empty*
+mkdir -p "$work/empty"
 settle() { sync -f "$work"; sleep "${BENCH_SETTLE:-2}"; }
 for i in $(seq 1 "$runs"); do
   settle
@@ -59,7 +61,7 @@ for i in $(seq 1 "$runs"); do
   copy "$work/web.cp$i" "$work/t.cp" "$work/t.cpsync"
   for k in 1 2 3; do
     timed "$work/t.node" node -e 0
-    timed "$work/t.version" "${HASHIFY[@]}" --version > /dev/null
+    timed "$work/t.empty" "${HASHIFY[@]}" clone "$work/empty" "$work/web.empty$i.$k" --quiet
   done
 done
 if [ "$cold" != 0 ]; then
@@ -74,7 +76,7 @@ fi
 settle
 json=$(HASHIFY_TIMING=1 "${HASHIFY[@]}" clone "$work/web" "$work/web.json" --json 2>"$work/timing")
 clone_s=$(median < "$work/t.clone"); cp_s=$(median < "$work/t.cp"); cpsync_s=$(median < "$work/t.cpsync")
-node_s=$(median < "$work/t.node"); version_s=$(median < "$work/t.version")
+node_s=$(median < "$work/t.node"); empty_s=$(median < "$work/t.empty")
 clone_kib=$(cost "$work/web.next1"); cp_kib=$(cost "$work/web.cp1")
 src_kib=$(du -s --block-size=1K "$work/web" | cut -f1)
 target_s=$(awk -v a="$cp_s" 'BEGIN {printf "%.3f", a / 10}')
@@ -91,7 +93,7 @@ fi
 if awk -v a="$node_s" -v b="$target_s" 'BEGIN {exit !(a >= b)}'; then
   floor_note="Node's own start ($node_s s) is already $(ratio "$node_s" "$cp_s")× cp -a: the 0.1× target ($target_s s) is below what any Node command can take here."
 else
-  floor_note="0.1× cp -a is $target_s s; Node's own start takes $node_s s of it ($(ratio "$node_s" "$cp_s")× cp -a), the CLI's start $version_s s ($(ratio "$version_s" "$cp_s")×)."
+  floor_note="0.1× cp -a is $target_s s; Node's own start takes $node_s s of it ($(ratio "$node_s" "$cp_s")× cp -a), a clone of an empty directory $empty_s s ($(ratio "$empty_s" "$cp_s")×)."
 fi
 
 cat <<REPORT
@@ -106,12 +108,12 @@ cat <<REPORT
 | **ratio clone / cp -a, warm cache** (target ≤ 0.1 time, ≤ 0.05 disk) | **$(ratio "$clone_s" "$cp_s")** (vs cp -a + sync: $(ratio "$clone_s" "$cpsync_s")) | $(ratio "$clone_kib" "$cp_kib") |
 $cold_rows
 | floor: \`node -e 0\` (Node's own start) | $node_s ($(ratio "$node_s" "$cp_s")× cp -a) | |
-| floor: \`hashify --version\` (Node + the CLI's start) | $version_s ($(ratio "$version_s" "$cp_s")× cp -a) | |
+| floor: \`hashify clone\` of an empty directory (start, store listed) | $empty_s ($(ratio "$empty_s" "$cp_s")× cp -a) | |
 
 $floor_note
 
 clone --json: $json
 clone phases (HASHIFY_TIMING=1): $(paste -sd';' "$work/timing")
-all runs, seconds: clone $(paste -sd' ' "$work/t.clone"); clone's own $(paste -sd' ' "$work/t.inner"); cp -a $(paste -sd' ' "$work/t.cp"); cp -a + sync $(paste -sd' ' "$work/t.cpsync"); node -e 0 $(paste -sd' ' "$work/t.node"); hashify --version $(paste -sd' ' "$work/t.version")$cold_runs
+all runs, seconds: clone $(paste -sd' ' "$work/t.clone"); clone's own $(paste -sd' ' "$work/t.inner"); cp -a $(paste -sd' ' "$work/t.cp"); cp -a + sync $(paste -sd' ' "$work/t.cpsync"); node -e 0 $(paste -sd' ' "$work/t.node"); clone of an empty directory $(paste -sd' ' "$work/t.empty")$cold_runs
 REPORT
-rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work/web.json"
+rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work"/web.empty* "$work/web.json"
