@@ -7,8 +7,8 @@
  *
  * Every other command line gets undefined and goes through yargs, which gives every message:
  * another command, --help, --version, an option not listed above, one given twice, a
- * `--no-` option, `--`, an operand that is empty or starts with `-`, too few or too many
- * operands. test/cli/fastArgs.test.ts checks that yargs reads every line read here the same.
+ * `--no-` option, a flag followed by `true` or `false`, `--`, an operand that is empty or
+ * starts with `-`, too few or too many operands. test/cli/fastArgs.test.ts checks that yargs reads every line read here the same.
  */
 import type { CloneArgs } from './clone.js';
 import type { GlobalOptions } from './output.js';
@@ -36,7 +36,8 @@ export function fastArgs(args: string[]): FastArgs | undefined {
     const token = rest[i];
     const flag = Object.hasOwn(FLAGS, token) ? FLAGS[token] : undefined;
     if (flag) {
-      if (flags[flag] !== undefined) return undefined;
+      // yargs takes a `true` or `false` after a flag as its value, not as an operand
+      if (flags[flag] !== undefined || rest[i + 1] === 'true' || rest[i + 1] === 'false') return undefined;
       flags[flag] = true;
     } else if (command === 'clone' && (token === '--store' || token.startsWith('--store='))) {
       const value = token === '--store' ? rest[++i] : token.slice('--store='.length);

@@ -47,6 +47,10 @@ const READ = [
   ['switch', 'A', 'B'],
   ['switch', 'A', 'B', '--quiet', '--json', '--progress'],
   ['switch', '1', '2e3'],
+  ['clone', 'a', '--progress', 'True'],
+  ['clone', 'plan', 'switch'],
+  ['clone', 'help', 'completion'],
+  ['switch', 'version', '$0'],
 ];
 
 const NOT_READ = [
@@ -74,6 +78,9 @@ const NOT_READ = [
   ['clone', 'a', 'b', '-qq'],
   ['clone', 'a', 'b', '--toString'],
   ['switch', 'a', 'b', '--store', 's'],
+  ['clone', 'a', '--json', 'true'],
+  ['clone', '--json', 'false', 'a', 'b'],
+  ['switch', 'a', 'b', '-q', 'true'],
 ];
 
 describe('fastArgs', () => {
