@@ -94,6 +94,22 @@ describe('fastArgs', () => {
   test.each(NOT_READ.map((a) => [a]))('leaves %j to yargs', (args) => {
     expect(fastArgs(args)).toBeUndefined();
   });
+
+  test('random lines of these words: every line read is read as yargs does', async () => {
+    const words = ['a', 'b', 'c', 'true', 'false', '1', '--json', '--quiet', '-q', '--progress', '--store', '--store=s', '--no-json', '--', '-x', ''];
+    let seed = 12345;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    let read = 0;
+    for (let k = 0; k < 1500; k++) {
+      const args = [next(2) ? 'clone' : 'switch', ...Array.from({ length: 1 + next(6) }, () => words[next(words.length)])];
+      const fast = fastArgs(args);
+      if (!fast) continue;
+      read++;
+      const keys = KEYS[fast.command];
+      expect([args, pick(fast.argv as unknown as Record<string, unknown>, keys)]).toEqual([args, pick(await yargsReads(args), keys)]);
+    }
+    expect(read).toBeGreaterThan(50);
+  });
 });
 
 describe('start-up', () => {
