@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Clone bench (issue 15): on a hashified Debian guest of the `guests` corpus, `hashify clone`
-# against `cp -a` of the same guest: wall time (medians of BENCH_RUNS alternate runs, warm
-# cache) and the disk the copy costs (du of DST counted beside SRC, so blocks shared with SRC
-# or the store count once, for SRC). cp -a is timed alone and followed by `sync -f`, since
-# clone syncs its tree before renaming it into place.
-#   BENCH_DIR, BENCH_GUESTS, BENCH_RUNS as for bench/run.sh.
+# against `cp -a` of the same guest: wall time (medians of BENCH_RUNS alternate runs) and the
+# disk the copy costs (du of DST counted beside SRC, so blocks shared with SRC or the store
+# count once, for SRC). cp -a is timed alone and followed by `sync -f`, since clone syncs its
+# tree before renaming it into place.
+# - warm cache (the primary comparison): both read SRC from the page cache;
+# - cold cache: `sync; echo 3 > /proc/sys/vm/drop_caches` before each timed command (root only;
+#   BENCH_COLD=0 skips it);
+# - the floor, timed in the same runs: `node -e 0` (Node's own start, which no Node command can
+#   go below) and `hashify clone` of an empty directory (Node, the CLI, the addon and the
+#   store's listing: what every clone costs before its first entry).
+#   BENCH_DIR, BENCH_GUESTS, BENCH_RUNS, BENCH_COLD as for bench/run.sh; BENCH_SETTLE: seconds
+#   of quiet before each timed command (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-/var/tmp/hashify-bench}
@@ -25,43 +32,88 @@ if [ ! -f "$work/.hashified" ]; then
 fi
 
 now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {printf "%.3f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 cost() { du -s --block-size=1K "$work/web" "$1" | tail -1 | cut -f1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f\n", b - a}'; }
+# timed FILE CMD...: runs CMD, appends its wall seconds to FILE (CMD's stdout is the caller's)
+timed() { local out=$1 t0 t1; shift; t0=$(now); "$@"; t1=$(now); elapsed "$t0" "$t1" >> "$out"; }
+# copy DST CP CPSYNC: cp -a of web to DST, its time appended to CP and, with the sync after it, to CPSYNC
+copy() { local t0 t1 t2; t0=$(now); cp -a "$work/web" "$1"; t1=$(now); sync -f "$1"; t2=$(now); elapsed "$t0" "$t1" >> "$2"; elapsed "$t0" "$t2" >> "$3"; }
+inner() { grep -o '"seconds":[0-9.e-]*' "$work/out.json" | cut -d: -f2 >> "$1"; }
+cold=${BENCH_COLD:-1}
+if [ "$cold" != 0 ] && ! { [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; }; then cold=0; cold_why='cannot write /proc/sys/vm/drop_caches (not root)'; fi
+[ "${BENCH_COLD:-1}" = 0 ] && cold_why='BENCH_COLD=0'
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-: > "$work/t.clone"; : > "$work/t.inner"; : > "$work/t.cp"; : > "$work/t.cpsync"
-# Every run writes new trees (web.next$i, web.cp$i) and nothing is removed until the end:
+for f in clone inner cp cpsync node empty cclone cinner ccp ccpsync; do : > "$work/t.$f"; done
+# Every run writes new trees (web.next$i, web.cp$i, …) and nothing is removed until the end:
 # removing a 200 MB tree (with the filesystem's discards) stalls the journal for seconds, and
 # a timed command after it would pay for that. Each timed command starts after a sync.
-rm -rf "$work"/web.next* "$work"/web.cp*
+rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work"/web.empty*
+mkdir -p "$work/empty"
 settle() { sync -f "$work"; sleep "${BENCH_SETTLE:-2}"; }
 for i in $(seq 1 "$runs"); do
   settle
-  t0=$(now); "${HASHIFY[@]}" clone "$work/web" "$work/web.next$i" --json > "$work/out.json"; t1=$(now)
-  echo "$t1 - $t0" | bc >> "$work/t.clone"
-  grep -o '"seconds":[0-9.e-]*' "$work/out.json" | cut -d: -f2 >> "$work/t.inner"
+  timed "$work/t.clone" "${HASHIFY[@]}" clone "$work/web" "$work/web.next$i" --json > "$work/out.json"
+  inner "$work/t.inner"
   settle
-  t0=$(now); cp -a "$work/web" "$work/web.cp$i"; t1=$(now); sync -f "$work/web.cp$i"; t2=$(now)
-  echo "$t1 - $t0" | bc >> "$work/t.cp"; echo "$t2 - $t0" | bc >> "$work/t.cpsync"
+  copy "$work/web.cp$i" "$work/t.cp" "$work/t.cpsync"
+  for k in 1 2 3; do
+    timed "$work/t.node" node -e 0
+    timed "$work/t.empty" "${HASHIFY[@]}" clone "$work/empty" "$work/web.empty$i.$k" --quiet
+  done
 done
+if [ "$cold" != 0 ]; then
+  for i in $(seq 1 "$runs"); do
+    drop
+    timed "$work/t.cclone" "${HASHIFY[@]}" clone "$work/web" "$work/web.coldnext$i" --json > "$work/out.json"
+    inner "$work/t.cinner"
+    drop
+    copy "$work/web.coldcp$i" "$work/t.ccp" "$work/t.ccpsync"
+  done
+fi
 settle
 json=$(HASHIFY_TIMING=1 "${HASHIFY[@]}" clone "$work/web" "$work/web.json" --json 2>"$work/timing")
 clone_s=$(median < "$work/t.clone"); cp_s=$(median < "$work/t.cp"); cpsync_s=$(median < "$work/t.cpsync")
+node_s=$(median < "$work/t.node"); empty_s=$(median < "$work/t.empty")
 clone_kib=$(cost "$work/web.next1"); cp_kib=$(cost "$work/web.cp1")
 src_kib=$(du -s --block-size=1K "$work/web" | cut -f1)
+target_s=$(awk -v a="$cp_s" 'BEGIN {printf "%.3f", a / 10}')
+if [ "$cold" != 0 ]; then
+  cclone_s=$(median < "$work/t.cclone"); ccp_s=$(median < "$work/t.ccp"); ccpsync_s=$(median < "$work/t.ccpsync")
+  cold_rows="| \`hashify clone\`, cold cache | $cclone_s (its own \`seconds\`: $(median < "$work/t.cinner")) | |
+| \`cp -a\`, cold cache | $ccp_s (+ \`sync -f\`: $ccpsync_s) | |
+| ratio clone / cp -a, cold cache | $(ratio "$cclone_s" "$ccp_s") (vs cp -a + sync: $(ratio "$cclone_s" "$ccpsync_s")) | |"
+  cold_runs="; cold: clone $(paste -sd' ' "$work/t.cclone"); clone's own $(paste -sd' ' "$work/t.cinner"); cp -a $(paste -sd' ' "$work/t.ccp"); cp -a + sync $(paste -sd' ' "$work/t.ccpsync")"
+else
+  cold_rows="| cold cache | not measured: $cold_why | |"
+  cold_runs=''
+fi
+if awk -v a="$node_s" -v b="$target_s" 'BEGIN {exit !(a >= b)}'; then
+  floor_note="Node's own start ($node_s s) is already $(ratio "$node_s" "$cp_s")× cp -a: the 0.1× target ($target_s s) is below what any Node command can take here."
+else
+  floor_note="0.1× cp -a is $target_s s; Node's own start takes $node_s s of it ($(ratio "$node_s" "$cp_s")× cp -a), a clone of an empty directory $empty_s s ($(ratio "$empty_s" "$cp_s")×)."
+fi
 
 cat <<REPORT
-## clone: one hashified Debian guest ($(basename "$corpus")/guest1, $src_kib KiB, warm cache, median of $runs)
+## clone: one hashified Debian guest ($(basename "$corpus")/guest1, $src_kib KiB, median of $runs)
 
 | | seconds | disk the copy costs |
 |---|---|---|
-| \`hashify clone\` (syncs before the rename) | $clone_s | $clone_kib KiB |
+| \`hashify clone\`, warm cache (syncs before the rename) | $clone_s | $clone_kib KiB |
 | the same, its own \`seconds\` (without Node's start) | $(median < "$work/t.inner") | |
-| \`cp -a\` | $cp_s | $cp_kib KiB |
-| \`cp -a\` + \`sync -f\` | $cpsync_s | |
-| ratio clone / cp -a (target ≤ 0.1 time, ≤ 0.05 disk) | $(echo "scale=3; $clone_s / $cp_s" | bc) (vs cp -a + sync: $(echo "scale=3; $clone_s / $cpsync_s" | bc)) | $(echo "scale=3; $clone_kib / $cp_kib" | bc) |
+| \`cp -a\`, warm cache | $cp_s | $cp_kib KiB |
+| \`cp -a\` + \`sync -f\`, warm cache | $cpsync_s | |
+| **ratio clone / cp -a, warm cache** (target ≤ 0.1 time, ≤ 0.05 disk) | **$(ratio "$clone_s" "$cp_s")** (vs cp -a + sync: $(ratio "$clone_s" "$cpsync_s")) | $(ratio "$clone_kib" "$cp_kib") |
+$cold_rows
+| floor: \`node -e 0\` (Node's own start) | $node_s ($(ratio "$node_s" "$cp_s")× cp -a) | |
+| floor: \`hashify clone\` of an empty directory (start, store listed) | $empty_s ($(ratio "$empty_s" "$cp_s")× cp -a) | |
+
+$floor_note
 
 clone --json: $json
 clone phases (HASHIFY_TIMING=1): $(paste -sd';' "$work/timing")
-all runs, seconds: clone $(paste -sd' ' "$work/t.clone"); clone's own $(paste -sd' ' "$work/t.inner"); cp -a $(paste -sd' ' "$work/t.cp"); cp -a + sync $(paste -sd' ' "$work/t.cpsync")
+all runs, seconds: clone $(paste -sd' ' "$work/t.clone"); clone's own $(paste -sd' ' "$work/t.inner"); cp -a $(paste -sd' ' "$work/t.cp"); cp -a + sync $(paste -sd' ' "$work/t.cpsync"); node -e 0 $(paste -sd' ' "$work/t.node"); clone of an empty directory $(paste -sd' ' "$work/t.empty")$cold_runs
 REPORT
-rm -rf "$work"/web.next* "$work"/web.cp* "$work/web.json"
+rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work"/web.empty* "$work/web.json"

@@ -1,171 +1,17 @@
 #!/usr/bin/env node
 /**
- * The command line: one table of commands (each with its yargs options, typed by yargs, and
- * a handler that loads the command's file), argument checks that run while parsing (exit 2
- * before any work), and one place that maps every error to an exit code (SPEC "Exit codes").
- * The man page (man/hashify.1) lists the same commands and options; test/cli/manPage.test.ts
- * keeps them in step.
+ * The command line: the table of commands (src/cli/commands.ts: each with its yargs options
+ * and a handler that loads the command's file), argument checks that run while parsing (exit
+ * 2 before any work), and one place that maps every error to an exit code (SPEC "Exit
+ * codes"). yargs is loaded only for command lines that src/cli/fastArgs.ts does not read (the
+ * usual `clone` and `switch` lines start without it). The man page (man/hashify.1) lists the
+ * same commands and options; test/cli/manPage.test.ts keeps them in step.
  */
-import yargs, { type Argv, type ArgumentsCamelCase, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { EXIT, HashifyError } from './errors.js';
-import { Output, guardStreams, type GlobalOptions } from './cli/output.js';
-import { parseCount, parseDigest, parseGlobs, parseOne, parsePathOrOff, parseSize } from './cli/validate.js';
+import { COMMANDS, FAST_HANDLERS, commandExitCode, globalOptions } from './cli/commands.js';
+import { fastArgs } from './cli/fastArgs.js';
+import { Output, guardStreams } from './cli/output.js';
 import { VERSION } from './version.js';
-
-let exitCode: number = EXIT.ok;
-
-/** Wraps a command's handler: its exit code, or the error's, printed once (as JSON with --json). */
-function run<A extends GlobalOptions>(handler: (argv: A, out: Output) => Promise<number> | number) {
-  return async (argv: A) => {
-    const out = new Output(argv);
-    try {
-      exitCode = await handler(argv, out);
-    } catch (err) {
-      if (err instanceof HashifyError) {
-        out.error(err.code, err.message, err.hint);
-        exitCode = err.exitCode;
-      } else {
-        const e = err as NodeJS.ErrnoException;
-        out.error(e?.code ?? 'IO', e?.message ?? String(err));
-        if (process.env.HASHIFY_DEBUG && e?.stack) process.stderr.write(e.stack + '\n');
-        exitCode = EXIT.failure;
-      }
-    }
-  };
-}
-
-type Globals = { json: boolean | undefined; quiet: boolean | undefined; progress: boolean | undefined };
-/** One command of the table: its handler is type-checked against the options its builder declares. */
-function command<U extends GlobalOptions>(m: {
-  command: string;
-  describe: string;
-  builder: (y: Argv<Globals>) => Argv<U>;
-  handler: (argv: ArgumentsCamelCase<U>, out: Output) => Promise<number> | number;
-}): CommandModule<Globals, U> {
-  return { command: m.command, describe: m.describe, builder: m.builder, handler: run(m.handler) };
-}
-/** Positional `<plan>` of the commands that read a plan. */
-const planOption = <T>(y: Argv<T>) => y.positional('plan', { type: 'string', describe: 'the plan file', demandOption: true });
-const journalOption = { type: 'string', requiresArg: true, describe: 'journal file (default: PLAN.journal)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--journal', v)) } as const;
-
-const planCommand = command({
-  command: 'plan <roots..>',
-  describe: 'scan ROOTs and write a plan of link operations (changes nothing else)',
-  builder: (y) =>
-    y
-      .positional('roots', { type: 'string', array: true, demandOption: true, describe: 'directories to deduplicate' })
-      .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'plan file to write (JSON Lines, written atomically; `-` is refused)', coerce: (v: unknown) => parseOne('--output', v) })
-      .option('store', { type: 'string', describe: 'store directory (default: .hash in the deepest common directory of the roots); --no-store links duplicates to one kept copy instead', coerce: (v: unknown) => parsePathOrOff('--store', v) })
-      .option('link', { choices: ['hardlink', 'reflink'] as const, default: 'hardlink' as const, describe: 'hard links (shared inode) or copy-on-write clones (btrfs, XFS)' })
-      .option('min-size', { type: 'string', default: '1', describe: 'ignore files smaller than this (bytes, or with a suffix: 4k, 1M, 2G); empty files are never linked', coerce: (v: unknown) => parseSize('--min-size', v) })
-      .option('exclude', { type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'skip paths matching GLOB: a name (*.log), a path below a root (etc/**) or an absolute path; one GLOB per --exclude, repeatable', coerce: (v: unknown) => parseGlobs('--exclude', v) })
-      .option('algorithm', { choices: ['sha256', 'sha512'] as const, default: 'sha256' as const, describe: 'content hash' })
-      .option('ignore-mtime', { type: 'boolean', describe: 'link files even when their modification times differ' })
-      .option('ignore-owner', { type: 'boolean', describe: 'link files even when their owner or group differ' })
-      .option('ignore-mode', { type: 'boolean', describe: 'link files even when their permission bits differ' })
-      .option('adopt', { type: 'boolean', default: false, describe: "make each new store entry the keeper's own inode instead of a verified copy (trusted trees only: its writers can then change the entry)" })
-      .option('ignore-xattrs', { type: 'boolean', describe: 'link files even when their extended attributes (ACLs, capabilities, SELinux labels) differ' })
-      .option('cache', { type: 'string', describe: 'hash cache file (default: $XDG_CACHE_HOME/hashify/hashes.msgpack); --no-cache reads and writes none', coerce: (v: unknown) => parsePathOrOff('--cache', v) })
-      .option('link-max', { type: 'string', describe: 'most links per inode, at least 2 (default: the filesystem limit, 65000 on ext4)', coerce: (v: unknown) => parseCount('--link-max', v, 2) })
-      .option('threads', { type: 'string', describe: 'hashing threads, at least 1 (default: one per core)', coerce: (v: unknown) => parseCount('--threads', v, 1) })
-      .example('$0 plan /vservers/a /vservers/b -o plans/guests.plan.jsonl', 'store in /vservers/.hash')
-      .example("$0 plan /srv/builds --no-store --exclude '*.log' -o builds.plan.jsonl", 'link to kept copies'),
-  handler: async (a, out) => {
-    await (await import('./cli/plan.js')).runPlan(a, out);
-    return EXIT.ok;
-  },
-});
-
-const showCommand = command({
-  command: 'show <plan>',
-  describe: 'validate a plan and summarise it for review, with its digest',
-  builder: (y) =>
-    planOption(y)
-      .option('ops', { type: 'boolean', describe: 'list every operation (with --json: as "operations")' })
-      .option('groups', { type: 'boolean', describe: 'list every group: its store entry, the file that becomes it, and every path linked to it' })
-      .option('top', { type: 'string', default: '10', describe: 'how many of the largest groups to list', coerce: (v: unknown) => parseCount('--top', v, 0) }),
-  handler: async (a, out) => (await import('./cli/show.js')).runShow(a, out),
-});
-
-const verifyCommand = command({
-  command: 'verify <plan>',
-  describe: 'check every operation against the filesystem now: applicable, done or drifted (exit 3 on drift)',
-  builder: (y) => planOption(y).option('content', { type: 'boolean', default: false, describe: 'also re-hash the target of every done operation (finds in-place writes through a shared inode)' }),
-  handler: async (a, out) => (await import('./cli/verify.js')).runVerify(a, out),
-});
-
-const applyCommand = command({
-  command: 'apply <plan>',
-  describe: 'execute the plan: journaled, resumable, idempotent',
-  builder: (y) =>
-    planOption(y)
-      .option('expect', { type: 'string', requiresArg: true, describe: 'refuse to run unless the plan digest is exactly this (from `show`)', coerce: (v: unknown) => (v === undefined ? undefined : parseDigest('--expect', v)) })
-      .option('journal', journalOption)
-      .option('on-drift', { choices: ['skip', 'abort'] as const, default: 'skip' as const, describe: 'a file changed since planning: skip it, or stop the run' })
-      .option('verify-content', { type: 'boolean', default: false, describe: 'compare the bytes with the target right before each link' })
-      .example('$0 apply plans/guests.plan.jsonl --expect sha256-…', 'apply the approved plan; run it again to resume'),
-  handler: async (a, out) => (await import('./cli/apply.js')).runApply(a, out),
-});
-
-const statusCommand = command({
-  command: 'status <plan>',
-  describe: "progress of the plan's apply, from its journal",
-  builder: (y) => planOption(y).option('journal', journalOption),
-  handler: async (a, out) => (await import('./cli/status.js')).runStatus(a, out),
-});
-
-const undoCommand = command({
-  command: 'undo <plan>',
-  describe: 'give every path the apply relinked its own inode again, with its recorded metadata',
-  builder: (y) => planOption(y).option('journal', { ...journalOption, describe: 'journal of the apply (default: PLAN.journal)' }),
-  handler: async (a, out) => (await import('./cli/undo.js')).runUndo(a, out),
-});
-
-const gcCommand = command({
-  command: 'gc <store>',
-  describe: 'remove store entries that no file uses any more (link count 1)',
-  builder: (y) => y.positional('store', { type: 'string', demandOption: true }).option('dry-run', { type: 'boolean', default: false, describe: 'only list what would be removed' }),
-  handler: async (a, out) => (await import('./cli/gc.js')).runGc(a, out),
-});
-
-const fsckCommand = command({
-  command: 'fsck <store>',
-  describe: 'hash every store entry again; report entries whose bytes no longer match their name, and anything that is not an entry',
-  builder: (y) =>
-    y
-      .positional('store', { type: 'string', demandOption: true })
-      .option('plan', { type: 'string', requiresArg: true, describe: 'also list the paths this plan linked to each damaged entry', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--plan', v)) }),
-  handler: async (a, out) => (await import('./cli/fsck.js')).runFsck(a, out),
-});
-
-const memoryCommand = command({
-  command: 'memory <plan>',
-  describe: 'after an apply: page cache the shared inodes hold, the processes and roots mapping them, and who must restart to share',
-  builder: (y) => planOption(y),
-  handler: async (a, out) => (await import('./cli/memory.js')).runMemory(a, out),
-});
-
-const cloneCommand = command({
-  command: 'clone <src> <dst>',
-  describe: 'make DST a copy of SRC whose store-backed files are links to the store; DST appears whole or not at all',
-  builder: (y) =>
-    y
-      .positional('src', { type: 'string', demandOption: true })
-      .positional('dst', { type: 'string', demandOption: true })
-      .option('store', { type: 'string', requiresArg: true, describe: 'store to link from (default: .hash in the deepest common directory of SRC and DST)', coerce: (v: unknown) => (v === undefined ? undefined : parseOne('--store', v)) }),
-  handler: async (a, out) => (await import('./cli/clone.js')).runClone(a, out),
-});
-
-const switchCommand = command({
-  command: 'switch <a> <b>',
-  describe: 'exchange the directories A and B in one atomic rename (again: the way back)',
-  builder: (y) => y.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
-  handler: async (a, out) => (await import('./cli/switch.js')).runSwitch(a, out),
-});
-
-/** Every command, in the order `--help` lists them. Add a command here (and to hashify.1). */
-const COMMANDS = [planCommand, showCommand, verifyCommand, applyCommand, statusCommand, undoCommand, gcCommand, fsckCommand, memoryCommand, cloneCommand, switchCommand] as CommandModule<Globals, unknown>[];
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -188,13 +34,17 @@ function usageFailure(args: string[], msg: string | undefined, err: Error | unde
 
 async function main(): Promise<void> {
   guardStreams();
-  const args = operands(hideBin(process.argv));
-  let y = yargs(args)
-    .scriptName('hashify')
-    .usage('$0 <command> [options]\n\nDeduplicate identical files by hard links, in two reviewable steps:\n  hashify plan ROOT... -o PLAN    scan and hash; changes nothing\n  hashify show PLAN               review it; note its digest\n  hashify apply PLAN --expect D   execute exactly that plan; rerun to resume')
-    .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout (errors too: { "error": { "code", "message" } }); no human text' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print only warnings and errors; no progress' })
-    .option('progress', { type: 'boolean', describe: 'show progress on stderr (default: only when stderr is a terminal and not --quiet)' }) as Argv<Globals>;
+  const argv = process.argv.slice(2); // what yargs' hideBin gives outside Electron
+  const fast = fastArgs(argv);
+  if (fast?.command === 'clone') return FAST_HANDLERS.clone(fast.argv);
+  if (fast?.command === 'switch') return FAST_HANDLERS.switch(fast.argv);
+  const args = operands(argv);
+  const { default: yargs } = await import('yargs');
+  let y = globalOptions(
+    yargs(args)
+      .scriptName('hashify')
+      .usage('$0 <command> [options]\n\nDeduplicate identical files by hard links, in two reviewable steps:\n  hashify plan ROOT... -o PLAN    scan and hash; changes nothing\n  hashify show PLAN               review it; note its digest\n  hashify apply PLAN --expect D   execute exactly that plan; rerun to resume'),
+  );
   for (const c of COMMANDS) y = y.command(c);
   await y
     .completion('completion', 'print a bash or zsh completion script (hashify completion >> ~/.bashrc)')
@@ -210,7 +60,7 @@ async function main(): Promise<void> {
 
 main().then(
   () => {
-    process.exitCode = exitCode;
+    process.exitCode = commandExitCode();
   },
   (err) => {
     process.stderr.write(`hashify: ${(err as Error).message}\n`);

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 import { openStore } from '../store/marker.js';
-import { ENTRY_NAME, HEX_LENGTH, SHARD_NAME, type StoreAlgorithm } from '../store/storePath.js';
+import { ENTRY_NAME, HEX_LENGTH, SHARD_NAME, isStoreAlgorithm } from '../store/storePath.js';
 import { defaultStore } from './defaultStore.js';
 
 export interface CloneStore {
@@ -22,31 +22,32 @@ export interface CloneStore {
 
 const NONE = { dev: new BigUint64Array(0), ino: new BigUint64Array(0), rels: Buffer.alloc(0) };
 
-/** Whether `alg/shard/name` is an entry's name, by the store's own rule (parseEntryName without making the integrity string, which costs more than the walk). */
-function isEntryRel(rel: string): boolean {
-  const [algorithm, shard, name, more] = rel.split('/');
-  if (more !== undefined || !(algorithm in HEX_LENGTH) || !SHARD_NAME.test(shard)) return false;
-  const m = ENTRY_NAME.exec(name);
-  return m !== null && m[1].length + 2 === HEX_LENGTH[algorithm as StoreAlgorithm];
-}
-
-/** The listed files that are entries by the store's own naming rule. */
+/**
+ * The listed files that are entries by the store's own rule (entryNameParts without making
+ * the integrity string, which costs more than the walk): each shard's directory checked once,
+ * then each name. A store holds nothing else, so the listing is returned as it is when every
+ * name passes (the usual case); otherwise the entries are copied out.
+ */
 function onlyEntries(files: CloneStore['entries']): CloneStore['entries'] {
+  const rels = files.rels.toString('latin1').split('\0');
   const keep: number[] = [];
-  const rels: Buffer[] = [];
-  let off = 0;
+  let shard: string | undefined;
+  let hexLength = 0; // of the current shard's algorithm; 0: not a shard
   for (let i = 0; i < files.dev.length; i++) {
-    const end = files.rels.indexOf(0, off);
-    const rel = files.rels.subarray(off, end);
-    off = end + 1;
-    if (!isEntryRel(rel.toString('latin1'))) continue;
-    keep.push(i);
-    rels.push(rel, Buffer.alloc(1));
+    const cut = rels[i].lastIndexOf('/');
+    if (rels[i].slice(0, cut) !== shard) {
+      shard = rels[i].slice(0, cut);
+      const [algorithm, name, more] = shard.split('/');
+      hexLength = more === undefined && isStoreAlgorithm(algorithm) && SHARD_NAME.test(name) ? HEX_LENGTH[algorithm] : 0;
+    }
+    const m = hexLength ? ENTRY_NAME.exec(rels[i].slice(cut + 1)) : null;
+    if (m !== null && m[1].length + 2 === hexLength) keep.push(i);
   }
+  if (keep.length === files.dev.length) return files;
   return {
     dev: BigUint64Array.from(keep, (i) => files.dev[i]),
     ino: BigUint64Array.from(keep, (i) => files.ino[i]),
-    rels: Buffer.concat(rels),
+    rels: Buffer.from(keep.map((i) => rels[i] + '\0').join(''), 'latin1'),
   };
 }
 

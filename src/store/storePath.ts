@@ -4,10 +4,16 @@
  * for further entries of the same content (other metadata, or the link-count limit reached
  * on the first). One level of at most 256 shard directories per algorithm: a directory costs
  * a block, so a small store must not pay for 65,536 of them (layout 1 had two levels).
- * Integrity strings are read and made with ssri.
+ * Integrity strings are read and made with ssri, loaded when first needed: `clone` reads this
+ * file's naming rules at start-up and never makes an integrity string.
  */
-import ssri from 'ssri';
+import { createRequire } from 'node:module';
+import type ssriType from 'ssri';
 import { joinPath } from '../pathBytes.js';
+
+const require = createRequire(import.meta.url);
+let ssriModule: typeof ssriType | undefined;
+const ssri = (): typeof ssriType => (ssriModule ??= require('ssri') as typeof ssriType);
 
 /** The digest algorithms a store holds, with the length of their hex digests. */
 export const HEX_LENGTH = { sha256: 64, sha512: 128 } as const;
@@ -33,7 +39,7 @@ export const SHARD_NAME = /^[0-9a-f]{2}$/;
 
 /** The algorithm and hex digest of an SRI integrity string hashify wrote; throws on anything else. */
 export function integrityHex(integrity: string): { algorithm: StoreAlgorithm; hex: string } {
-  const hash = ssri.parse(integrity, { single: true, strict: true });
+  const hash = ssri().parse(integrity, { single: true, strict: true });
   const algorithm = hash?.algorithm as StoreAlgorithm;
   const hex = isStoreAlgorithm(algorithm) ? hash.hexDigest() : '';
   if (hex.length !== HEX_LENGTH[algorithm]) throw new TypeError(`not a sha256 or sha512 integrity string: ${JSON.stringify(integrity)}`);
@@ -42,7 +48,7 @@ export function integrityHex(integrity: string): { algorithm: StoreAlgorithm; he
 
 /** The SRI integrity string of a hex digest. */
 export function integrityOfHex(algorithm: StoreAlgorithm, hex: string): string {
-  return ssri.fromHex(hex, algorithm).toString();
+  return ssri().fromHex(hex, algorithm).toString();
 }
 
 /** The entry's path relative to the store: `sha256/ab/<62 hex>[-N]`. */
