@@ -117,6 +117,14 @@ export class FileTable {
     this.dirRoot = view(Uint32Array, share ? share.dirRoot : small(256));
   }
 
+  /** Empties the table, keeping its buffers (a scanning thread's, reused for its next run). */
+  clear(): void {
+    this.length = 0;
+    this.namesUsed = 0;
+    this.dirCount = 0;
+    this.dirUsed = 0;
+  }
+
   /** Makes the byte array `k` (names, directory arena) hold at least `bytes`, growing in place. */
   private fit(k: 'names' | 'dirBytes' | 'dirStart' | 'dirEnd' | 'dirRoot', bytes: number): void {
     const self = this as unknown as Record<string, Column | Uint8Array>;

@@ -25,6 +25,7 @@ const SCAN_RUNS_PER_THREAD = 8;
 
 const BATCH_ROWS = 256;
 const BATCH_BYTES = 16n << 20n;
+/** Requests queued per worker; a scanning worker reuses as many tables in turn (worker.ts). */
 const IN_FLIGHT = 2;
 
 function workerPath(): string {
