@@ -11,7 +11,8 @@ import { trailerJson, type BodyRecord, type HeaderRecord, type LinkRecord, type 
 import { fsyncDir } from '../fsyncDir.js';
 import { integrityOf } from '../integrity.js';
 
-const FLUSH_AT = 1 << 20;
+/** Bytes gathered before a write(2). */
+const BUFFER_BYTES = 1 << 20;
 
 export interface WrittenPlan {
   digest: string;
@@ -21,12 +22,14 @@ export interface WrittenPlan {
 export class PlanWriter {
   private fd: number;
   private tmp: string;
-  private chunks: string[] = [];
-  private pending = 0;
+  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
   private lines: Hash = createHash('sha256');
   private closed = false;
   private lastTarget?: object;
   private lastTargetJson = '';
+  private lastStat?: object;
+  private lastStatJson = '';
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
@@ -44,33 +47,45 @@ export class PlanWriter {
    */
   write(rec: HeaderRecord | BodyRecord): void {
     const line = (rec.type === 'link' ? this.linkJson(rec) : JSON.stringify(rec)) + '\n';
-    this.chunks.push(line);
-    this.pending += line.length;
-    if (this.pending >= FLUSH_AT) this.flush();
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    if (this.used + line.length * 3 > this.buf.length) this.flush();
+    if (line.length * 3 > this.buf.length) this.put(Buffer.from(line, 'utf8'));
+    else this.used += this.buf.write(line, this.used);
   }
 
   /**
-   * JSON.stringify(rec) for a link record, with the target (the same object for a whole
-   * group, and the largest part of the line) serialised once per group.
+   * JSON.stringify(rec) for a link record as the planner makes it (keys type, op, group,
+   * path, path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds
+   * them equal), without a copy of the record: the target (the same object for a whole
+   * group, and the largest part of the line) and the stat (one per inode) are serialised
+   * once each.
    */
   private linkJson(rec: LinkRecord): string {
     if (rec.target !== this.lastTarget) {
       this.lastTarget = rec.target;
       this.lastTargetJson = JSON.stringify(rec.target);
     }
-    const { target, ...rest } = rec;
-    const head = JSON.stringify(rest);
-    return `${head.slice(0, -1)},"target":${this.lastTargetJson}}`;
+    if (rec.stat !== this.lastStat) {
+      this.lastStat = rec.stat;
+      this.lastStatJson = JSON.stringify(rec.stat);
+    }
+    const path64 = rec.path64 === undefined ? '' : `,"path64":${JSON.stringify(rec.path64)}`;
+    const xattrs = rec.xattrs === undefined ? '' : `,"xattrs":${JSON.stringify(rec.xattrs)}`;
+    return `{"type":"link","op":${rec.op},"group":${rec.group},"path":${JSON.stringify(rec.path)}${path64},"stat":${this.lastStatJson},"integrity":${JSON.stringify(rec.integrity)},"target":${this.lastTargetJson}${xattrs}}`;
   }
 
   private flush(): void {
-    if (this.chunks.length === 0) return;
-    const buf = Buffer.from(this.chunks.join(''), 'utf8');
-    this.chunks = [];
-    this.pending = 0;
-    this.lines.update(buf);
+    if (this.used === 0) return;
+    const bytes = this.buf.subarray(0, this.used);
+    this.used = 0;
+    this.put(bytes);
+  }
+
+  /** Hashes and writes bytes that follow everything written so far. */
+  private put(bytes: Buffer): void {
+    this.lines.update(bytes);
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
   }
 
   /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */
