@@ -59,7 +59,7 @@ export function primaryRows(table: FileTable, aliases: Map<number, number[]>): U
   const isPrimary = new Uint8Array(n).fill(1);
   for (let i = 0; i < n; i++) {
     if (table.nlink[i] < 2) continue;
-    const key = `${table.dev[i]}:${table.ino[i]}`;
+    const key = `${table.devOf(i)}:${table.ino[i]}`;
     const first = firstOfInode.get(key);
     if (first === undefined) firstOfInode.set(key, i);
     else {

@@ -40,17 +40,17 @@ export class ContentGroups {
     const start = new Int32Array(most);
     const end = new Int32Array(most);
     let count = 0;
-    const dev = table.dev;
+    const dev = (i: number) => table.devOf(i);
     for (let d = 0; d < set.count; d++) {
       const s = offset[d];
       const e = offset[d + 1];
       if (e - s < 2) continue;
       let mixed = false;
-      for (let k = s + 1; k < e && !mixed; k++) mixed = dev[rows[k]] !== dev[rows[s]];
-      if (mixed) rows.subarray(s, e).sort((a, b) => (dev[a] < dev[b] ? -1 : dev[a] > dev[b] ? 1 : a - b));
+      for (let k = s + 1; k < e && !mixed; k++) mixed = dev(rows[k]) !== dev(rows[s]);
+      if (mixed) rows.subarray(s, e).sort((a, b) => (dev(a) < dev(b) ? -1 : dev(a) > dev(b) ? 1 : a - b));
       for (let r = s; r < e; ) {
         let q = r + 1;
-        while (q < e && dev[rows[q]] === dev[rows[r]]) q++;
+        while (q < e && dev(rows[q]) === dev(rows[r])) q++;
         if (q - r >= 2) {
           start[count] = r;
           end[count++] = q;
@@ -69,7 +69,7 @@ export class ContentGroups {
   }
 
   dev(g: number): bigint {
-    return this.table.dev[this.rows[this.start[g]]];
+    return this.table.devOf(this.rows[this.start[g]]);
   }
 
   integrity(g: number): string {

@@ -76,9 +76,10 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   const next = new Int32Array(n);
   const { mode, owner, mtime } = opts.match;
   const statKey = (i: number): string => {
-    let k = `${table.dev[i]}:${table.size[i]}`;
-    if (mode) k += `:${table.mode[i]}`;
-    if (owner) k += `:${table.uid[i]}:${table.gid[i]}`;
+    let k = `${table.devOf(i)}:${table.size[i]}`;
+    if (mode && owner) k += `:${table.meta[i]}`; // the number of the (mode, uid, gid) triple
+    else if (mode) k += `:${table.modeOf(i)}`;
+    else if (owner) k += `:${table.uidOf(i)}:${table.gidOf(i)}`;
     if (mtime) k += `:${table.mtime[i]}`;
     return k;
   };
@@ -90,7 +91,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   const set = new DigestSet(fullLen);
   const ids = new Int32Array(n).fill(-1);
   const has = new Uint8Array(n);
-  const key = (i: number) => ({ dev: table.dev[i], ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
+  const key = (i: number) => ({ dev: table.devOf(i), ino: table.ino[i], size: table.size[i], mtime: table.mtime[i], ctime: table.ctime[i] });
   let progressFiles = 0;
   const reported = new Set<number>(); // a row can be in several comparison batches
   const account = (rows: Int32Array, r: BatchResult): void => {

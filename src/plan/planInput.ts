@@ -23,7 +23,7 @@ export function planInput(g: number, integrity: string, table: FileTable, dups: 
     storeSuffixes: entries.map((e) => e.suffix),
     inodes: Array.from(dups.groups.members(g), (row) => {
       const paths = [row, ...(dups.aliases.get(row) ?? [])].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y));
-      const entry = entries.find((e) => e.dev === table.dev[row] && e.ino === table.ino[row]);
+      const entry = entries.find((e) => e.dev === table.devOf(row) && e.ino === table.ino[row]);
       return {
         stat: table.stat(row),
         paths,

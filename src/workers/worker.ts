@@ -11,7 +11,7 @@ import { excludeMatcher } from '../scan/excludeMatcher.js';
 export type ToWorker =
   | { table: TableShare }
   | { batch: number; rows: Int32Array; ends?: Int32Array; kind: HashKind; algorithm: string }
-  | { scanInit: { roots: Uint8Array[]; rootFds: RootFds; rootDevs: bigint[]; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
+  | { scanInit: { roots: Uint8Array[]; rootFds: RootFds; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
   | { scanDir: { id: number; dirs: Uint8Array[]; roots: number[] } };
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -41,7 +41,6 @@ parentPort!.on('message', (msg: ToWorker) => {
         roots,
         rootFds: init.rootFds,
         rootTexts: roots.map((r) => r.toString('utf8')),
-        rootDevs: init.rootDevs,
         skip: init.skip.map(buf),
         minSize: init.minSize,
         exclude: excludeMatcher(init.exclude),

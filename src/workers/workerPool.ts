@@ -115,7 +115,7 @@ export class WorkerPool {
       return;
     }
     const init: ToWorker = {
-      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
+      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
     // Runs of consecutive subtrees, a few per thread: each run costs one table and one
