@@ -36,28 +36,34 @@ export class ContentGroups {
     const rows = new Int32Array(offset[set.count]);
     const at = offset.slice(0, set.count);
     for (let i = 0; i < ids.length; i++) if (ids[i] >= 0) rows[at[ids[i]]++] = i;
-    const most = rows.length >> 1;
-    const start = new Int32Array(most);
-    const end = new Int32Array(most);
-    let count = 0;
+    // Runs of one device within each digest's rows (a bucket on several devices is sorted
+    // by device first); counted once, then recorded in arrays of the exact size.
     const dev = (i: number) => table.devOf(i);
-    for (let d = 0; d < set.count; d++) {
-      const s = offset[d];
-      const e = offset[d + 1];
-      if (e - s < 2) continue;
-      let mixed = false;
-      for (let k = s + 1; k < e && !mixed; k++) mixed = dev(rows[k]) !== dev(rows[s]);
-      if (mixed) rows.subarray(s, e).sort((a, b) => (dev(a) < dev(b) ? -1 : dev(a) > dev(b) ? 1 : a - b));
-      for (let r = s; r < e; ) {
-        let q = r + 1;
-        while (q < e && dev(rows[q]) === dev(rows[r])) q++;
-        if (q - r >= 2) {
-          start[count] = r;
-          end[count++] = q;
+    const runs = (record: (s: number, e: number) => void) => {
+      for (let d = 0; d < set.count; d++) {
+        const s = offset[d];
+        const e = offset[d + 1];
+        if (e - s < 2) continue;
+        let mixed = false;
+        for (let k = s + 1; k < e && !mixed; k++) mixed = dev(rows[k]) !== dev(rows[s]);
+        if (mixed) rows.subarray(s, e).sort((a, b) => (dev(a) < dev(b) ? -1 : dev(a) > dev(b) ? 1 : a - b));
+        for (let r = s; r < e; ) {
+          let q = r + 1;
+          while (q < e && dev(rows[q]) === dev(rows[r])) q++;
+          if (q - r >= 2) record(r, q);
+          r = q;
         }
-        r = q;
       }
-    }
+    };
+    let count = 0;
+    runs(() => count++);
+    const start = new Int32Array(count);
+    const end = new Int32Array(count);
+    count = 0;
+    runs((s, e) => {
+      start[count] = s;
+      end[count++] = e;
+    });
     const groups = new ContentGroups(table, set, ids, algorithm, rows, start, end, count);
     groups.order();
     return groups;

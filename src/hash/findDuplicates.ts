@@ -72,20 +72,6 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   // 1. One row per inode: the first path seen; the others become its aliases.
   const isPrimary = primaryRows(table, aliases);
 
-  // 2. Distinct inodes by (device, size, metadata that must match).
-  const next = new Int32Array(n);
-  const { mode, owner, mtime } = opts.match;
-  const statKey = (i: number): string => {
-    let k = `${table.devOf(i)}:${table.size[i]}`;
-    if (mode && owner) k += `:${table.meta[i]}`; // the number of the (mode, uid, gid) triple
-    else if (mode) k += `:${table.modeOf(i)}`;
-    else if (owner) k += `:${table.uidOf(i)}:${table.gidOf(i)}`;
-    if (mtime) k += `:${table.mtime[i]}`;
-    return k;
-  };
-  const bySize = new Chains<string>(next);
-  for (let i = 0; i < n; i++) if (isPrimary[i]) bySize.add(statKey(i), i);
-
   // Full digests of candidate rows: an id per row into one set of distinct digests (-1: none);
   // `has` marks how far a row is: 1 digest known, 2 digest known and no xattrs to read.
   const set = new DigestSet(fullLen);
@@ -111,94 +97,113 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     }
   };
 
-  const fullRows: number[] = [];
-  const partialRows: number[] = [];
-  const compareGroups: number[][] = [];
-  // Groups of small files none of which is cached: rows smallRows[smallEnds[g-1]..smallEnds[g]).
-  const smallRows = new RowList();
-  const smallEnds: number[] = [];
-  for (const [k, count] of bySize.counts) {
-    if (count < 2) continue;
-    const members = bySize.members(k);
-    let known = 0;
-    const unknown: number[] = [];
-    for (const i of members) {
-      const hit = opts.cache.get(key(i), algorithm);
-      if (hit) {
-        ids[i] = set.intern(hit.digest);
-        has[i] = hit.xattrs ? 1 : 2;
-        known++;
-      } else unknown.push(i);
+  // Steps 2 to 4 in a function of their own: their candidate lists and batches are garbage
+  // once it returns, before the groups are made.
+  const digestCandidates = async (): Promise<void> => {
+    // 2. Distinct inodes by (device, size, metadata that must match).
+    const next = new Int32Array(n);
+    const { mode, owner, mtime } = opts.match;
+    const statKey = (i: number): string => {
+      let k = `${table.devOf(i)}:${table.size[i]}`;
+      if (mode && owner) k += `:${table.meta[i]}`; // the number of the (mode, uid, gid) triple
+      else if (mode) k += `:${table.modeOf(i)}`;
+      else if (owner) k += `:${table.uidOf(i)}:${table.gidOf(i)}`;
+      if (mtime) k += `:${table.mtime[i]}`;
+      return k;
+    };
+    const bySize = new Chains<string>(next);
+    for (let i = 0; i < n; i++) if (isPrimary[i]) bySize.add(statKey(i), i);
+
+    const fullRows: number[] = [];
+    const partialRows: number[] = [];
+    const compareGroups: number[][] = [];
+    // Groups of small files none of which is cached: rows smallRows[smallEnds[g-1]..smallEnds[g]).
+    const smallRows = new RowList();
+    const smallEnds: number[] = [];
+    for (const [k, count] of bySize.counts) {
+      if (count < 2) continue;
+      const members = bySize.members(k);
+      let known = 0;
+      const unknown: number[] = [];
+      for (const i of members) {
+        const hit = opts.cache.holdsAny ? opts.cache.get(key(i), algorithm) : undefined;
+        if (hit) {
+          ids[i] = set.intern(hit.digest);
+          has[i] = hit.xattrs ? 1 : 2;
+          known++;
+        } else unknown.push(i);
+      }
+      if (unknown.length === 0) continue;
+      // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
+      const small = table.size[members[0]] <= SMALL;
+      if (small && known === 0) {
+        for (const i of unknown) smallRows.push(i);
+        smallEnds.push(smallRows.length);
+      } else for (const i of unknown) (small ? fullRows : partialRows).push(i);
     }
-    if (unknown.length === 0) continue;
-    // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
-    const small = table.size[members[0]] <= SMALL;
-    if (small && known === 0) {
-      for (const i of unknown) smallRows.push(i);
-      smallEnds.push(smallRows.length);
-    } else for (const i of unknown) (small ? fullRows : partialRows).push(i);
-  }
-  bySize.heads.clear();
-  bySize.counts.clear();
+    bySize.heads.clear();
+    bySize.counts.clear();
 
-  if (opts.onStart) {
-    let total = 0n;
-    for (const i of fullRows) total += table.size[i];
-    for (const i of partialRows) total += table.size[i];
-    opts.onStart(Number(total), fullRows.length + partialRows.length);
-  }
+    if (opts.onStart) {
+      let total = 0n;
+      for (const i of fullRows) total += table.size[i];
+      for (const i of partialRows) total += table.size[i];
+      opts.onStart(Number(total), fullRows.length + partialRows.length);
+    }
 
-  // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
-  if (partialRows.length) {
-    const partial = new Chains<string>(next);
-    await opts.pool.hash(table, partialRows, 'partial', algorithm, (rows, r) => {
+    // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
+    if (partialRows.length) {
+      const partial = new Chains<string>(next);
+      await opts.pool.hash(table, partialRows, 'partial', algorithm, (rows, r) => {
+        account(rows, r);
+        const len = digestBytes('partial', algorithm);
+        for (let k = 0; k < rows.length; k++) {
+          if (r.status[k] !== STATUS_OK) continue;
+          const i = rows[k];
+          partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
+        }
+      });
+      for (const [k, count] of partial.counts) if (count >= 2) compareGroups.push(partial.members(k));
+    }
+
+    // 4. Full hashes (and xattrs, with the file already open): rows one by one, and candidate
+    // groups compared side by side.
+    const onFull = (rows: Int32Array, r: BatchResult): void => {
       account(rows, r);
-      const len = digestBytes('partial', algorithm);
+      const withXattrs = new Set<number>();
+      for (const [k, list] of r.xattrs) {
+        xattrs.set(rows[k], list);
+        withXattrs.add(k);
+      }
       for (let k = 0; k < rows.length; k++) {
         if (r.status[k] !== STATUS_OK) continue;
         const i = rows[k];
-        partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
+        ids[i] = set.intern(r.digests, k * fullLen);
+        has[i] = 2;
+        counts.filesHashed++;
+        if (opts.cache.saves) opts.cache.set(key(i), algorithm, r.digests.subarray(k * fullLen, (k + 1) * fullLen), withXattrs.has(k));
       }
-    });
-    for (const [k, count] of partial.counts) if (count >= 2) compareGroups.push(partial.members(k));
-  }
-
-  // 4. Full hashes (and xattrs, with the file already open): rows one by one, and candidate
-  // groups compared side by side.
-  const onFull = (rows: Int32Array, r: BatchResult): void => {
-    account(rows, r);
-    const withXattrs = new Set<number>();
-    for (const [k, list] of r.xattrs) {
-      xattrs.set(rows[k], list);
-      withXattrs.add(k);
+    };
+    await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
+    // Candidate groups in chunks (a large group's chunks each start with its first row, the
+    // one hashed), largest first so that the threads finish together, then packed into requests.
+    const chunks: number[][] = [];
+    for (const g of compareGroups) {
+      const others = g.length - 1;
+      const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
+      const per = Math.min(COMPARE_BATCH - 1, spread);
+      for (let s = 1; s <= others; s += per) chunks.push([g[0], ...g.slice(s, s + per)]);
     }
-    for (let k = 0; k < rows.length; k++) {
-      if (r.status[k] !== STATUS_OK) continue;
-      const i = rows[k];
-      ids[i] = set.intern(r.digests, k * fullLen);
-      has[i] = 2;
-      counts.filesHashed++;
-      opts.cache.set(key(i), algorithm, r.digests.subarray(k * fullLen, (k + 1) * fullLen), withXattrs.has(k));
-    }
+    const bytes = (c: number[]) => table.size[c[0]] * BigInt(c.length);
+    chunks.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0));
+    const packer = new Packer(table);
+    for (const c of chunks) packer.add(c);
+    // A last chunk of one small row is simply hashed: its digest still meets its equals below.
+    const small = smallRows.view();
+    for (let g = 0, s = 0; g < smallEnds.length; s = smallEnds[g++]) packer.addGroup(small, s, smallEnds[g]);
+    await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
   };
-  await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
-  // Candidate groups in chunks (a large group's chunks each start with its first row, the
-  // one hashed), largest first so that the threads finish together, then packed into requests.
-  const chunks: number[][] = [];
-  for (const g of compareGroups) {
-    const others = g.length - 1;
-    const spread = table.size[g[0]] >= SPLIT_COMPARE_AT ? Math.ceil(others / Math.max(1, opts.pool.threads)) : others;
-    const per = Math.min(COMPARE_BATCH - 1, spread);
-    for (let s = 1; s <= others; s += per) chunks.push([g[0], ...g.slice(s, s + per)]);
-  }
-  const bytes = (c: number[]) => table.size[c[0]] * BigInt(c.length);
-  chunks.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0));
-  const packer = new Packer(table);
-  for (const c of chunks) packer.add(c);
-  // A last chunk of one small row is simply hashed: its digest still meets its equals below.
-  const small = smallRows.view();
-  for (let g = 0, s = 0; g < smallEnds.length; s = smallEnds[g++]) packer.addGroup(small, s, smallEnds[g]);
-  await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
+  await digestCandidates();
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);

@@ -7,7 +7,8 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import { trailerJson, type BodyRecord, type HeaderRecord, type LinkRecord, type TrailerRecord } from './records.js';
+import { trailerJson, type BodyRecord, type HeaderRecord, type TrailerRecord } from './records.js';
+import { LinkEncoder } from './linkEncoder.js';
 import { fsyncDir } from '../fsyncDir.js';
 import { integrityOf } from '../integrity.js';
 
@@ -26,10 +27,7 @@ export class PlanWriter {
   private used = 0;
   private lines: Hash = createHash('sha256');
   private closed = false;
-  private lastTarget?: object;
-  private lastTargetJson = '';
-  private lastStat?: object;
-  private lastStatJson = '';
+  private links = new LinkEncoder();
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
@@ -46,32 +44,23 @@ export class PlanWriter {
    * reader validates, and the tests read back every plan they make.
    */
   write(rec: HeaderRecord | BodyRecord): void {
-    const line = (rec.type === 'link' ? this.linkJson(rec) : JSON.stringify(rec)) + '\n';
+    if (rec.type === 'link') {
+      let n = this.links.encode(rec, this.buf, this.used);
+      if (n < 0) {
+        this.flush();
+        n = this.links.encode(rec, this.buf, this.used);
+      }
+      if (n >= 0) {
+        this.used += n;
+        return;
+      }
+    }
+    // Other records, and a link line longer than the whole buffer.
+    const line = JSON.stringify(rec) + '\n';
     // UTF-8 takes at most three bytes per UTF-16 unit.
     if (this.used + line.length * 3 > this.buf.length) this.flush();
     if (line.length * 3 > this.buf.length) this.put(Buffer.from(line, 'utf8'));
     else this.used += this.buf.write(line, this.used);
-  }
-
-  /**
-   * JSON.stringify(rec) for a link record as the planner makes it (keys type, op, group,
-   * path, path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds
-   * them equal), without a copy of the record: the target (the same object for a whole
-   * group, and the largest part of the line) and the stat (one per inode) are serialised
-   * once each.
-   */
-  private linkJson(rec: LinkRecord): string {
-    if (rec.target !== this.lastTarget) {
-      this.lastTarget = rec.target;
-      this.lastTargetJson = JSON.stringify(rec.target);
-    }
-    if (rec.stat !== this.lastStat) {
-      this.lastStat = rec.stat;
-      this.lastStatJson = JSON.stringify(rec.stat);
-    }
-    const path64 = rec.path64 === undefined ? '' : `,"path64":${JSON.stringify(rec.path64)}`;
-    const xattrs = rec.xattrs === undefined ? '' : `,"xattrs":${JSON.stringify(rec.xattrs)}`;
-    return `{"type":"link","op":${rec.op},"group":${rec.group},"path":${JSON.stringify(rec.path)}${path64},"stat":${this.lastStatJson},"integrity":${JSON.stringify(rec.integrity)},"target":${this.lastTargetJson}${xattrs}}`;
   }
 
   private flush(): void {

@@ -32,6 +32,9 @@ function records(ctx: Partial<PlannerContext>): BodyRecord[] {
   const context: PlannerContext = { store: Buffer.from('/r/.hash'), link: 'hardlink', match: ALL, linkMax: 65000, ...ctx };
   const out: BodyRecord[] = [];
   const counters = newCounters();
+  // Numbers of several digits, with zeros inside.
+  counters.op = 9_087_650;
+  counters.group = 1009;
   const x = { 'user.a': 'AQI=' };
   const long = Buffer.from('/r/' + 'é"\\\n\t'.repeat(200_000));
   for (const inodes of [
