@@ -20,13 +20,6 @@ export interface HashBatch {
   ends?: Int32Array;
 }
 
-/**
- * The young generation of each thread's heap, in MiB. A thread keeps little alive (its
- * batch), but V8 grows the young generation to 32 MiB and more under a steady stream of
- * short-lived results; a small one costs a few more, cheap, collections.
- */
-const YOUNG_MB = 4;
-
 /** Subtree runs per scanning thread: enough to even out uneven subtrees. */
 const SCAN_RUNS_PER_THREAD = 8;
 
@@ -100,7 +93,7 @@ export class WorkerPool {
 
   /** Starts the threads now (the scan: they come up while the top levels are read). */
   start(): void {
-    if (this.started.length === 0) for (let i = 0; i < this.threads; i++) this.started.push(new Worker(workerPath(), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }));
+    if (this.started.length === 0) for (let i = 0; i < this.threads; i++) this.started.push(new Worker(workerPath()));
   }
 
   /**
