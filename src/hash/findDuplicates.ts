@@ -204,6 +204,9 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
   };
   await digestCandidates();
+  // The threads' memory goes before the groups are made; the xattrs step below starts them
+  // again only when cached inodes with xattrs are in a group.
+  await opts.pool.close();
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);
