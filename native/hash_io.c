@@ -39,16 +39,17 @@ bool get_table(napi_env env, napi_value cols, struct table *t) {
     napi_value v;
     if (napi_get_element(env, cols, k, &v) != napi_ok || !typed(env, v, &p[k], &n[k], elem[k])) return false;
   }
-  t->dev = p[0]; t->ino = p[1]; t->size = p[2]; t->mtime = p[3]; t->ctime = p[4];
+  t->root_dev = p[0]; t->ino = p[1]; t->size = p[2]; t->mtime = p[3]; t->ctime = p[4];
   t->dir = p[5]; t->name_start = p[6]; t->name_end = p[7]; t->names = p[8];
   t->dir_start = p[9]; t->dir_end = p[10]; t->dir_bytes = p[11]; t->dir_root = p[12];
   t->root_fd = p[13]; t->root_skip = p[14];
-  t->rows = n[0];
-  for (int k = 1; k < 8; k++) if (n[k] < t->rows) t->rows = n[k];
+  t->rows = n[1];
+  for (int k = 2; k < 8; k++) if (n[k] < t->rows) t->rows = n[k];
   t->names_len = n[8]; t->dir_bytes_len = n[11];
   t->dirs = n[9] < n[10] ? n[9] : n[10];
   if (n[12] < t->dirs) t->dirs = n[12];
   t->roots = n[13] < n[14] ? n[13] : n[14];
+  if (n[0] < t->roots) t->roots = n[0];
   return true;
 }
 
@@ -73,8 +74,8 @@ const char *row_rel(const struct table *t, int32_t i, char *buf, size_t cap, siz
 
 bool still_same(const struct table *t, int32_t i, int fd) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return false;
-  return S_ISREG(st.st_mode) && (uint64_t)st.st_dev == t->dev[i] && (uint64_t)st.st_ino == t->ino[i] &&
+  if (t->dir[i] >= t->dirs || t->dir_root[t->dir[i]] >= t->roots || fstat(fd, &st) < 0) return false;
+  return S_ISREG(st.st_mode) && (uint64_t)st.st_dev == t->root_dev[t->dir_root[t->dir[i]]] && (uint64_t)st.st_ino == t->ino[i] &&
          (uint64_t)st.st_size == t->size[i] &&
          (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == t->mtime[i] &&
          (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == t->ctime[i];

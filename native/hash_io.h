@@ -17,9 +17,10 @@
 #define PARTIAL_DIGEST 16
 #define BUF_BYTES (1 << 20)
 
-/* The FileTable columns (src/scan/fileTable.ts `nativeColumns`), read in place. */
+/* The FileTable columns (src/scan/fileTable.ts `nativeColumns`), read in place; a row's
+ * device is its root's (root_dev, indexed like root_fd). */
 struct table {
-  const uint64_t *dev, *ino, *size;
+  const uint64_t *root_dev, *ino, *size;
   const int64_t *mtime, *ctime;
   const uint32_t *dir, *name_start, *name_end, *dir_start, *dir_end, *dir_root, *root_skip;
   const int32_t *root_fd;

@@ -129,8 +129,9 @@ for (const c of corpora) {
     if (timedOut.has(t.name)) say(`| ${t.name} | > ${timeoutSecs} (stopped) | < ${fmt(plan / timeoutSecs)} | |`);
     else say(`| ${t.name} | ${fmt(m.secs)} | ${t.hashify ? '' : fmt(plan / m.secs)} | ${fmt(m.rss / 1024, 0)} |`);
   }
-  const replan = med.get('hashify re-plan (cache)').secs;
-  const find = med.get('floor: find -type f').secs;
+  // (A tool left out with BENCH_SKIP_TOOLS has no median: its ratios show as n/a.)
+  const replan = med.get('hashify re-plan (cache)')?.secs;
+  const find = med.get('floor: find -type f')?.secs;
   say();
   say(`plan ÷ fastest of the named peers (${fastest.name}): **${fmt(plan / fastest.secs)}** (target ≤ 1.0); re-plan of this unchanged tree ÷ \`find -type f\`: ${fmt(replan / find)}`);
   if (c.files) {

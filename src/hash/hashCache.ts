@@ -108,6 +108,16 @@ export class HashCache {
     return -1;
   }
 
+  /** Whether `get` can find anything (callers skip making keys when not). */
+  get holdsAny(): boolean {
+    return this.count > 0;
+  }
+
+  /** Whether `set` keeps anything (not with `--no-cache`). */
+  get saves(): boolean {
+    return this.file !== undefined;
+  }
+
   /**
    * The cached digest for exactly this file state, or undefined; `xattrs` tells whether the
    * file had extended attributes then (setting one changes ctime, so it still holds).

@@ -132,8 +132,9 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     const lookup = req.store ? storeLookup(req.store) : undefined;
     counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
     const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
-    for (const g of dups.groups) {
-      planContent(planInput(g, scan.table, dups, lookup ? lookup(g.integrity) : []), ctx, counters, records);
+    for (let g = 0; g < dups.groups.count; g++) {
+      const integrity = dups.groups.integrity(g);
+      planContent(planInput(g, integrity, scan.table, dups, lookup ? lookup(integrity) : []), ctx, counters, records);
       for (const r of records) writer.write(r);
       records.length = 0;
     }

@@ -4,7 +4,7 @@
  * store entry each already is, with the suffixes the store already uses for that content.
  */
 import type { FileTable } from '../scan/fileTable.js';
-import type { ContentGroup, DuplicateResult } from '../hash/findDuplicates.js';
+import type { DuplicateResult } from '../hash/findDuplicates.js';
 import type { StoreEntry } from '../store/storeEntries.js';
 import type { XattrRecord } from '../planfile/records.js';
 import type { PlanContent } from './assemblePlan.js';
@@ -16,14 +16,14 @@ function xattrRecord(list: Array<[string, Uint8Array]> | undefined): XattrRecord
   return rec;
 }
 
-/** The planner's input for one group; `entries` are the store's entries of its content. */
-export function planInput(group: ContentGroup, table: FileTable, dups: DuplicateResult, entries: StoreEntry[]): PlanContent {
+/** The planner's input for group g of `dups`; `entries` are the store's entries of its content. */
+export function planInput(g: number, integrity: string, table: FileTable, dups: DuplicateResult, entries: StoreEntry[]): PlanContent {
   return {
-    integrity: group.integrity,
+    integrity,
     storeSuffixes: entries.map((e) => e.suffix),
-    inodes: group.rows.map((row) => {
+    inodes: Array.from(dups.groups.members(g), (row) => {
       const paths = [row, ...(dups.aliases.get(row) ?? [])].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y));
-      const entry = entries.find((e) => e.dev === table.dev[row] && e.ino === table.ino[row]);
+      const entry = entries.find((e) => e.dev === table.devOf(row) && e.ino === table.ino[row]);
       return {
         stat: table.stat(row),
         paths,

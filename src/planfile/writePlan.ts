@@ -7,11 +7,13 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import { trailerJson, type BodyRecord, type HeaderRecord, type LinkRecord, type TrailerRecord } from './records.js';
+import { trailerJson, type BodyRecord, type HeaderRecord, type TrailerRecord } from './records.js';
+import { LinkEncoder } from './linkEncoder.js';
 import { fsyncDir } from '../fsyncDir.js';
 import { integrityOf } from '../integrity.js';
 
-const FLUSH_AT = 1 << 20;
+/** Bytes gathered before a write(2). */
+const BUFFER_BYTES = 1 << 20;
 
 export interface WrittenPlan {
   digest: string;
@@ -21,12 +23,11 @@ export interface WrittenPlan {
 export class PlanWriter {
   private fd: number;
   private tmp: string;
-  private chunks: string[] = [];
-  private pending = 0;
+  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
   private lines: Hash = createHash('sha256');
   private closed = false;
-  private lastTarget?: object;
-  private lastTargetJson = '';
+  private links = new LinkEncoder();
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
@@ -43,34 +44,37 @@ export class PlanWriter {
    * reader validates, and the tests read back every plan they make.
    */
   write(rec: HeaderRecord | BodyRecord): void {
-    const line = (rec.type === 'link' ? this.linkJson(rec) : JSON.stringify(rec)) + '\n';
-    this.chunks.push(line);
-    this.pending += line.length;
-    if (this.pending >= FLUSH_AT) this.flush();
-  }
-
-  /**
-   * JSON.stringify(rec) for a link record, with the target (the same object for a whole
-   * group, and the largest part of the line) serialised once per group.
-   */
-  private linkJson(rec: LinkRecord): string {
-    if (rec.target !== this.lastTarget) {
-      this.lastTarget = rec.target;
-      this.lastTargetJson = JSON.stringify(rec.target);
+    if (rec.type === 'link') {
+      let n = this.links.encode(rec, this.buf, this.used);
+      if (n < 0) {
+        this.flush();
+        n = this.links.encode(rec, this.buf, this.used);
+      }
+      if (n >= 0) {
+        this.used += n;
+        return;
+      }
     }
-    const { target, ...rest } = rec;
-    const head = JSON.stringify(rest);
-    return `${head.slice(0, -1)},"target":${this.lastTargetJson}}`;
+    // Other records, and a link line longer than the whole buffer.
+    const line = JSON.stringify(rec) + '\n';
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    if (this.used + line.length * 3 > this.buf.length) this.flush();
+    if (line.length * 3 > this.buf.length) this.put(Buffer.from(line, 'utf8'));
+    else this.used += this.buf.write(line, this.used);
   }
 
   private flush(): void {
-    if (this.chunks.length === 0) return;
-    const buf = Buffer.from(this.chunks.join(''), 'utf8');
-    this.chunks = [];
-    this.pending = 0;
-    this.lines.update(buf);
+    if (this.used === 0) return;
+    const bytes = this.buf.subarray(0, this.used);
+    this.used = 0;
+    this.put(bytes);
+  }
+
+  /** Hashes and writes bytes that follow everything written so far. */
+  private put(bytes: Buffer): void {
+    this.lines.update(bytes);
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
   }
 
   /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */

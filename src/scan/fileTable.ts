@@ -1,46 +1,22 @@
 /**
- * The scanned files, column by column in typed arrays: about 100 bytes a file plus its
- * name, instead of a BigIntStats object and a path string each (a few hundred bytes).
- * Row i is one path; paths of one inode share the inode's fields. The columns live in
- * SharedArrayBuffers so that hashing threads read rows in place: a task is a row number,
- * not a cloned object.
+ * The scanned files, column by column in typed arrays: 56 bytes a file plus its name,
+ * instead of a BigIntStats object and a path string each (a few hundred bytes). Row i is
+ * one path; paths of one inode share the inode's fields. What most files share is stored
+ * once: the device (every file lies on its root's filesystem: `roots.devs`), and the
+ * (mode, uid, gid) triple (a row holds its number in a small dictionary). Names follow
+ * each other in row order, so row i's name ends where row i+1's starts. The columns live
+ * in SharedArrayBuffers so that hashing threads read rows in place: a task is a row
+ * number, not a cloned object.
  */
 import type { StatRecord } from '../planfile/records.js';
 import type { DirRecords } from './dirRecords.js';
+import { MAX_BYTES, big, grow, growable, small, view, type Column, type ViewCtor } from './columns.js';
+import { Metas } from './metas.js';
 
-type Column = BigUint64Array | BigInt64Array | Uint32Array;
 
-const BIG = ['dev', 'ino', 'size', 'mtime', 'ctime', 'atime'] as const;
-const SMALL = ['mode', 'uid', 'gid', 'nlink', 'dir', 'nameStart', 'nameEnd'] as const;
-
-/**
- * Columns are growable SharedArrayBuffers. They are read through fixed-length views, made
- * again after each growth: V8 11 (Node 20) reads length-tracking views ~12× slower. Growing
- * happens in place (address space is reserved up front, memory is used as rows arrive), so
- * no column is ever copied and no doubled-then-dropped buffer waits for the collector.
- */
-const MAX_ROWS = 2 ** 29; // 536M files: a growable SharedArrayBuffer holds at most 4 GiB
-const MAX_BYTES = 2 ** 32;
-
-function growable(bytes: number, max: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(bytes, { maxByteLength: max });
-}
-
-function grow(buffer: ArrayBufferLike, bytes: number): void {
-  const b = buffer as SharedArrayBuffer;
-  // Grow by half again (rounded to whole 8-byte elements), or to what is needed.
-  if (b.byteLength < bytes) b.grow(Math.min(b.maxByteLength, Math.max(bytes, Math.ceil((b.byteLength * 1.5) / 8) * 8)));
-}
-
-type ViewCtor = { new (b: ArrayBufferLike, offset: number, length: number): Column | Uint8Array; BYTES_PER_ELEMENT: number };
-
-/** A fixed-length view over all of `buffer` (fast element access, unlike a length-tracking one). */
-function view<T>(Ctor: ViewCtor, buffer: ArrayBufferLike): T {
-  return new Ctor(buffer, 0, buffer.byteLength / Ctor.BYTES_PER_ELEMENT) as T;
-}
-
-const big = (rows: number) => growable(rows * 8, MAX_ROWS * 8);
-const small = (rows: number) => growable(rows * 4, MAX_ROWS * 4);
+const BIG = ['ino', 'size', 'mtime', 'ctime', 'atime'] as const;
+/** `nameAt` has one element more than there are rows: row i's name is names[nameAt[i]..nameAt[i+1]). */
+const SMALL = ['meta', 'nlink', 'dir', 'nameAt'] as const;
 
 /** The shared buffers of a table: what a worker needs to rebuild a read-only view. */
 export interface TableShare {
@@ -48,6 +24,7 @@ export interface TableShare {
   namesUsed: number;
   dirCount: number;
   dirUsed: number;
+  metas: number[];
   columns: Record<string, SharedArrayBuffer>;
   names: SharedArrayBuffer;
   dirBytes: SharedArrayBuffer;
@@ -65,25 +42,26 @@ export interface TableShare {
 export interface RootFds {
   fds: number[];
   skip: number[];
+  /** Each root's device: the device of every file scanned below it. */
+  devs: bigint[];
 }
 
 /** The scanned files, one row a path, column by column (see the top of this file). */
 export class FileTable {
   length = 0;
-  dev!: BigUint64Array;
   ino!: BigUint64Array;
   size!: BigUint64Array;
   mtime!: BigInt64Array;
   ctime!: BigInt64Array;
   atime!: BigInt64Array;
-  mode!: Uint32Array;
-  uid!: Uint32Array;
-  gid!: Uint32Array;
+  /** Number of the row's (mode, uid, gid) in `metas`. */
+  meta!: Uint32Array;
   nlink!: Uint32Array;
   /** Directory of the path (index into the directory arena) and the name's place in `names`. */
   dir!: Uint32Array;
-  nameStart!: Uint32Array;
-  nameEnd!: Uint32Array;
+  nameAt!: Uint32Array;
+  /** The (mode, uid, gid) triples the rows' `meta` numbers name. */
+  private metas = new Metas();
   private names!: Uint8Array;
   namesUsed = 0;
   private dirBytes!: Uint8Array;
@@ -93,7 +71,7 @@ export class FileTable {
   /** Root (index into `roots`) of each directory. */
   dirRoot!: Uint32Array;
   dirCount = 0;
-  roots: RootFds = { fds: [], skip: [] };
+  roots: RootFds = { fds: [], skip: [], devs: [] };
 
   /** A new empty table, or (with `share`) a view over the shared buffers of another thread's table. */
   constructor(share?: TableShare) {
@@ -104,17 +82,27 @@ export class FileTable {
       this.dirCount = share.dirCount;
       this.dirUsed = share.dirUsed;
       this.roots = share.roots;
+      this.metas = new Metas(share.metas);
     }
     for (const k of BIG) {
       const buffer = share ? share.columns[k] : big(1024);
       self[k] = view(k === 'mtime' || k === 'ctime' || k === 'atime' ? BigInt64Array : BigUint64Array, buffer);
     }
-    for (const k of SMALL) self[k] = view(Uint32Array, share ? share.columns[k] : small(1024));
+    // (nameAt has room for one element more than the other columns have rows.)
+    for (const k of SMALL) self[k] = view(Uint32Array, share ? share.columns[k] : small(k === 'nameAt' ? 1025 : 1024));
     this.names = view(Uint8Array, share ? share.names : growable(1 << 16, MAX_BYTES));
     this.dirBytes = view(Uint8Array, share ? share.dirBytes : growable(1 << 14, MAX_BYTES));
     this.dirStart = view(Uint32Array, share ? share.dirStart : small(256));
     this.dirEnd = view(Uint32Array, share ? share.dirEnd : small(256));
     this.dirRoot = view(Uint32Array, share ? share.dirRoot : small(256));
+  }
+
+  /** Empties the table, keeping its buffers (a scanning thread's, reused for its next run). */
+  clear(): void {
+    this.length = 0;
+    this.namesUsed = 0;
+    this.dirCount = 0;
+    this.dirUsed = 0;
   }
 
   /** Makes the byte array `k` (names, directory arena) hold at least `bytes`, growing in place. */
@@ -139,6 +127,7 @@ export class FileTable {
       namesUsed: this.namesUsed,
       dirCount: this.dirCount,
       dirUsed: this.dirUsed,
+      metas: this.metas.list,
       columns,
       names: this.names.buffer as SharedArrayBuffer,
       dirBytes: this.dirBytes.buffer as SharedArrayBuffer,
@@ -166,12 +155,12 @@ export class FileTable {
 
   /** Makes room for `rows` rows in every column alike (they grow in place, by half again). */
   private growRows(rows: number): void {
-    if (rows <= this.dev.length) return;
-    const capacity = Math.max(rows, Math.ceil(this.dev.length * 1.5 / 2) * 2);
+    if (rows <= this.ino.length) return;
+    const capacity = Math.max(rows, Math.ceil(this.ino.length * 1.5 / 2) * 2);
     const self = this as unknown as Record<string, Column>;
     for (const k of [...BIG, ...SMALL]) {
       const b = self[k].buffer as SharedArrayBuffer;
-      const bytes = capacity * self[k].BYTES_PER_ELEMENT;
+      const bytes = (capacity + (k === 'nameAt' ? 1 : 0)) * self[k].BYTES_PER_ELEMENT;
       if (b.byteLength < bytes) b.grow(bytes);
       self[k] = view(self[k].constructor as unknown as ViewCtor, b);
     }
@@ -181,28 +170,37 @@ export class FileTable {
   addRecord(dir: number, rec: DirRecords): number {
     const i = this.length++;
     this.growRows(i + 1); // every column has the same capacity in rows
-    this.dev[i] = rec.dev;
     this.ino[i] = rec.ino;
     this.size[i] = rec.size;
     this.mtime[i] = rec.mtime;
     this.ctime[i] = rec.ctime;
     this.atime[i] = rec.atime;
-    this.mode[i] = rec.mode;
-    this.uid[i] = rec.uid;
-    this.gid[i] = rec.gid;
+    this.meta[i] = this.metas.of(rec.mode, rec.uid, rec.gid);
     this.nlink[i] = rec.nlink;
-    return this.setName(i, dir, rec.name);
-  }
-
-  /** Row i's directory and name (appended to the name arena). */
-  private setName(i: number, dir: number, name: Buffer): number {
     this.dir[i] = dir;
+    const name = rec.name;
     this.fit('names', this.namesUsed + name.length);
     this.names.set(name, this.namesUsed);
-    this.nameStart[i] = this.namesUsed;
     this.namesUsed += name.length;
-    this.nameEnd[i] = this.namesUsed;
+    this.nameAt[i + 1] = this.namesUsed;
     return i;
+  }
+
+  /** Row i's device: its root's. */
+  devOf(i: number): bigint {
+    return this.roots.devs[this.dirRoot[this.dir[i]]];
+  }
+
+  modeOf(i: number): number {
+    return this.metas.mode(this.meta[i]);
+  }
+
+  uidOf(i: number): number {
+    return this.metas.uid(this.meta[i]);
+  }
+
+  gidOf(i: number): number {
+    return this.metas.gid(this.meta[i]);
   }
 
   dirPath(d: number): Buffer {
@@ -214,8 +212,8 @@ export class FileTable {
     const d = this.dir[i];
     const ds = this.dirStart[d];
     const de = this.dirEnd[d];
-    const ns = this.nameStart[i];
-    const ne = this.nameEnd[i];
+    const ns = this.nameAt[i];
+    const ne = this.nameAt[i + 1];
     const root = de - ds === 1 && this.dirBytes[ds] === 0x2f;
     const out = Buffer.allocUnsafe(de - ds + (root ? 0 : 1) + ne - ns);
     out.set(this.dirBytes.subarray(ds, de), 0);
@@ -227,18 +225,19 @@ export class FileTable {
 
   /** The columns as the addon's hashRows reads them in place (order in native/hash_io.c get_table). */
   nativeColumns(): ArrayBufferView[] {
-    const { dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot } = this;
-    return [dev, ino, size, mtime, ctime, dir, nameStart, nameEnd, names, dirStart, dirEnd, dirBytes, dirRoot, Int32Array.from(this.roots.fds), Uint32Array.from(this.roots.skip)];
+    const { ino, size, mtime, ctime, dir, nameAt, names, dirStart, dirEnd, dirBytes, dirRoot } = this;
+    const n = this.length;
+    return [BigUint64Array.from(this.roots.devs), ino, size, mtime, ctime, dir, nameAt.subarray(0, n), nameAt.subarray(1, n + 1), names, dirStart, dirEnd, dirBytes, dirRoot, Int32Array.from(this.roots.fds), Uint32Array.from(this.roots.skip)];
   }
 
   stat(i: number): StatRecord {
     return {
-      dev: this.dev[i].toString(),
+      dev: this.devOf(i).toString(),
       ino: this.ino[i].toString(),
       size: this.size[i].toString(),
-      mode: this.mode[i],
-      uid: this.uid[i],
-      gid: this.gid[i],
+      mode: this.modeOf(i),
+      uid: this.uidOf(i),
+      gid: this.gidOf(i),
       nlink: this.nlink[i],
       mtime: this.mtime[i].toString(),
       ctime: this.ctime[i].toString(),
@@ -271,22 +270,23 @@ export class FileTable {
     this.reserve(n, other.namesUsed, other.dirCount, other.dirBytesUsed);
     const self = this as unknown as Record<string, { set(a: unknown, at: number): void }>;
     const theirs = other as unknown as Record<string, Column>;
-    for (const k of [...BIG, 'mode', 'uid', 'gid', 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
+    for (const k of [...BIG, 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
     const dirBase = this.dirCount;
     for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d), other.dirRoot[d]);
     const nameBase = this.namesUsed;
     this.names.set(other.names.subarray(0, other.namesUsed), this.namesUsed);
     this.namesUsed += other.namesUsed;
+    const metaMap = this.metas.mapFrom(other.metas);
     for (let r = 0; r < n; r++) {
       this.dir[base + r] = other.dir[r] + dirBase;
-      this.nameStart[base + r] = other.nameStart[r] + nameBase;
-      this.nameEnd[base + r] = other.nameEnd[r] + nameBase;
+      this.nameAt[base + r + 1] = other.nameAt[r + 1] + nameBase;
+      this.meta[base + r] = metaMap[other.meta[r]];
     }
     this.length = base + n;
   }
 
   /** Bytes held, for the memory-per-file measurement. */
   bytes(): number {
-    return this.dev.length * (BIG.length * 8 + SMALL.length * 4) + this.names.length + this.dirBytes.length + this.dirStart.length * 12;
+    return this.ino.length * (BIG.length * 8 + SMALL.length * 4) + this.names.length + this.dirBytes.length + this.dirStart.length * 12;
   }
 }

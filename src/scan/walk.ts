@@ -55,7 +55,6 @@ export interface WalkContext {
   /** Each root's descriptor, and the bytes of a path below it that name the root. */
   rootFds: RootFds;
   rootTexts: string[];
-  rootDevs: bigint[];
   skip: Buffer[];
   minSize: bigint;
   exclude: ExcludeMatcher;
@@ -104,7 +103,7 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
   let dirIndex = -1;
   const subdirs: DirTask[] = [];
   const rootText = ctx.rootTexts[root];
-  const rootDev = ctx.rootDevs[root];
+  const rootDev = ctx.rootFds.devs[root];
   // Only a skipped path below this directory (or around it) can match an entry: otherwise a
   // file costs no path of its own.
   const skipHere = ctx.skip.some((s) => isWithin(s, dir) || isWithin(dir, s));
@@ -130,6 +129,12 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
         continue;
       }
       subdirs.push({ dir: path, root });
+      continue;
+    }
+    if (rec.dev !== rootDev) {
+      // A file mounted over a file (a bind mount) from another filesystem: never linked.
+      counts.otherDevice++;
+      ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(joinPath(dir, name).toString())}`);
       continue;
     }
     const size = rec.size;
@@ -164,9 +169,8 @@ export function walkContext(opts: ScanOptions): WalkContext {
   const fds = opts.roots.map((r) => linux().openRoot(r));
   return {
     roots: opts.roots,
-    rootFds: { fds, skip: opts.roots.map((r) => (r.length === 1 ? 1 : r.length + 1)) },
+    rootFds: { fds, skip: opts.roots.map((r) => (r.length === 1 ? 1 : r.length + 1)), devs: fds.map((fd) => fstatSync(fd, { bigint: true }).dev) },
     rootTexts: opts.roots.map((r) => r.toString('utf8')),
-    rootDevs: fds.map((fd) => fstatSync(fd, { bigint: true }).dev),
     skip: opts.skip,
     minSize: opts.minSize,
     exclude: opts.exclude,

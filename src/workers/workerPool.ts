@@ -20,11 +20,22 @@ export interface HashBatch {
   ends?: Int32Array;
 }
 
+/** A single batch of at most this many bytes to read is read on the calling thread when no thread runs yet. */
+const INLINE_BYTES = 4n << 20n;
+
+/** What a batch reads at most: whole files, or two 4 KiB blocks a file for partial hashes and xattrs. */
+function batchBytes(table: FileTable, b: HashBatch, kind: HashKind): bigint {
+  let bytes = 0n;
+  for (const i of b.rows) bytes += kind === 'full' || kind === 'compare' ? table.size[i] : 8192n;
+  return bytes;
+}
+
 /** Subtree runs per scanning thread: enough to even out uneven subtrees. */
 const SCAN_RUNS_PER_THREAD = 8;
 
 const BATCH_ROWS = 256;
 const BATCH_BYTES = 16n << 20n;
+/** Requests queued per worker; a scanning worker reuses as many tables in turn (worker.ts). */
 const IN_FLIGHT = 2;
 
 function workerPath(): string {
@@ -114,7 +125,7 @@ export class WorkerPool {
       return;
     }
     const init: ToWorker = {
-      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, rootDevs: ctx.rootDevs, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
+      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
     };
     for (const w of this.workers) w.postMessage(init);
     // Runs of consecutive subtrees, a few per thread: each run costs one table and one
@@ -165,22 +176,23 @@ export class WorkerPool {
     await this.run(table, () => batches[next++], kind, algorithm, onBatch);
   }
 
+  /** Threads running now. */
+  get running(): number {
+    return this.started.length;
+  }
+
   private async run(table: FileTable, take: () => HashBatch | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
-    if (this.threads === 0) {
-      for (let b = take(); b; b = take()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
+    // The first two batches are looked at before any thread is asked.
+    const ahead: HashBatch[] = [];
+    for (let b = take(); b; b = ahead.length < 2 ? take() : undefined) ahead.push(b);
+    if (ahead.length === 0) return;
+    const nextBatch = (): HashBatch | undefined => ahead.shift() ?? take();
+    // One small batch and no thread up yet (a re-plan whose digests are cached, but for a few
+    // partial hashes): read here rather than start threads (~50 ms of CPU each).
+    if (this.threads === 0 || (this.started.length === 0 && ahead.length === 1 && batchBytes(table, ahead[0], kind) <= INLINE_BYTES)) {
+      for (let b = nextBatch(); b; b = nextBatch()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
       return;
     }
-    const first = take();
-    if (!first) return;
-    let pending: HashBatch | undefined = first;
-    const nextBatch = (): HashBatch | undefined => {
-      if (pending) {
-        const b = pending;
-        pending = undefined;
-        return b;
-      }
-      return take();
-    };
     if (this.shared !== table) {
       for (const w of this.workers) w.postMessage({ table: table.share() });
       this.shared = table;

@@ -21,7 +21,7 @@ function fill(t: FileTable, from: number, to: number, dirName: string): void {
 function expectRow(t: FileTable, row: number, i: number, dirName: string): void {
   expect(t.path(row).toString()).toBe(`${dirName}/f${i}`);
   expect([t.ino[row], t.size[row], t.mtime[row], t.ctime[row], t.atime[row]]).toEqual([1000n + BigInt(i), 10n + BigInt(i), 1_700_000_000_000_000_000n + BigInt(i), 1_800_000_000_000_000_000n + BigInt(i), 1_600_000_000_000_000_000n + BigInt(i)]);
-  expect([t.mode[row], t.uid[row], t.gid[row], t.nlink[row]]).toEqual([0o100644, i % 7, i % 5, 1 + (i % 3)]);
+  expect([t.modeOf(row), t.uidOf(row), t.gidOf(row), t.nlink[row]]).toEqual([0o100644, i % 7, i % 5, 1 + (i % 3)]);
 }
 
 describe('the file table', () => {
@@ -42,7 +42,7 @@ describe('the file table', () => {
     a.append(viewOfB);
     expect(a.length).toBe(9000);
     // Appending grows only as far as needed (half again at most), however often it is called.
-    expect(a.dev.length).toBeLessThan(9000 * 1.5 + 2);
+    expect(a.ino.length).toBeLessThan(9000 * 1.5 + 2);
     expectRow(a, 2999, 2999, '/a');
     expectRow(a, 3000, 3000, '/b/x');
     expectRow(a, 8999, 8999, '/b/y');

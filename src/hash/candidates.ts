@@ -1,0 +1,108 @@
+/**
+ * The first steps of finding duplicates, on the scan table alone: one row per inode (the
+ * others are its aliases), candidate sets by (device, size, metadata that must match), and
+ * the packing of candidate groups into comparison requests. Rows travel as Int32Arrays, not
+ * arrays of numbers.
+ */
+import type { FileTable } from '../scan/fileTable.js';
+import type { HashBatch } from '../workers/workerPool.js';
+
+/** Rows in one comparison batch (open files at once). */
+export const COMPARE_BATCH = 64;
+/** Rows and bytes of candidate groups packed into one request (fewer messages between threads). */
+const BATCH_ROWS = 256;
+const BATCH_BYTES = 16n << 20n;
+
+/** A list of row numbers that grows without an array of numbers. */
+export class RowList {
+  rows = new Int32Array(1024);
+  length = 0;
+  push(i: number): void {
+    if (this.length === this.rows.length) {
+      const bigger = new Int32Array(this.rows.length * 2);
+      bigger.set(this.rows);
+      this.rows = bigger;
+    }
+    this.rows[this.length++] = i;
+  }
+  view(): Int32Array {
+    return this.rows.subarray(0, this.length);
+  }
+}
+
+/** Chains rows under keys without an array per key: head[key] → row → next[row] → … */
+export class Chains<K> {
+  heads = new Map<K, number>();
+  counts = new Map<K, number>();
+  constructor(private next: Int32Array) {}
+  add(key: K, row: number): void {
+    const head = this.heads.get(key);
+    this.next[row] = head ?? -1;
+    this.heads.set(key, row);
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+  /** The rows under `key`, in ascending order (they were added in that order). */
+  members(key: K): number[] {
+    const out: number[] = [];
+    for (let r = this.heads.get(key) ?? -1; r >= 0; r = this.next[r]) out.push(r);
+    return out.reverse();
+  }
+}
+
+/**
+ * Marks the rows that stand for their inode (the first path seen) in the returned array;
+ * the other paths of an inode go into `aliases` under its primary row.
+ */
+export function primaryRows(table: FileTable, aliases: Map<number, number[]>): Uint8Array {
+  const n = table.length;
+  const firstOfInode = new Map<string, number>();
+  const isPrimary = new Uint8Array(n).fill(1);
+  for (let i = 0; i < n; i++) {
+    if (table.nlink[i] < 2) continue;
+    const key = `${table.devOf(i)}:${table.ino[i]}`;
+    const first = firstOfInode.get(key);
+    if (first === undefined) firstOfInode.set(key, i);
+    else {
+      isPrimary[i] = 0;
+      const list = aliases.get(first);
+      if (list) list.push(i);
+      else aliases.set(first, [i]);
+    }
+  }
+  return isPrimary;
+}
+
+/** Candidate groups packed into requests of about BATCH_ROWS rows or BATCH_BYTES bytes, in order. */
+export class Packer {
+  readonly out: HashBatch[] = [];
+  private rows = new RowList();
+  private ends: number[] = [];
+  private bytes = 0n;
+
+  constructor(private table: FileTable) {}
+
+  /** Adds one chunk (rows of one candidate group, its first the one hashed). */
+  add(chunk: ArrayLike<number>, from = 0, to = chunk.length): void {
+    for (let k = from; k < to; k++) this.rows.push(chunk[k]);
+    this.ends.push(this.rows.length);
+    this.bytes += this.table.size[chunk[from]] * BigInt(to - from);
+    if (this.rows.length >= BATCH_ROWS || this.bytes >= BATCH_BYTES) this.cut();
+  }
+
+  /** Every chunk of `group` (COMPARE_BATCH rows at most each). */
+  addGroup(group: ArrayLike<number>, from: number, to: number): void {
+    for (let s = from; s < to; s += COMPARE_BATCH) this.add(group, s, Math.min(to, s + COMPARE_BATCH));
+  }
+
+  finish(): HashBatch[] {
+    if (this.rows.length) this.cut();
+    return this.out;
+  }
+
+  private cut(): void {
+    this.out.push({ rows: this.rows.view().slice(), ends: Int32Array.from(this.ends) });
+    this.rows.length = 0;
+    this.ends = [];
+    this.bytes = 0n;
+  }
+}
