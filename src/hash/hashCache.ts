@@ -41,7 +41,8 @@ export class HashCache {
   private words: BigUint64Array;
   private bytes: Buffer;
   private count: number;
-  private added: Array<{ key: CacheKey; algorithm: string; digest: Uint8Array; xattrs: boolean }> = [];
+  /** Records set during this run, in the file's record form (not sorted): 112 bytes each, no object. */
+  private fresh = new Records(0);
   hits = 0;
 
   private constructor(readonly file: string | undefined, records: Buffer, private makeDirs = false) {
@@ -64,7 +65,7 @@ export class HashCache {
    * `isDefault`: the default location, whose directories save may create.
    */
   static load(file: string, warn: (m: string) => void, isDefault = false): HashCache {
-    let records = Buffer.alloc(0);
+    let records: Buffer<ArrayBufferLike> = Buffer.alloc(0);
     let data: Buffer | undefined;
     try {
       const st = lstatSync(file);
@@ -82,7 +83,8 @@ export class HashCache {
       try {
         const env = unpack(data) as { format?: string; version?: number; records?: Uint8Array };
         if (env?.format === FORMAT && env.version === VERSION && env.records instanceof Uint8Array && env.records.length % REC === 0) {
-          records = Buffer.from(env.records);
+          // A view of the file's bytes (msgpackr does not copy): the constructor's aligned copy is the only one.
+          records = Buffer.from(env.records.buffer, env.records.byteOffset, env.records.length);
         } else {
           warn(`Ignoring hash cache ${JSON.stringify(file)}: not a hashify cache of version ${VERSION}; it will be replaced`);
         }
@@ -136,33 +138,35 @@ export class HashCache {
   }
 
   set(key: CacheKey, algorithm: string, digest: Uint8Array, xattrs: boolean): void {
-    if (this.file) this.added.push({ key, algorithm, digest, xattrs });
+    if (!this.file) return;
+    if (this.fresh.full) this.fresh = this.fresh.grown();
+    const n = this.fresh.count++;
+    const fw = this.fresh.words;
+    const o = n * WORDS;
+    fw[o] = key.dev;
+    fw[o + 1] = key.ino;
+    fw[o + 2] = key.size;
+    fw[o + 3] = BigInt.asUintN(64, key.mtime);
+    fw[o + 4] = BigInt.asUintN(64, key.ctime);
+    fw[o + 5] = ALGORITHMS[algorithm] | (xattrs ? XATTRS_FLAG : 0n);
+    this.fresh.bytes.set(digest, n * REC + 48);
   }
 
   /** Writes old and new records, merged and sorted, atomically. Failure only warns. */
   save(warn: (m: string) => void): void {
-    if (!this.file || this.added.length === 0) return;
-    const fresh = Buffer.alloc(this.added.length * REC);
-    const fw = new BigUint64Array(fresh.buffer, fresh.byteOffset, fresh.length / 8);
-    this.added.forEach(({ key, algorithm, digest, xattrs }, n) => {
-      const o = n * WORDS;
-      fw[o] = key.dev;
-      fw[o + 1] = key.ino;
-      fw[o + 2] = key.size;
-      fw[o + 3] = BigInt.asUintN(64, key.mtime);
-      fw[o + 4] = BigInt.asUintN(64, key.ctime);
-      fw[o + 5] = ALGORITHMS[algorithm] | (xattrs ? XATTRS_FLAG : 0n);
-      fresh.set(digest, n * REC + 48);
-    });
+    if (!this.file || this.fresh.count === 0) return;
+    const added = this.fresh.count;
+    const fresh = this.fresh.bytes;
+    const fw = this.fresh.words;
     const order = (w: BigUint64Array, a: number, b: number) => {
       const da = w[a * WORDS], db = w[b * WORDS];
       if (da !== db) return da < db ? -1 : 1;
       const ia = w[a * WORDS + 1], ib = w[b * WORDS + 1];
       return ia < ib ? -1 : ia > ib ? 1 : 0;
     };
-    const idx = [...Array(this.added.length).keys()].sort((a, b) => order(fw, a, b) || b - a);
+    const idx = [...Array(added).keys()].sort((a, b) => order(fw, a, b) || b - a);
     // Merge: a fresh record replaces an old one of the same (dev, ino).
-    const out = Buffer.alloc((this.count + this.added.length) * REC);
+    const out = Buffer.alloc((this.count + added) * REC);
     let n = 0, i = 0, j = 0;
     const cmp = (oi: number, fj: number) => {
       const d1 = this.words[oi * WORDS], d2 = fw[fj * WORDS];
@@ -181,7 +185,7 @@ export class HashCache {
         fresh.copy(out, n++ * REC, idx[j] * REC, ++j === 0 ? 0 : idx[j - 1] * REC + REC);
       }
     }
-    const data = pack({ format: FORMAT, version: VERSION, records: out.subarray(0, n * REC) });
+    const records = out.subarray(0, n * REC);
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       // Someone may have put their own file there since load: never replace it.
@@ -190,7 +194,8 @@ export class HashCache {
       if (this.makeDirs) mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       const fd = openSync(tmp, 'w', 0o600);
       try {
-        writeSync(fd, data);
+        writeSync(fd, envelopeHead(records.length));
+        writeSync(fd, records);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -204,6 +209,45 @@ export class HashCache {
       }
       warn(`Cannot save the hash cache ${JSON.stringify(this.file)}: ${(err as Error).message}`);
     }
+  }
+}
+
+/**
+ * The msgpack envelope `{ format, version, records }` up to the records' bytes, which are
+ * written after it as they are (msgpack would copy them into one more buffer of their size):
+ * msgpackr's own encoding of the map with empty records, whose last two bytes (bin 8, length
+ * 0) become a bin 32 header with the real length.
+ */
+function envelopeHead(length: number): Buffer {
+  const empty = pack({ format: FORMAT, version: VERSION, records: Buffer.alloc(0) });
+  if (empty[empty.length - 2] !== 0xc4 || empty[empty.length - 1] !== 0) throw new Error('unexpected msgpack encoding of the cache envelope');
+  const bin32 = Buffer.alloc(5);
+  bin32[0] = 0xc6;
+  bin32.writeUInt32BE(length, 1);
+  return Buffer.concat([empty.subarray(0, -2), bin32]);
+}
+
+/** Fixed-size records in one aligned buffer that doubles as it fills. */
+class Records {
+  readonly bytes: Buffer;
+  readonly words: BigUint64Array;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    const aligned = new ArrayBuffer(capacity * REC);
+    this.bytes = Buffer.from(aligned);
+    this.words = new BigUint64Array(aligned);
+  }
+
+  get full(): boolean {
+    return this.count === this.capacity;
+  }
+
+  grown(): Records {
+    const next = new Records(Math.max(1024, this.capacity * 2));
+    this.bytes.copy(next.bytes, 0, 0, this.count * REC);
+    next.count = this.count;
+    return next;
   }
 }
 
