@@ -157,7 +157,7 @@ static int retarget(struct executor *ex, int oldfd, const struct place *entry, c
     unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
     struct expect m = *e; m.uid = t->st_uid; m.gid = t->st_gid; m.mode = t->st_mode;
     m.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec; m.atime = (int64_t)t->st_atim.tv_sec * 1000000000 + t->st_atim.tv_nsec;
-    if (ex_copy(oldfd, fd, t->st_size) < 0 || ex_hash_fd(fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
+    if (ex_copy(ex, oldfd, fd, t->st_size) < 0 || ex_hash_fd(ex, fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
         ex_set_meta(fd, &m) < 0 || ex_link_fd(ex, fd, sfd, name) < 0) {
       ex_fail(r, "cannot make a further store entry", errno ? errno : EIO); close(fd); return 0;
     }
@@ -221,13 +221,13 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     newfd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (newfd < 0) { ex_fail(r, "cannot create its new inode (O_TMPFILE)", errno); goto out; }
     ex_step();
-    if (kind == K_REFLINK ? ioctl_clone(newfd, ex->target_fd) : ex_copy(ex->target_fd, newfd, ex->target_st.st_size)) {
+    if (kind == K_REFLINK ? ioctl_clone(newfd, ex->target_fd) : ex_copy(ex, ex->target_fd, newfd, ex->target_st.st_size)) {
       ex_fail(r, kind == K_REFLINK ? "cannot clone its target (FICLONE)" : "cannot copy the shared content", errno); goto out;
     }
     ex_step();
     if (kind == K_RESTORE) {
       unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-      if (ex_hash_fd(newfd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
+      if (ex_hash_fd(ex, newfd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
         ex_drift(r, "the shared content changed since apply (hash differs)"); goto out;
       }
     }

@@ -103,6 +103,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
     results.forEach((r, i) => {
       const u = batch[i];
+      if (r.s === S.notReached) return; // the batch stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
         o.onOpStep?.(u.step, u.op, u.group, r);
         return finish(u.op, u.step, r);
