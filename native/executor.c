@@ -72,37 +72,79 @@ static void put_result(unsigned char *o, const struct result *r) {
   memcpy(o + 16, v, 32);
 }
 
-/* execRun(handle, batch: Buffer, abortOnDrift) -> [results: Buffer, messages: (number|string)[]]:
-   one RESULT record per step (ST_NOT_REACHED for a step not run) and, for each result with a
-   reason, its index, the reason and the errno's name ("" without one). */
+/* One batch in flight: run on a thread of libuv's pool (its lanes on threads of their own),
+   so that JavaScript prepares the next batch and writes the journal meanwhile. */
+struct run_job {
+  napi_async_work work; napi_deferred deferred; napi_ref batch_ref, handle_ref; /* both kept alive while it runs */
+  struct batch_lanes *bl; const unsigned char *buf; size_t size; int abort_drift;
+  struct result *res; long n; int err;
+};
+
+static void run_execute(napi_env env, void *data) {
+  struct run_job *j = data;
+  j->n = ex_run_batch(j->bl, j->buf, j->size, j->abort_drift, &j->res);
+  j->err = j->n < 0 ? errno : 0;
+}
+
+/* Resolves with [results: Buffer, messages: (number|string)[]]: one RESULT record per step
+   (ST_NOT_REACHED for a step not run) and, for each result with a reason, its index, the
+   reason and the errno's name ("" without one). */
+static void run_complete(napi_env env, napi_status status, void *data) {
+  struct run_job *j = data;
+  j->bl->busy = 0;
+  napi_value out, msgs, pair, err;
+  if (j->n < 0) {
+    napi_create_string_utf8(env, j->err == ENOMEM ? "out of memory" : "malformed batch", NAPI_AUTO_LENGTH, &out);
+    napi_create_error(env, NULL, out, &err);
+    napi_reject_deferred(env, j->deferred, err);
+  } else {
+    void *out_data; uint32_t m = 0;
+    napi_create_buffer(env, (size_t)j->n * RESULT, &out_data, &out);
+    napi_create_array(env, &msgs);
+    for (long i = 0; i < j->n; i++) {
+      const struct result *r = &j->res[i];
+      put_result((unsigned char *)out_data + i * RESULT, r);
+      if (!r->why[0] && !r->err) continue;
+      const char *code = r->err ? uv_err_name(-r->err) : "";
+      napi_value v;
+      napi_create_int64(env, i, &v); napi_set_element(env, msgs, m++, v);
+      napi_create_string_utf8(env, r->why, NAPI_AUTO_LENGTH, &v); napi_set_element(env, msgs, m++, v);
+      napi_create_string_utf8(env, r->err && code && strncmp(code, "Unknown", 7) ? code : (r->err ? "EIO" : ""), NAPI_AUTO_LENGTH, &v);
+      napi_set_element(env, msgs, m++, v);
+    }
+    napi_create_array_with_length(env, 2, &pair);
+    napi_set_element(env, pair, 0, out); napi_set_element(env, pair, 1, msgs);
+    napi_resolve_deferred(env, j->deferred, pair);
+  }
+  free(j->res);
+  napi_delete_reference(env, j->batch_ref);
+  napi_delete_reference(env, j->handle_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* execRun(handle, batch: Buffer, abortOnDrift) -> Promise of the results (run_complete). One
+   batch at a time per executor: a second call, or execClose, before it settles throws. */
 static napi_value xrun(napi_env env, napi_callback_info info) {
   size_t argc = 3; napi_value argv[3]; bool abort_drift = false;
   void *data = NULL; size_t size = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *bl = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!bl || napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) { napi_throw_type_error(env, NULL, "executor and batch expected"); return NULL; }
+  if (bl->busy) { napi_throw_error(env, NULL, "the executor is running a batch"); return NULL; }
   if (argc > 2) napi_get_value_bool(env, argv[2], &abort_drift);
-  struct result *res = NULL;
-  long n = ex_run_batch(bl, data, size, abort_drift, &res);
-  if (n < 0) { if (errno == ENOMEM) return throw_errno(env, "malloc", ENOMEM); napi_throw_type_error(env, NULL, "malformed batch"); return NULL; }
-  void *out_data; napi_value out, msgs, pair;
-  napi_create_buffer(env, (size_t)n * RESULT, &out_data, &out);
-  napi_create_array(env, &msgs);
-  uint32_t m = 0;
-  for (long i = 0; i < n; i++) {
-    put_result((unsigned char *)out_data + i * RESULT, &res[i]);
-    if (!res[i].why[0] && !res[i].err) continue;
-    const char *code = res[i].err ? uv_err_name(-res[i].err) : "";
-    napi_value v;
-    napi_create_int64(env, i, &v); napi_set_element(env, msgs, m++, v);
-    napi_create_string_utf8(env, res[i].why, NAPI_AUTO_LENGTH, &v); napi_set_element(env, msgs, m++, v);
-    napi_create_string_utf8(env, res[i].err && code && strncmp(code, "Unknown", 7) ? code : (res[i].err ? "EIO" : ""), NAPI_AUTO_LENGTH, &v);
-    napi_set_element(env, msgs, m++, v);
-  }
-  free(res);
-  napi_create_array_with_length(env, 2, &pair);
-  napi_set_element(env, pair, 0, out); napi_set_element(env, pair, 1, msgs);
-  return pair;
+  struct run_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "calloc", ENOMEM);
+  j->bl = bl; j->buf = data; j->size = size; j->abort_drift = abort_drift;
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_reference(env, argv[1], 1, &j->batch_ref);
+  napi_create_reference(env, argv[0], 1, &j->handle_ref);
+  napi_create_string_utf8(env, "hashify.execRun", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, run_execute, run_complete, j, &j->work);
+  bl->busy = 1;
+  napi_queue_async_work(env, j->work);
+  return promise;
 }
 
 /* execSyncfs(handle, root): makes everything written on that root's filesystem durable. */
@@ -122,8 +164,18 @@ static napi_value xclose(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *bl = argc >= 1 ? get_ex(env, argv[0]) : NULL;
+  if (bl && bl->busy) { napi_throw_error(env, NULL, "the executor is running a batch"); return NULL; }
   if (bl) close_lanes(bl);
   return NULL;
+}
+
+/* execThreads(handle) -> how many lane threads its batches have started (tests). */
+static napi_value xthreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct batch_lanes *bl = argc >= 1 ? get_ex(env, argv[0]) : NULL;
+  napi_create_int64(env, bl ? bl->threads : 0, &out);
+  return out;
 }
 
 /* lockFile(path: Buffer, shared?: boolean) -> fd holding flock(2) on the file (made if missing);
@@ -147,7 +199,7 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
 
 void register_executor(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfs", xsyncfs), FN("execClose", xclose), FN("lockFile", xlock),
+    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfs", xsyncfs), FN("execClose", xclose), FN("execThreads", xthreads), FN("lockFile", xlock),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

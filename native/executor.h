@@ -74,6 +74,7 @@ void ex_lane_free(struct executor *ex);
 int ex_open_file(int dirfd, const char *name, struct result *r);
 const char *ex_check(struct executor *ex, int fd, const struct stat *st, const struct expect *e);
 void ex_seen_set(struct executor *ex, int fd);
+void ex_seen_put(struct executor *ex, const struct stat *st);
 int ex_link_fd(struct executor *ex, int fd, int dirfd, const char *name);
 int ex_copy(struct executor *ex, int src, int dst, off_t size);
 int ex_hash_fd(struct executor *ex, int fd, int alg, unsigned char *out, unsigned *outlen);

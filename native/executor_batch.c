@@ -112,11 +112,14 @@ long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size,
   int stop = 0;
   struct lane_job jobs[LANES]; pthread_t tid[LANES]; int started[LANES] = { 0 };
   for (int l = 0; l < LANES; l++) jobs[l] = (struct lane_job){ &bl->lane[l], steps, *res, n, l, abort_drift, &stop };
-  for (int l = 1; l < LANES; l++) if (used[l]) started[l] = pthread_create(&tid[l], NULL, run_lane, &jobs[l]) == 0;
+  int nused = 0;
+  for (int l = 0; l < LANES; l++) nused += used[l];
+  for (int l = 1; l < LANES; l++) if (used[l] && nused > 1) started[l] = pthread_create(&tid[l], NULL, run_lane, &jobs[l]) == 0;
+  for (int l = 1; l < LANES; l++) bl->threads += started[l];
   if (used[0]) run_lane(&jobs[0]);
   for (int l = 1; l < LANES; l++) {
     if (started[l]) pthread_join(tid[l], NULL);
-    else if (used[l]) run_lane(&jobs[l]); /* no thread to be had: on this one, after */
+    else if (used[l]) run_lane(&jobs[l]); /* the only lane, or no thread to be had: on this one */
   }
   free(steps);
   return n;

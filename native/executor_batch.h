@@ -5,7 +5,11 @@
 
 /* An open executor: its roots (opened once, shared read-only) and up to LANES lanes, each set
    up when a batch first gives it a step. */
-struct batch_lanes { int nroots; int *rootfd; struct executor lane[LANES]; };
+struct batch_lanes {
+  int nroots; int *rootfd; int busy;
+  long threads; /* lane threads started so far (execThreads: tests) */
+  struct executor lane[LANES];
+};
 
 long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, struct result **res);
 #endif

@@ -56,13 +56,16 @@ static struct seen *seen_slot(struct executor *ex, uint64_t dev, uint64_t ino) {
   return &ex->seen[(ino * 0x9E3779B97F4A7C15ull ^ dev) % SEEN];
 }
 
-/* Remembers the ctime and link count of the inode open at fd, as hashify's own step left them. */
+/* Remembers the ctime and link count of an inode, as hashify's own step left them. */
+void ex_seen_put(struct executor *ex, const struct stat *st) {
+  struct seen *s = seen_slot(ex, st->st_dev, st->st_ino);
+  s->dev = st->st_dev; s->ino = st->st_ino; s->nlink = st->st_nlink;
+  s->ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 void ex_seen_set(struct executor *ex, int fd) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return;
-  struct seen *s = seen_slot(ex, st.st_dev, st.st_ino);
-  s->dev = st.st_dev; s->ino = st.st_ino; s->nlink = st.st_nlink;
-  s->ctime = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  if (fstat(fd, &st) == 0) ex_seen_put(ex, &st);
 }
 
 static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }

@@ -114,16 +114,21 @@ export class Executor {
     return Buffer.concat([this.roots[p.r], Buffer.from('/'), ...(p.d.length ? [p.d, Buffer.from('/')] : []), p.n]);
   }
 
-  /** Runs steps (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
+  /** Runs steps off the main thread (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
    *  the first drift no further step starts: those are `S.notReached`. */
-  run(steps: Step[], abortOnDrift: boolean): StepResult[] {
-    const [buf, messages] = linux().execRun(this.handle, encodeBatch(steps), abortOnDrift);
+  async run(steps: Step[], abortOnDrift: boolean): Promise<StepResult[]> {
+    const [buf, messages] = await linux().execRun(this.handle, encodeBatch(steps), abortOnDrift);
     return decodeResults(buf, messages);
   }
 
   /** syncfs on the filesystem of root `i`. */
   syncfs(i: number): void {
     linux().execSyncfs(this.handle, i);
+  }
+
+  /** How many lane threads the batches run so far have started (a batch with one lane starts none). */
+  threadsStarted(): number {
+    return linux().execThreads(this.handle);
   }
 
   close(): void {

@@ -54,7 +54,7 @@ export interface RunCounts {
 
 export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<RunCounts> {
   const c: RunCounts = { ops: o.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, notReached: 0, bytesSaved: 0n, inodesFreed: 0 };
-  const size = o.batch ?? 128;
+  const size = o.batch ?? 512;
   let since = 0;
   let last = Date.now();
   const checkpoint = () => {
@@ -69,7 +69,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     last = Date.now();
   };
   const finish = (op: number, step: Step, r: StepResult) => {
-    const path = JSON.stringify(o.exec.pathOf(step).toString());
+    const path = () => JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
       o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
@@ -85,11 +85,11 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       o.journal.append({ t: 'skip', op, why });
       o.status[op] = OP_SKIPPED;
       c.skipped++;
-      o.onEvent?.(`Skipped ${path}: ${why}`);
+      o.onEvent?.(`Skipped ${path()}: ${why}`);
       if (o.abortOnDrift) c.aborted = why;
     } else {
       const code = r.code ?? 'EIO';
-      const why = `${r.why ?? 'failed'} (${code}, ${path})`;
+      const why = `${r.why ?? 'failed'} (${code}, ${path()})`;
       o.journal.append({ t: 'fail', op, code, why });
       o.status[op] = OP_FAILED;
       c.failed++;
@@ -97,12 +97,20 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (FATAL.has(code)) c.fatal = why;
     }
   };
-  let batch: Array<{ step: Step; op?: number; group: number }> = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
-    results.forEach((r, i) => {
-      const u = batch[i];
+  type Batch = Array<{ step: Step; op?: number; group: number }>;
+  let batch: Batch = [];
+  // One batch runs (off the main thread) while the next one is built: `running` is it.
+  let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
+  const start = () => {
+    if (batch.length) running = { units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift) };
+    batch = [];
+  };
+  const settle = async () => {
+    if (!running) return;
+    const { units, results } = running;
+    running = undefined;
+    (await results).forEach((r, i) => {
+      const u = units[i];
       if (r.s === S.notReached) return; // the batch stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
         o.onOpStep?.(u.step, u.op, u.group, r);
@@ -112,8 +120,6 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
-    batch = [];
-    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
     o.onProgress?.(c.applied + c.alreadyDone + c.skipped + c.failed, c.ops);
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
   };
@@ -122,6 +128,17 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     if (stop) c.stoppedBy = stop;
     return Boolean(stop || c.fatal || c.aborted);
   };
+  // The results of the batch before are journaled before the next batch starts; the checkpoint
+  // (syncfs, then the journal) runs while it does: syncfs makes at least all of that durable.
+  const next = async () => {
+    const ran = running !== undefined;
+    await settle();
+    if (ran && stopped()) return false;
+    start();
+    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
+    return true;
+  };
+  let go = true;
   for (const u of units) {
     if ('known' in u) {
       if (u.known === 'done') c.alreadyDone++;
@@ -129,12 +146,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       continue;
     }
     batch.push(u);
-    if (batch.length >= size) {
-      await flush();
-      if (stopped()) break;
-    }
+    if (batch.length >= size && !(go = await next())) break;
   }
-  if (!stopped()) await flush();
+  if (go) await next();
+  await settle();
   checkpoint();
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
   o.onProgress?.(c.ops - c.notReached, c.ops);
