@@ -75,10 +75,16 @@ export function encodeXattrs(xattrs: XattrRecord | undefined): Buffer | undefine
   return Buffer.concat(parts);
 }
 
-/** The raw digest and algorithm number (0 sha256, 1 sha512) of an SRI integrity string. */
+let lastDigest: { integrity: string; g: Buffer; a: number } | undefined;
+
+/** The raw digest and algorithm number (0 sha256, 1 sha512) of an SRI integrity string
+ *  (the last one is remembered: a group's operations all ask for the same). */
 export function digestOf(integrity: string): { g: Buffer; a: number } {
-  const { algorithm, digest } = integrityParts(integrity);
-  return { g: digest, a: algorithm === 'sha512' ? 1 : 0 };
+  if (lastDigest?.integrity !== integrity) {
+    const { algorithm, digest } = integrityParts(integrity);
+    lastDigest = { integrity, g: digest, a: algorithm === 'sha512' ? 1 : 0 };
+  }
+  return { g: lastDigest.g, a: lastDigest.a };
 }
 
 /** Where a path lies: its root's index, its directory beneath that root, its name. */
@@ -115,9 +121,10 @@ export class Executor {
   }
 
   /** Runs steps off the main thread (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
-   *  the first drift no further step starts: those are `S.notReached`. */
-  async run(steps: Step[], abortOnDrift: boolean): Promise<StepResult[]> {
-    const [buf, messages] = await linux().execRun(this.handle, encodeBatch(steps), abortOnDrift);
+   *  the first drift no further step starts, also in a later batch unless it is `fresh` (the
+   *  first of a run): those are `S.notReached`. */
+  async run(steps: Step[], abortOnDrift: boolean, fresh = true): Promise<StepResult[]> {
+    const [buf, messages] = await linux().execRun(this.handle, encodeBatch(steps), abortOnDrift, fresh);
     return decodeResults(buf, messages);
   }
 
