@@ -76,13 +76,13 @@ static void put_result(unsigned char *o, const struct result *r) {
    so that JavaScript prepares the next batch and writes the journal meanwhile. */
 struct run_job {
   napi_async_work work; napi_deferred deferred; napi_ref batch_ref, handle_ref; /* both kept alive while it runs */
-  struct batch_lanes *bl; const unsigned char *buf; size_t size; int abort_drift;
+  struct batch_lanes *bl; const unsigned char *buf; size_t size; int abort_drift, fresh;
   struct result *res; long n; int err;
 };
 
 static void run_execute(napi_env env, void *data) {
   struct run_job *j = data;
-  j->n = ex_run_batch(j->bl, j->buf, j->size, j->abort_drift, &j->res);
+  j->n = ex_run_batch(j->bl, j->buf, j->size, j->abort_drift, j->fresh, &j->res);
   j->err = j->n < 0 ? errno : 0;
 }
 
@@ -123,19 +123,21 @@ static void run_complete(napi_env env, napi_status status, void *data) {
   free(j);
 }
 
-/* execRun(handle, batch: Buffer, abortOnDrift) -> Promise of the results (run_complete). One
+/* execRun(handle, batch: Buffer, abortOnDrift, fresh) -> Promise of the results (run_complete);
+   fresh: the first batch of a run (a stop of an earlier run no longer holds). One
    batch at a time per executor: a second call, or execClose, before it settles throws. */
 static napi_value xrun(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3]; bool abort_drift = false;
+  size_t argc = 4; napi_value argv[4]; bool abort_drift = false, fresh = false;
   void *data = NULL; size_t size = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *bl = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!bl || napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) { napi_throw_type_error(env, NULL, "executor and batch expected"); return NULL; }
   if (bl->busy) { napi_throw_error(env, NULL, "the executor is running a batch"); return NULL; }
   if (argc > 2) napi_get_value_bool(env, argv[2], &abort_drift);
+  if (argc > 3) napi_get_value_bool(env, argv[3], &fresh);
   struct run_job *j = calloc(1, sizeof *j);
   if (!j) return throw_errno(env, "calloc", ENOMEM);
-  j->bl = bl; j->buf = data; j->size = size; j->abort_drift = abort_drift;
+  j->bl = bl; j->buf = data; j->size = size; j->abort_drift = abort_drift; j->fresh = fresh;
   napi_value promise, name;
   napi_create_promise(env, &j->deferred, &promise);
   napi_create_reference(env, argv[1], 1, &j->batch_ref);

@@ -95,7 +95,7 @@ static void *run_lane(void *arg) {
 }
 
 /* Runs the batch; res gets one result per step (n of them). -1 when malformed (res untouched). */
-long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, struct result **res) {
+long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, int fresh, struct result **res) {
   size_t max = size / 48 + 1; /* a step takes at least 12 + 9 * 4 bytes */
   struct step *steps = malloc(max * sizeof *steps);
   if (!steps) return -1;
@@ -109,9 +109,9 @@ long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size,
       ex_lane_free(&bl->lane[l]); free(steps); free(*res); *res = NULL; errno = ENOMEM; return -1;
     }
   }
-  int stop = 0;
+  if (fresh) bl->stop = 0;
   struct lane_job jobs[LANES]; pthread_t tid[LANES]; int started[LANES] = { 0 };
-  for (int l = 0; l < LANES; l++) jobs[l] = (struct lane_job){ &bl->lane[l], steps, *res, n, l, abort_drift, &stop };
+  for (int l = 0; l < LANES; l++) jobs[l] = (struct lane_job){ &bl->lane[l], steps, *res, n, l, abort_drift, &bl->stop };
   int nused = 0;
   for (int l = 0; l < LANES; l++) nused += used[l];
   for (int l = 1; l < LANES; l++) if (used[l] && nused > 1) started[l] = pthread_create(&tid[l], NULL, run_lane, &jobs[l]) == 0;

@@ -8,8 +8,9 @@
 struct batch_lanes {
   int nroots; int *rootfd; int busy;
   long threads; /* lane threads started so far (execThreads: tests) */
+  int stop;     /* a fatal error (or an abort on drift) stopped the run: no step of a later batch starts */
   struct executor lane[LANES];
 };
 
-long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, struct result **res);
+long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, int fresh, struct result **res);
 #endif

@@ -101,17 +101,16 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   let batch: Batch = [];
   // One batch runs (off the main thread) while the next one is built: `running` is it.
   let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
+  let first = true;
   const start = () => {
-    if (batch.length) running = { units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift) };
+    if (batch.length) running = { units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift, first) };
+    if (batch.length) first = false;
     batch = [];
   };
-  const settle = async () => {
-    if (!running) return;
-    const { units, results } = running;
-    running = undefined;
-    (await results).forEach((r, i) => {
+  const settle = (units: Batch, results: StepResult[]) => {
+    results.forEach((r, i) => {
       const u = units[i];
-      if (r.s === S.notReached) return; // the batch stopped (a fatal error, an abort) before it
+      if (r.s === S.notReached) return; // the run stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
         o.onOpStep?.(u.step, u.op, u.group, r);
         return finish(u.op, u.step, r);
@@ -121,22 +120,26 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
     o.onProgress?.(c.applied + c.alreadyDone + c.skipped + c.failed, c.ops);
-    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
   };
   const stopped = () => {
     const stop = o.stopRequested();
     if (stop) c.stoppedBy = stop;
     return Boolean(stop || c.fatal || c.aborted);
   };
-  // The results of the batch before are journaled before the next batch starts; the checkpoint
-  // (syncfs, then the journal) runs while it does: syncfs makes at least all of that durable.
+  // When a batch ends, the next one starts first (unless a signal asked to stop; after a fatal
+  // error or an abort the executor starts no step of it), then the results of the one that
+  // ended are journaled and, when due, checkpointed (syncfs, then the journal: syncfs makes at
+  // least all of that durable) while the next one runs.
   const next = async () => {
-    const ran = running !== undefined;
-    await settle();
-    if (ran && stopped()) return false;
-    start();
+    const ended = running;
+    running = undefined;
+    const results = ended && (await ended.results);
+    const stop = ended !== undefined && stopped();
+    if (!stop) start();
+    if (ended) settle(ended.units, results!);
     if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
-    return true;
+    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
+    return !stop && !c.fatal && !c.aborted;
   };
   let go = true;
   for (const u of units) {
@@ -149,7 +152,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     if (batch.length >= size && !(go = await next())) break;
   }
   if (go) await next();
-  await settle();
+  if (running) settle(running.units, await running.results);
   checkpoint();
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
   o.onProgress?.(c.ops - c.notReached, c.ops);

@@ -35,13 +35,13 @@ async function fixture(): Promise<{ t: Tree; plan: string }> {
   const t = makeTree(spec());
   const plan = t.path('p.plan.jsonl');
   await planInProcess(ROOTS.map((r) => t.path(r)), plan);
-  fs.appendFileSync(t.path('g2/d5/f5'), 'changed since the plan\n'); // drift
+  fs.appendFileSync(t.path('g1/d5/f5'), 'changed since the plan\n'); // drift (not its group's last path)
   return { t, plan };
 }
 
 const stores = (t: Tree) => [...ROOTS, '.hash'].filter((d) => fs.existsSync(t.path(d)));
 
-async function applyWith(planFile: string, lanes: number): Promise<{ counts: ApplyCounts; threads: number }> {
+async function applyWith(planFile: string, lanes: number, options: { batch?: number; onDrift?: 'skip' | 'abort' } = {}): Promise<{ counts: ApplyCounts; threads: number }> {
   const plan = openPlan(planFile);
   const journalFile = `${planFile}.journal`;
   const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
@@ -49,7 +49,7 @@ async function applyWith(planFile: string, lanes: number): Promise<{ counts: App
   const { exec, storeRoot } = openExecutor(plan);
   try {
     // Small batches: many crossings, each with steps of both lanes.
-    const counts = await applyPlan(plan, { exec, storeRoot, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: 16, lanes });
+    const counts = await applyPlan(plan, { exec, storeRoot, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes });
     return { counts, threads: exec.threadsStarted() };
   } finally {
     journal.checkpoint();
@@ -93,6 +93,26 @@ describe('apply on two lanes', () => {
     } finally {
       one.t.cleanup();
       two.t.cleanup();
+    }
+  });
+
+  test('--on-drift abort: the batch sent before the drift was read starts no step', async () => {
+    // The next batch goes to the executor before the results of the last one are read: the
+    // executor itself must refuse to start it after the drift (one step per batch here).
+    const f = await fixture();
+    try {
+      const { counts } = await applyWith(f.plan, 1, { batch: 1, onDrift: 'abort' });
+      const plan = openPlan(f.plan);
+      const state = readJournal(`${f.plan}.journal`, plan.digest, 'apply', plan.totals.ops);
+      plan.close();
+      const skipped = [...state.status.keys()].filter((op) => state.status[op] === 2);
+      expect(skipped).toHaveLength(1);
+      const after = [...state.status.keys()].filter((op) => op > skipped[0] && state.status[op] !== 0);
+      expect(after).toEqual([]);
+      expect(counts.aborted).toBeDefined();
+      expect(counts.notReached).toBe(plan.totals.ops - skipped[0] - 1);
+    } finally {
+      f.t.cleanup();
     }
   });
 
