@@ -20,7 +20,7 @@ NATIVE_SRC := $(wildcard native/*.c)
 dist/native/linux.node: $(NATIVE_SRC) $(wildcard native/*.h)
 	@mkdir -p dist/native
 	@command -v cc >/dev/null || { echo "make: no C compiler (cc) found: install one, e.g. apt install gcc" >&2; exit 1; }
-	cc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -I$(NODE_INCLUDE) $(NATIVE_SRC) -o $@
+	cc -O2 -Wall -Wextra -Wno-unused-parameter -shared -fPIC -pthread -I$(NODE_INCLUDE) $(NATIVE_SRC) -o $@
 
 native: dist/native/linux.node
 

@@ -11,8 +11,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define DCACHE 64
+#define DCACHE_MAX 4096 /* directories cached per lane (fewer when RLIMIT_NOFILE is low) */
 #define SEEN 4096
+#define LANES 4
 #define WHY 400
 
 /* What one step must find: the recorded identity of an inode (see src/run/encodeSteps.ts). */
@@ -29,13 +30,16 @@ struct expect {
 #define EXP_NO_CONTENT 4 /* a changed ctime/nlink is accepted without hashing (the copy is hashed instead) */
 #define EXP_NOT_APPLIED 8 /* undo: apply never relinked this path; anything but the shared inode is left alone */
 
-/* A cached directory; `step` is the step that last used it: a step's own directories are never evicted while it runs. */
-struct dentry { int root; char *rel; int fd; unsigned long step; };
+/* A cached directory; `step` is the step that last used it: a step's own directories are never
+   evicted while it runs. Entries are chained by the hash of (root, rel); eviction is CLOCK. */
+struct dentry { int root; char *rel; unsigned hash; int fd; int next; int used; unsigned long step; };
 struct seen { uint64_t dev, ino; int64_t ctime; uint32_t nlink; };
 
+/* One lane: the state of the thread that runs a share of a batch (see executor_batch.c). All
+   steps of one group (one content) run on the same lane, so its state is its own. */
 struct executor {
-  int nroots; int *rootfd;
-  struct dentry cache[DCACHE]; int next_evict;
+  int nroots; int *rootfd;  /* shared by the lanes, read-only after execOpen */
+  struct dentry *cache; int *bucket; int dcap, dcount, hand;
   unsigned long step;     /* the step running now (ex_dir pins what it returns to it) */
   struct seen seen[SEEN];
   int empty_path;         /* linkat AT_EMPTY_PATH works: 1 yes, 0 no, -1 unknown */
@@ -46,7 +50,9 @@ struct executor {
   int group_clean;        /* undo: every path of the group restored so far */
   int sib_fd;             /* undo: the restored inode of the current original inode */
   uint64_t sib_dev, sib_ino; /* the original inode sib_fd stands for */
+  unsigned char *buf;     /* BUF bytes: hashing and copying */
 };
+#define BUF (1 << 20)
 
 /* One step's outcome. */
 enum { ST_APPLIED = 0, ST_ALREADY = 1, ST_DRIFT = 2, ST_FAILED = 3, ST_NOT_REACHED = 4 };
@@ -58,15 +64,22 @@ struct result {
   int retarget;      /* EMLINK: the group continues on another inode (made; 1 = this path's own, 2 = a store entry) */
 };
 
-/* executor_fs.c */
+/* executor_dcache.c */
 int ex_dir(struct executor *ex, int root, const char *rel, int create, struct result *r);
+void ex_dcache_clear(struct executor *ex);
+int ex_lane_init(struct executor *ex, int nroots, int *rootfd, int lanes);
+void ex_lane_free(struct executor *ex);
+
+/* executor_fs.c */
 int ex_open_file(int dirfd, const char *name, struct result *r);
 const char *ex_check(struct executor *ex, int fd, const struct stat *st, const struct expect *e);
 void ex_seen_set(struct executor *ex, int fd);
+void ex_seen_put(struct executor *ex, const struct stat *st);
 int ex_link_fd(struct executor *ex, int fd, int dirfd, const char *name);
-int ex_copy(int src, int dst, off_t size);
-int ex_hash_fd(int fd, int alg, unsigned char *out, unsigned *outlen);
+int ex_copy(struct executor *ex, int src, int dst, off_t size);
+int ex_hash_fd(struct executor *ex, int fd, int alg, unsigned char *out, unsigned *outlen);
 int ex_set_meta(int fd, const struct expect *e);
+int ex_mkdirs(int rootfd, const char *rel);
 int ex_same_xattrs(int fd, const unsigned char *blob, size_t len);
 void ex_step(void);
 int ex_reopen_ro(int fd);

@@ -30,71 +30,13 @@ void ex_drift(struct result *r, const char *why) {
   snprintf(r->why, WHY, "%s", why);
 }
 
-/* HASHIFY_CRASH_AT=N: the process kills itself (SIGKILL) right after its Nth changing step. */
+/* HASHIFY_CRASH_AT=N: the process kills itself (SIGKILL) right after its Nth changing step
+   (counted over all lanes). */
 static long crash_at = -2, steps;
 void ex_step(void) {
-  if (crash_at == -2) { const char *s = getenv("HASHIFY_CRASH_AT"); crash_at = s ? atol(s) : -1; }
-  if (++steps == crash_at) kill(getpid(), SIGKILL);
-}
-
-static int mkdirs_beneath(int rootfd, const char *rel) {
-  char *p = strdup(rel);
-  if (!p) return -1;
-  for (char *s = p; ; s++) {
-    if (*s == '/' || *s == 0) {
-      char c = *s; *s = 0;
-      int fd = open_beneath(rootfd, p, O_RDONLY | O_DIRECTORY, 0);
-      if (fd >= 0) close(fd);
-      else if (errno == ENOENT) {
-        char *slash = strrchr(p, '/');
-        int parent = slash ? (*slash = 0, open_beneath(rootfd, p, O_RDONLY | O_DIRECTORY, 0)) : open_beneath(rootfd, "", O_RDONLY | O_DIRECTORY, 0);
-        if (slash) *slash = '/';
-        if (parent < 0) { free(p); return -1; }
-        int ok = mkdirat(parent, slash ? slash + 1 : p, 0755);
-        int e = errno;
-        close(parent);
-        if (ok < 0 && e != EEXIST) { free(p); errno = e; return -1; }
-        ex_step();
-      } else { free(p); return -1; }
-      *s = c;
-      if (!c) break;
-    }
-  }
-  free(p);
-  return 0;
-}
-
-/* The directory `rel` beneath root `root` (cached); -1 with the outcome in r. */
-int ex_dir(struct executor *ex, int root, const char *rel, int create, struct result *r) {
-  for (int i = 0; i < DCACHE; i++) {
-    struct dentry *d = &ex->cache[i];
-    if (d->rel && d->root == root && !strcmp(d->rel, rel)) { d->step = ex->step; return d->fd; }
-  }
-  if (root < 0 || root >= ex->nroots) { ex_fail(r, "no such root", EINVAL); return -1; }
-  if (ex->rootfd[root] < 0) { ex_drift(r, "its root is gone or was replaced (symlink?)"); return -1; }
-  int fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);
-  if (fd < 0 && errno == ENOENT && create) {
-    if (mkdirs_beneath(ex->rootfd[root], rel) == 0) fd = open_beneath(ex->rootfd[root], rel, O_RDONLY | O_DIRECTORY, 0);
-  }
-  if (fd < 0) {
-    int e = errno;
-    if (e == ELOOP || e == ENOTDIR) ex_drift(r, "a directory above it was replaced (symlink?)");
-    else if (e == EXDEV) ex_drift(r, "a directory above it is a mount point or leads out of its root");
-    else if (e == ENOENT) ex_drift(r, "its directory is gone");
-    else ex_fail(r, "cannot open its directory", e);
-    return -1;
-  }
-  /* Never evict a directory this step already holds: closing it would free its number for
-     the next open (a file, another directory) while the step still acts through it. A step
-     uses at most three directories, far fewer than DCACHE. */
-  struct dentry *d;
-  do {
-    d = &ex->cache[ex->next_evict];
-    ex->next_evict = (ex->next_evict + 1) % DCACHE;
-  } while (d->rel && d->step == ex->step);
-  if (d->rel) { free(d->rel); close(d->fd); }
-  d->root = root; d->rel = strdup(rel); d->fd = fd; d->step = ex->step;
-  return fd;
+  long at = __atomic_load_n(&crash_at, __ATOMIC_RELAXED);
+  if (at == -2) { const char *s = getenv("HASHIFY_CRASH_AT"); at = s ? atol(s) : -1; __atomic_store_n(&crash_at, at, __ATOMIC_RELAXED); }
+  if (at > 0 && __atomic_add_fetch(&steps, 1, __ATOMIC_RELAXED) == at) kill(getpid(), SIGKILL);
 }
 
 /* A regular file opened for reading, never through a symlink, never blocking on a FIFO. */
@@ -114,13 +56,16 @@ static struct seen *seen_slot(struct executor *ex, uint64_t dev, uint64_t ino) {
   return &ex->seen[(ino * 0x9E3779B97F4A7C15ull ^ dev) % SEEN];
 }
 
-/* Remembers the ctime and link count of the inode open at fd, as hashify's own step left them. */
+/* Remembers the ctime and link count of an inode, as hashify's own step left them. */
+void ex_seen_put(struct executor *ex, const struct stat *st) {
+  struct seen *s = seen_slot(ex, st->st_dev, st->st_ino);
+  s->dev = st->st_dev; s->ino = st->st_ino; s->nlink = st->st_nlink;
+  s->ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 void ex_seen_set(struct executor *ex, int fd) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return;
-  struct seen *s = seen_slot(ex, st.st_dev, st.st_ino);
-  s->dev = st.st_dev; s->ino = st.st_ino; s->nlink = st.st_nlink;
-  s->ctime = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  if (fstat(fd, &st) == 0) ex_seen_put(ex, &st);
 }
 
 static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
@@ -141,7 +86,7 @@ const char *ex_check(struct executor *ex, int fd, const struct stat *st, const s
     if (e->flags & EXP_NO_CONTENT) return NULL;
   }
   unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-  if (ex_hash_fd(fd, e->alg, md, &len) < 0) return "its status changed and it cannot be read to check it";
+  if (ex_hash_fd(ex, fd, e->alg, md, &len) < 0) return "its status changed and it cannot be read to check it";
   if (len != e->digest_len || memcmp(md, e->digest, len)) return "its content changed";
   if (!ex_same_xattrs(fd, e->xattrs, e->xattrs_len)) return "its extended attributes changed";
   struct stat again;
@@ -161,16 +106,16 @@ int ex_link_fd(struct executor *ex, int fd, int dirfd, const char *name) {
   return linkat(AT_FDCWD, p, dirfd, name, AT_SYMLINK_FOLLOW);
 }
 
-static int copy_range(int src, int dst, off_t from, off_t to) {
+static int copy_range(struct executor *ex, int src, int dst, off_t from, off_t to) {
   off_t in = from, out = from;
   while (in < to) {
     ssize_t n = copy_file_range(src, &in, dst, &out, (size_t)(to - in), 0);
     if (n > 0) continue;
     if (n == 0) return 0; /* the source shrank: the hash of the copy tells */
     if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -1;
-    static char buf[1 << 16];
+    unsigned char *buf = ex->buf;
     while (in < to) {
-      ssize_t k = pread(src, buf, sizeof buf < (size_t)(to - in) ? sizeof buf : (size_t)(to - in), in);
+      ssize_t k = pread(src, buf, BUF < (size_t)(to - in) ? BUF : (size_t)(to - in), in);
       if (k <= 0) return k < 0 ? -1 : 0;
       for (ssize_t o = 0; o < k;) { ssize_t w = pwrite(dst, buf + o, k - o, out + o); if (w < 0) return -1; o += w; }
       in += k; out += k;
@@ -180,7 +125,7 @@ static int copy_range(int src, int dst, off_t from, off_t to) {
 }
 
 /* Fills dst (empty) from src: a clone where the filesystem can, else the data ranges only. */
-int ex_copy(int src, int dst, off_t size) {
+int ex_copy(struct executor *ex, int src, int dst, off_t size) {
   if (ioctl(dst, FICLONE, src) == 0) return 0;
   for (off_t pos = 0; pos < size;) {
     off_t data = lseek(src, pos, SEEK_DATA);
@@ -188,19 +133,19 @@ int ex_copy(int src, int dst, off_t size) {
     if (data >= size) break;
     off_t hole = lseek(src, data, SEEK_HOLE);
     if (hole < 0 || hole > size) hole = size;
-    if (copy_range(src, dst, data, hole) < 0) return -1;
+    if (copy_range(ex, src, dst, data, hole) < 0) return -1;
     pos = hole;
   }
   return ftruncate(dst, size);
 }
 
-int ex_hash_fd(int fd, int alg, unsigned char *out, unsigned *outlen) {
-  static unsigned char buf[1 << 20];
+int ex_hash_fd(struct executor *ex, int fd, int alg, unsigned char *out, unsigned *outlen) {
+  unsigned char *buf = ex->buf;
   EVP_MD_CTX *c = EVP_MD_CTX_new();
   if (!c || !EVP_DigestInit_ex(c, alg ? EVP_sha512() : EVP_sha256(), NULL)) { EVP_MD_CTX_free(c); return -1; }
   off_t pos = 0;
   for (;;) {
-    ssize_t n = pread(fd, buf, sizeof buf, pos);
+    ssize_t n = pread(fd, buf, BUF, pos);
     if (n < 0) { if (errno == EINTR) continue; EVP_MD_CTX_free(c); return -1; }
     if (n == 0) break;
     EVP_DigestUpdate(c, buf, n);

@@ -60,15 +60,16 @@ static int place_tmp(struct executor *ex, int dirfd, const char *tmp, int newfd,
   return -1;
 }
 
-/* The path's inode (checked, open at oldfd) is exchanged for the new inode; see the file comment. */
+/* The path's inode (checked, open at oldfd, status old) is exchanged for the new inode (open
+   at newfd, status made); see the file comment. On success the old inode's status after the
+   step goes to old_after, and its read lease stays (the caller closes oldfd, which ends it). */
 static void exchange(struct executor *ex, int dirfd, const char *name, const char *tmp0, int oldfd, int newfd,
-                     const struct expect *twin, struct result *r) {
-  struct stat old, made, out;
-  fstat(oldfd, &old); fstat(newfd, &made);
+                     const struct stat *old, const struct stat *made, const struct expect *twin, struct stat *old_after, struct result *r) {
+  struct stat out;
   int lease = ex_take_lease(oldfd);
   if (lease < 0) { ex_drift(r, "open for writing"); return; }
   char tmp[300];
-  if (place_tmp(ex, dirfd, tmp0, newfd, &made, twin, tmp, r) < 0) goto unlease;
+  if (place_tmp(ex, dirfd, tmp0, newfd, made, twin, tmp, r) < 0) goto unlease;
   if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) < 0) {
     int e = errno;
     unlinkat(dirfd, tmp, 0);
@@ -77,21 +78,22 @@ static void exchange(struct executor *ex, int dirfd, const char *name, const cha
   }
   ex_step();
   const char *why = NULL;
-  if (fstatat(dirfd, tmp, &out, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&out, &old)) why = "it was replaced since it was checked (the new file is kept)";
+  if (fstatat(dirfd, tmp, &out, AT_SYMLINK_NOFOLLOW) < 0 || !same_inode(&out, old)) why = "it was replaced since it was checked (the new file is kept)";
   else if (lease > 0 && fcntl(oldfd, F_GETLEASE) != F_RDLCK) why = "open for writing";
   if (why) {
     /* Someone else's file came out, or a writer opened it meanwhile: put it back. */
     if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
       ex_step();
-      if (fstatat(dirfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, &made)) { unlinkat(dirfd, tmp, 0); ex_step(); }
+      if (fstatat(dirfd, tmp, &out, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&out, made)) { unlinkat(dirfd, tmp, 0); ex_step(); }
       else { ex_fail(r, "a file put at its path during the exchange is kept at its temp name", EAGAIN); goto unlease; }
     }
     ex_drift(r, why);
     goto unlease;
   }
   if (unlinkat(dirfd, tmp, 0) == 0) ex_step();
-  if (fstat(oldfd, &out) == 0 && out.st_nlink == 0) r->freed = out.st_size;
+  if (fstat(oldfd, old_after) == 0 && old_after->st_nlink == 0) r->freed = old_after->st_size;
   r->status = ST_APPLIED;
+  return;
 unlease:
   if (lease > 0) fcntl(oldfd, F_SETLEASE, F_UNLCK);
 }
@@ -157,7 +159,7 @@ static int retarget(struct executor *ex, int oldfd, const struct place *entry, c
     unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
     struct expect m = *e; m.uid = t->st_uid; m.gid = t->st_gid; m.mode = t->st_mode;
     m.mtime = (int64_t)t->st_mtim.tv_sec * 1000000000 + t->st_mtim.tv_nsec; m.atime = (int64_t)t->st_atim.tv_sec * 1000000000 + t->st_atim.tv_nsec;
-    if (ex_copy(oldfd, fd, t->st_size) < 0 || ex_hash_fd(fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
+    if (ex_copy(ex, oldfd, fd, t->st_size) < 0 || ex_hash_fd(ex, fd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len) ||
         ex_set_meta(fd, &m) < 0 || ex_link_fd(ex, fd, sfd, name) < 0) {
       ex_fail(r, "cannot make a further store entry", errno ? errno : EIO); close(fd); return 0;
     }
@@ -199,7 +201,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     clear_leftovers(ex, dfd, tmp, e);
     r->status = ST_ALREADY; return;
   }
-  int oldfd = ex_open_file(dfd, name, r), newfd = -1;
+  int oldfd = ex_open_file(dfd, name, r), newfd = -1, own_new = 1; /* own_new: newfd is ours to close */
   if (oldfd < 0) return;
   struct stat ost;
   const char *why = fstat(oldfd, &ost) < 0 ? "it cannot be examined" : NULL;
@@ -214,38 +216,45 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     ex_group_set(ex, r, "its target: "); goto out;
   }
   const struct expect *twin = NULL;
-  if (kind == K_LINK) newfd = dup(ex->target_fd);
+  struct stat made = ex->target_st, after;
+  if (kind == K_LINK) { newfd = ex->target_fd; own_new = 0; }
   else if (kind == K_RESTORE && ex->sib_fd >= 0 && ex->sib_dev == e->dev && ex->sib_ino == e->ino) newfd = dup(ex->sib_fd);
   else {
     twin = e;
     newfd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (newfd < 0) { ex_fail(r, "cannot create its new inode (O_TMPFILE)", errno); goto out; }
     ex_step();
-    if (kind == K_REFLINK ? ioctl_clone(newfd, ex->target_fd) : ex_copy(ex->target_fd, newfd, ex->target_st.st_size)) {
+    if (kind == K_REFLINK ? ioctl_clone(newfd, ex->target_fd) : ex_copy(ex, ex->target_fd, newfd, ex->target_st.st_size)) {
       ex_fail(r, kind == K_REFLINK ? "cannot clone its target (FICLONE)" : "cannot copy the shared content", errno); goto out;
     }
     ex_step();
     if (kind == K_RESTORE) {
       unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-      if (ex_hash_fd(newfd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
+      if (ex_hash_fd(ex, newfd, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
         ex_drift(r, "the shared content changed since apply (hash differs)"); goto out;
       }
     }
     if (ex_set_meta(newfd, e) < 0) { ex_fail(r, "cannot set its metadata", errno); goto out; }
     ex_step();
   }
-  exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
+  if (own_new && fstat(newfd, &made) < 0) { ex_fail(r, "cannot examine its new inode", errno); goto out; }
+  exchange(ex, dfd, name, tmp, oldfd, newfd, &ost, &made, twin, &after, r);
   for (int k = 1; kind == K_LINK && r->status == ST_FAILED && r->err == EMLINK && k < 64; k++) {
     struct result keep = *r;
+    if (!own_new) newfd = -1; /* retarget may close the target it is */
     if (!retarget(ex, oldfd, entry, e, k, r)) { if (r->status != ST_FAILED || !r->err) *r = keep; if (entry) continue; break; }
     if (r->retarget == 1) goto out;
-    close(newfd); newfd = dup(ex->target_fd);
-    int how = r->retarget; struct stat made = r->made;
-    exchange(ex, dfd, name, tmp, oldfd, newfd, twin, r);
-    r->retarget = how; r->made = made;
+    if (own_new) close(newfd);
+    newfd = ex->target_fd; own_new = 0;
+    int how = r->retarget; struct stat now = r->made;
+    exchange(ex, dfd, name, tmp, oldfd, newfd, &ost, &ex->target_st, twin, &after, r);
+    r->retarget = how; r->made = now;
   }
   if (r->status == ST_APPLIED) {
-    ex_seen_set(ex, oldfd); ex_seen_set(ex, ex->target_fd);
+    /* ctime and link count as this step left them: the old inode's (when it lives on, as
+       another path's) and the target's, so that later checks take them for hashify's own. */
+    if (after.st_nlink) ex_seen_put(ex, &after);
+    ex_seen_set(ex, ex->target_fd);
     if (kind == K_RESTORE && (ex->sib_fd < 0 || ex->sib_dev != e->dev || ex->sib_ino != e->ino)) {
       if (ex->sib_fd >= 0) close(ex->sib_fd);
       ex->sib_fd = ex_reopen_ro(newfd); newfd = -1; ex->sib_dev = e->dev; ex->sib_ino = e->ino;
@@ -254,7 +263,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
 out:
   if (r->status != ST_APPLIED && r->status != ST_ALREADY) ex->group_clean = 0;
   close(oldfd);
-  if (newfd >= 0) close(newfd);
+  if (newfd >= 0 && own_new) close(newfd);
 }
 
 void ex_release(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, struct result *r) {

@@ -42,7 +42,7 @@ static int snapshot(struct executor *ex, int dfd, int fd, const struct expect *e
   if (snap < 0) { ex_fail(r, "cannot create a private clone of it (O_TMPFILE)", errno); return -1; }
   if (ioctl(snap, FICLONE, fd) < 0) { ex_fail(r, "cannot clone it (FICLONE)", errno); close(snap); return -1; }
   unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-  if (ex_hash_fd(snap, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
+  if (ex_hash_fd(ex, snap, e->alg, md, &len) < 0 || len != e->digest_len || memcmp(md, e->digest, len)) {
     ex_drift(r, "its bytes no longer match the plan"); close(snap); return -1;
   }
   return ex_reopen_ro(snap);
@@ -106,10 +106,10 @@ void ex_copyin(struct executor *ex, int root, const char *dir, const char *name,
   tfd = openat(sfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (tfd < 0) { ex_fail(r, "cannot create a store entry (O_TMPFILE)", errno); goto group; }
   ex_step();
-  if (ex_copy(kfd, tfd, st.st_size) < 0) { ex_fail(r, "cannot copy it into the store", errno); goto group; }
+  if (ex_copy(ex, kfd, tfd, st.st_size) < 0) { ex_fail(r, "cannot copy it into the store", errno); goto group; }
   ex_step();
   unsigned char md[EVP_MAX_MD_SIZE]; unsigned len;
-  if (ex_hash_fd(tfd, e->alg, md, &len) < 0) { ex_fail(r, "cannot read back its copy", errno); goto group; }
+  if (ex_hash_fd(ex, tfd, e->alg, md, &len) < 0) { ex_fail(r, "cannot read back its copy", errno); goto group; }
   if (len != e->digest_len || memcmp(md, e->digest, len)) { ex_drift(r, "its bytes no longer match the plan"); goto group; }
   if (ex_set_meta(tfd, e) < 0) { ex_fail(r, "cannot set the store entry's metadata", errno); goto group; }
   ex_step();

@@ -46,9 +46,10 @@ for ((i = 0; i < runs; i++)); do
   fresh; plan --no-store; sync
   secs[nostore]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
 done
-echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians of wall seconds; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
+echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians of wall and CPU seconds; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
 for k in floor1 floor2 apply nostore; do
   m=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | cut -d/ -f1 | median)
-  printf '%-8s %8.3f s   (runs, wall/cpu seconds: %s)\n' "$k" "$m" "${secs[$k]}"
+  c=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | cut -d/ -f2 | median)
+  printf '%-8s %8.3f s  cpu %7.2f s   (runs, wall/cpu seconds: %s)\n' "$k" "$m" "$c" "${secs[$k]}"
 done
 rm -rf "$work/copy"

@@ -8,6 +8,7 @@
  * step first looks at the filesystem, temp names are deterministic, and a path names the
  * old file or the new one at every instant (exchange, never a rename over it).
  */
+import { availableParallelism } from 'node:os';
 import { S, type Executor } from '../run/executor.js';
 import { runSteps, type RunCounts } from '../run/runSteps.js';
 import type { JournalRecord, JournalState } from '../journal/journal.js';
@@ -30,6 +31,8 @@ export interface ApplyOptions {
   onEvent?: (message: string) => void;
   /** Steps per crossing to C, and operations between journal checkpoints (tests use 1). */
   batch?: number;
+  /** Threads that run a batch (default: 2, or 1 on a machine with one CPU). */
+  lanes?: number;
   checkpointEvery?: number;
 }
 
@@ -38,10 +41,18 @@ export interface ApplyCounts extends RunCounts {
   resumedAt: number;
 }
 
+/** HASHIFY_LANES (tests) overrides the default, as HASHIFY_BATCH does the batch size. With
+ *  --on-drift abort one lane: nothing after the first drift in plan order is started. */
+function lanesOf(opts: ApplyOptions): number {
+  if (opts.onDrift === 'abort') return 1;
+  const env = Number(process.env.HASHIFY_LANES);
+  return opts.lanes ?? (env > 0 ? Math.min(env, 4) : Math.min(2, availableParallelism()));
+}
+
 export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise<ApplyCounts> {
   let resumedAt = 0;
   for (const s of opts.state.status) if (s === OP_DONE || s === OP_SKIPPED) resumedAt++;
-  const units = applySteps(plan, { exec: opts.exec, storeRoot: opts.storeRoot, method: linkMethodOf(plan.header.link), verifyContent: opts.verifyContent, state: opts.state });
+  const units = applySteps(plan, { exec: opts.exec, storeRoot: opts.storeRoot, method: linkMethodOf(plan.header.link), verifyContent: opts.verifyContent, state: opts.state, lanes: lanesOf(opts) });
   const counts = await runSteps(units, {
     exec: opts.exec,
     journal: opts.journal,

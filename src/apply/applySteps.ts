@@ -6,6 +6,9 @@
  *   - an existing store entry, or (`--no-store`, reflink) the keeper: checked and held open;
  *   - an adopted keeper (`plan --adopt`): checked, held, and linked into the store.
  * Then one replace step per operation (temp link or clone, exchange, check, unlink).
+ * Every step of a group goes to the lane (thread) its content's digest picks: groups of one
+ * content (and so the store names NAME, NAME-1, … and every inode they touch) share a lane,
+ * and the lanes' results are exactly those of one thread.
  */
 import { createHash } from 'node:crypto';
 import { decodePath } from '../pathBytes.js';
@@ -22,6 +25,8 @@ export interface StepOptions {
   method: LinkMethod;
   verifyContent: boolean;
   state: JournalState;
+  /** Threads the executor runs the steps on: a group goes to the lane of its content. */
+  lanes: number;
 }
 
 /** The deterministic temp name tag of a plan (a resumed run knows its own leftovers). */
@@ -88,14 +93,16 @@ export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit>
       continue;
     }
     if (!targetSent) {
-      yield { step: targetStep(o, store, rec), group };
+      const step = targetStep(o, store, rec);
+      step.l = step.g![0] % o.lanes;
+      yield { step, group };
       targetSent = true;
     }
     if (moved && rec.op > moved.op && !moved.sent && moved.stat) {
       const { g, a } = digestOf(rec.integrity);
       const path = o.state.retargets.get(group)!.path;
       const p = o.exec.place(path);
-      if (p) yield { step: { k: K.target, ...p, e: encodeExpect(moved.stat, EXP.inode), g, a, x: encodeXattrs(rec.xattrs) }, group };
+      if (p) yield { step: { k: K.target, l: g[0] % o.lanes, ...p, e: encodeExpect(moved.stat, EXP.inode), g, a, x: encodeXattrs(rec.xattrs) }, group };
       moved.sent = true;
     }
     const { g, a } = digestOf(rec.integrity);
@@ -103,7 +110,7 @@ export function* applySteps(plan: OpenPlanLike, o: StepOptions): Generator<Unit>
       op: rec.op,
       group,
       step: {
-        k: o.method.replaceKind, ...placeOf(o.exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`),
+        k: o.method.replaceKind, l: g[0] % o.lanes, ...placeOf(o.exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`),
         e: encodeExpect(rec.stat, EXP.inode | (o.verifyContent ? EXP.content : 0)), g, a, x: encodeXattrs(rec.xattrs),
         ...(entry ?? {}),
       },

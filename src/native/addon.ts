@@ -75,7 +75,8 @@ export interface LinuxAddon {
   cachestat(fd: number): { cache: number; dirty: number; writeback: number };
   /** The descriptor-based executor (native/executor*.c; typed in src/run/executor.ts). */
   execOpen(roots: Buffer[]): unknown;
-  execRun(handle: unknown, steps: import('../run/executor.js').Step[], abortOnDrift: boolean): import('../run/executor.js').StepResult[];
+  execRun(handle: unknown, batch: Buffer, abortOnDrift: boolean, fresh: boolean): Promise<[Buffer, Array<number | string>]>;
+  execThreads(handle: unknown): number;
   execSyncfs(handle: unknown, root: number): void;
   execClose(handle: unknown): void;
   /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */

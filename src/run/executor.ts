@@ -11,14 +11,16 @@ import { integrityParts } from '../integrity.js';
 
 /** Step kinds (native/executor.h). */
 export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, release: 6, end: 7, sibling: 8 } as const;
-/** Result statuses (native/executor.h). */
-export const S = { applied: 0, already: 1, drift: 2, failed: 3 } as const;
+/** Result statuses (native/executor.h); notReached: the batch stopped before the step. */
+export const S = { applied: 0, already: 1, drift: 2, failed: 3, notReached: 4 } as const;
 /** Expectation flags (native/executor.h). */
 export const EXP = { inode: 1, content: 2, noContent: 4, notApplied: 8 } as const;
 
-/** One step as the addon reads it (short keys: one object per operation crosses to C). */
+/** One step (short keys); a batch of them crosses to C as one Buffer (encodeBatch). */
 export interface Step {
   k: number;
+  /** The lane (thread) it runs on: all steps of one content share a lane (src/apply/applySteps.ts). */
+  l?: number;
   r: number;
   d: Buffer;
   n: Buffer;
@@ -43,19 +45,17 @@ export interface StepResult {
   group?: number;
   /** EMLINK: the group continues on this path's own inode (1) or a further store entry (2). */
   retarget?: number;
-  freed?: string;
+  freed?: number;
   dev?: string;
   ino?: string;
   ctime?: string;
   nlink?: number;
 }
 
-/** The identity a step must find, packed as eleven little-endian 64-bit fields. */
+/** The identity a step must find, as the executor parses it: eleven decimal fields. */
 export function encodeExpect(stat: StatRecord, flags: number, over: { dev?: string; ino?: string } = {}): Buffer {
-  const b = Buffer.allocUnsafe(88);
-  const v = [over.dev ?? stat.dev, over.ino ?? stat.ino, stat.size, stat.mode, stat.uid, stat.gid, stat.nlink, stat.mtime, stat.ctime, stat.atime ?? stat.mtime, flags];
-  v.forEach((x, i) => b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(x)), i * 8));
-  return b;
+  const v = `${over.dev ?? stat.dev} ${over.ino ?? stat.ino} ${stat.size} ${stat.mode} ${stat.uid} ${stat.gid} ${stat.nlink} ${stat.mtime} ${stat.ctime} ${stat.atime ?? stat.mtime} ${flags}`;
+  return Buffer.from(v, 'latin1');
 }
 
 /** Recorded xattrs as [u32 len][name][u32 len][value]…, names sorted (the order flistxattr is compared in). */
@@ -75,10 +75,16 @@ export function encodeXattrs(xattrs: XattrRecord | undefined): Buffer | undefine
   return Buffer.concat(parts);
 }
 
-/** The raw digest and algorithm number (0 sha256, 1 sha512) of an SRI integrity string. */
+let lastDigest: { integrity: string; g: Buffer; a: number } | undefined;
+
+/** The raw digest and algorithm number (0 sha256, 1 sha512) of an SRI integrity string
+ *  (the last one is remembered: a group's operations all ask for the same). */
 export function digestOf(integrity: string): { g: Buffer; a: number } {
-  const { algorithm, digest } = integrityParts(integrity);
-  return { g: digest, a: algorithm === 'sha512' ? 1 : 0 };
+  if (lastDigest?.integrity !== integrity) {
+    const { algorithm, digest } = integrityParts(integrity);
+    lastDigest = { integrity, g: digest, a: algorithm === 'sha512' ? 1 : 0 };
+  }
+  return { g: lastDigest.g, a: lastDigest.a };
 }
 
 /** Where a path lies: its root's index, its directory beneath that root, its name. */
@@ -114,9 +120,12 @@ export class Executor {
     return Buffer.concat([this.roots[p.r], Buffer.from('/'), ...(p.d.length ? [p.d, Buffer.from('/')] : []), p.n]);
   }
 
-  /** Runs steps in order; stops after a fatal error or (abortOnDrift) the first drift. */
-  run(steps: Step[], abortOnDrift: boolean): StepResult[] {
-    return linux().execRun(this.handle, steps, abortOnDrift);
+  /** Runs steps off the main thread (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
+   *  the first drift no further step starts, also in a later batch unless it is `fresh` (the
+   *  first of a run): those are `S.notReached`. */
+  async run(steps: Step[], abortOnDrift: boolean, fresh = true): Promise<StepResult[]> {
+    const [buf, messages] = await linux().execRun(this.handle, encodeBatch(steps), abortOnDrift, fresh);
+    return decodeResults(buf, messages);
   }
 
   /** syncfs on the filesystem of root `i`. */
@@ -124,7 +133,71 @@ export class Executor {
     linux().execSyncfs(this.handle, i);
   }
 
+  /** How many lane threads the batches run so far have started (a batch with one lane starts none). */
+  threadsStarted(): number {
+    return linux().execThreads(this.handle);
+  }
+
   close(): void {
     linux().execClose(this.handle);
   }
+}
+
+const FIELDS = ['d', 'n', 't', 't2', 'sd', 'sn', 'e', 'g', 'x'] as const;
+
+/** A batch as native/executor_batch.c reads it (its file comment gives the layout). */
+export function encodeBatch(steps: Step[]): Buffer {
+  let size = 0;
+  for (const s of steps) {
+    size += 12 + 4 * FIELDS.length;
+    for (const f of FIELDS) size += s[f] ? s[f]!.length + 1 : 0;
+  }
+  const b = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const s of steps) {
+    b[at] = s.k;
+    b[at + 1] = s.l ?? 0;
+    b[at + 2] = s.lease ?? 0;
+    b[at + 3] = s.a ?? 0;
+    b.writeInt32LE(s.r, at + 4);
+    b.writeInt32LE(s.sr ?? 0, at + 8);
+    at += 12;
+    for (const f of FIELDS) {
+      const v = s[f];
+      b.writeUInt32LE(v ? v.length : 0xffffffff, at);
+      at += 4;
+      if (!v) continue;
+      b.set(v, at);
+      at += v.length;
+      b[at++] = 0;
+    }
+  }
+  return b;
+}
+
+const RESULT = 48;
+
+/** Results as native/executor.c writes them: a record per step, and [index, why, code] triples. */
+function decodeResults(buf: Buffer, messages: Array<number | string>): StepResult[] {
+  const out: StepResult[] = [];
+  for (let at = 0; at < buf.length; at += RESULT) {
+    const r: StepResult = { s: buf.readInt32LE(at) };
+    if (buf[at + 8]) r.group = 1;
+    if (buf[at + 9]) r.retarget = buf[at + 9];
+    const freed = buf.readUInt32LE(at + 20) * 2 ** 32 + buf.readUInt32LE(at + 16);
+    if (freed) r.freed = freed;
+    if (buf.readUInt32LE(at + 32) || buf.readUInt32LE(at + 36)) {
+      r.dev = buf.readBigUInt64LE(at + 24).toString();
+      r.ino = buf.readBigUInt64LE(at + 32).toString();
+      r.ctime = buf.readBigUInt64LE(at + 40).toString();
+      r.nlink = buf.readUInt32LE(at + 12);
+    }
+    out.push(r);
+  }
+  for (let i = 0; i + 2 < messages.length; i += 3) {
+    const r = out[messages[i] as number];
+    if (messages[i + 1]) r.why = messages[i + 1] as string;
+    if (messages[i + 2]) r.code = messages[i + 2] as string;
+  }
+  return out;
 }

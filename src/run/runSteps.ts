@@ -54,7 +54,7 @@ export interface RunCounts {
 
 export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<RunCounts> {
   const c: RunCounts = { ops: o.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, notReached: 0, bytesSaved: 0n, inodesFreed: 0 };
-  const size = o.batch ?? 128;
+  const size = o.batch ?? 512;
   let since = 0;
   let last = Date.now();
   const checkpoint = () => {
@@ -69,7 +69,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     last = Date.now();
   };
   const finish = (op: number, step: Step, r: StepResult) => {
-    const path = JSON.stringify(o.exec.pathOf(step).toString());
+    const path = () => JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
       o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
@@ -85,11 +85,11 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       o.journal.append({ t: 'skip', op, why });
       o.status[op] = OP_SKIPPED;
       c.skipped++;
-      o.onEvent?.(`Skipped ${path}: ${why}`);
+      o.onEvent?.(`Skipped ${path()}: ${why}`);
       if (o.abortOnDrift) c.aborted = why;
     } else {
       const code = r.code ?? 'EIO';
-      const why = `${r.why ?? 'failed'} (${code}, ${path})`;
+      const why = `${r.why ?? 'failed'} (${code}, ${path()})`;
       o.journal.append({ t: 'fail', op, code, why });
       o.status[op] = OP_FAILED;
       c.failed++;
@@ -97,12 +97,20 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (FATAL.has(code)) c.fatal = why;
     }
   };
-  let batch: Array<{ step: Step; op?: number; group: number }> = [];
-  const flush = async () => {
-    if (!batch.length) return;
-    const results = o.exec.run(batch.map((u) => u.step), o.abortOnDrift);
+  type Batch = Array<{ step: Step; op?: number; group: number }>;
+  let batch: Batch = [];
+  // One batch runs (off the main thread) while the next one is built: `running` is it.
+  let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
+  let first = true;
+  const start = () => {
+    if (batch.length) running = { units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift, first) };
+    if (batch.length) first = false;
+    batch = [];
+  };
+  const settle = (units: Batch, results: StepResult[]) => {
     results.forEach((r, i) => {
-      const u = batch[i];
+      const u = units[i];
+      if (r.s === S.notReached) return; // the run stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
         o.onOpStep?.(u.step, u.op, u.group, r);
         return finish(u.op, u.step, r);
@@ -111,16 +119,29 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
-    batch = [];
-    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
     o.onProgress?.(c.applied + c.alreadyDone + c.skipped + c.failed, c.ops);
-    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
   };
   const stopped = () => {
     const stop = o.stopRequested();
     if (stop) c.stoppedBy = stop;
     return Boolean(stop || c.fatal || c.aborted);
   };
+  // When a batch ends, the next one starts first (unless a signal asked to stop; after a fatal
+  // error or an abort the executor starts no step of it), then the results of the one that
+  // ended are journaled and, when due, checkpointed (syncfs, then the journal: syncfs makes at
+  // least all of that durable) while the next one runs.
+  const next = async () => {
+    const ended = running;
+    running = undefined;
+    const results = ended && (await ended.results);
+    const stop = ended !== undefined && stopped();
+    if (!stop) start();
+    if (ended) settle(ended.units, results!);
+    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
+    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
+    return !stop && !c.fatal && !c.aborted;
+  };
+  let go = true;
   for (const u of units) {
     if ('known' in u) {
       if (u.known === 'done') c.alreadyDone++;
@@ -128,12 +149,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       continue;
     }
     batch.push(u);
-    if (batch.length >= size) {
-      await flush();
-      if (stopped()) break;
-    }
+    if (batch.length >= size && !(go = await next())) break;
   }
-  if (!stopped()) await flush();
+  if (go) await next();
+  if (running) settle(running.units, await running.results);
   checkpoint();
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
   o.onProgress?.(c.ops - c.notReached, c.ops);

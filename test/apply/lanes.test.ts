@@ -1,0 +1,156 @@
+/**
+ * Apply on two lanes (threads): every step of one content runs on the lane its digest picks,
+ * the lanes side by side. On identical trees, a run on two lanes writes exactly the journal of
+ * a run on one (same records in the same order; only the store entries' inode numbers and the
+ * run record differ) and leaves exactly the same tree; and a run killed (SIGKILL) anywhere on
+ * two lanes loses nothing and resumes to that same end.
+ */
+import * as fs from 'node:fs';
+import { makeTree, type Entry, type Tree } from '../helpers/tree.js';
+import { hashify } from '../helpers/cli.js';
+import { planInProcess } from '../helpers/plan.js';
+import { crashAt, contentAndMetadata, sharing, tempFiles, unsoundEntries } from '../helpers/crashHook.js';
+import { openPlan } from '../../src/planfile/readPlan.js';
+import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
+import { openExecutor } from '../../src/cli/apply.js';
+import { readJournal, JournalWriter } from '../../src/journal/journal.js';
+import { decodeFrames } from '../../src/journal/frame.js';
+
+const ROOTS = ['g0', 'g1', 'g2'];
+const MTIME = new Date('2021-02-03T04:05:06Z');
+
+/** 40 contents in 8 directories per guest, a hard-link pair, a file only one guest has. */
+function spec(): Record<string, Entry> {
+  const s: Record<string, Entry> = {};
+  for (const g of ROOTS) {
+    for (let i = 0; i < 40; i++) s[`${g}/d${i % 8}/f${i}`] = `content ${i}\n`.repeat(1 + i * 7);
+    s[`${g}/d1/h1`] = { content: 'linked\n', mtime: MTIME };
+    s[`${g}/d2/h2`] = { hardlink: `${g}/d1/h1` };
+    s[`${g}/d3/own`] = `only in ${g}\n`;
+  }
+  return s;
+}
+
+async function fixture(): Promise<{ t: Tree; plan: string }> {
+  const t = makeTree(spec());
+  const plan = t.path('p.plan.jsonl');
+  await planInProcess(ROOTS.map((r) => t.path(r)), plan);
+  fs.appendFileSync(t.path('g1/d5/f5'), 'changed since the plan\n'); // drift (not its group's last path)
+  return { t, plan };
+}
+
+const stores = (t: Tree) => [...ROOTS, '.hash'].filter((d) => fs.existsSync(t.path(d)));
+
+async function applyWith(planFile: string, lanes: number, options: { batch?: number; onDrift?: 'skip' | 'abort' } = {}): Promise<{ counts: ApplyCounts; threads: number }> {
+  const plan = openPlan(planFile);
+  const journalFile = `${planFile}.journal`;
+  const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
+  const journal = new JournalWriter(journalFile, plan.digest, 'apply', state.valid, state.exists);
+  const { exec, storeRoot } = openExecutor(plan);
+  try {
+    // Small batches: many crossings, each with steps of both lanes.
+    const counts = await applyPlan(plan, { exec, storeRoot, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes });
+    return { counts, threads: exec.threadsStarted() };
+  } finally {
+    journal.checkpoint();
+    journal.close();
+    exec.close();
+    plan.close();
+  }
+}
+
+/** The journal's records, with what differs between two identical trees (entry inodes, the run's time and pid) left out. */
+function journalOf(planFile: string): unknown[] {
+  return decodeFrames(fs.readFileSync(`${planFile}.journal`)).records.map((r) => {
+    const rec = r as Record<string, unknown>;
+    if (rec.t === 'run') return { t: 'run' };
+    if (rec.t === 'entry') return { t: 'entry', group: rec.group };
+    if (rec.t === 'header') return { t: 'header' };
+    return rec;
+  });
+}
+
+describe('apply on two lanes', () => {
+  test('writes exactly the journal of a run on one lane and leaves the same tree', async () => {
+    const one = await fixture();
+    const two = await fixture();
+    try {
+      const before = contentAndMetadata(two.t.root, ROOTS);
+      const a = await applyWith(one.plan, 1);
+      const b = await applyWith(two.plan, 2);
+      expect(a.threads).toBe(0);
+      expect(b.threads).toBeGreaterThan(0);
+      const { resumedAt: _a, ...countsOne } = a.counts;
+      const { resumedAt: _b, ...countsTwo } = b.counts;
+      expect(countsTwo).toEqual(countsOne);
+      expect(b.counts).toMatchObject({ failed: 0, notReached: 0 });
+      expect(b.counts.skipped).toBeGreaterThan(0);
+      expect(b.counts.applied).toBeGreaterThan(100);
+      expect(journalOf(two.plan)).toEqual(journalOf(one.plan));
+      expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
+      expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
+      expect(unsoundEntries(two.t.path('.hash'))).toEqual([]);
+    } finally {
+      one.t.cleanup();
+      two.t.cleanup();
+    }
+  });
+
+  test('--on-drift abort: the batch sent before the drift was read starts no step', async () => {
+    // The next batch goes to the executor before the results of the last one are read: the
+    // executor itself must refuse to start it after the drift (one step per batch here).
+    const f = await fixture();
+    try {
+      const { counts } = await applyWith(f.plan, 1, { batch: 1, onDrift: 'abort' });
+      const plan = openPlan(f.plan);
+      const state = readJournal(`${f.plan}.journal`, plan.digest, 'apply', plan.totals.ops);
+      plan.close();
+      const skipped = [...state.status.keys()].filter((op) => state.status[op] === 2);
+      expect(skipped).toHaveLength(1);
+      const after = [...state.status.keys()].filter((op) => op > skipped[0] && state.status[op] !== 0);
+      expect(after).toEqual([]);
+      expect(counts.aborted).toBeDefined();
+      expect(counts.notReached).toBe(plan.totals.ops - skipped[0] - 1);
+    } finally {
+      f.t.cleanup();
+    }
+  });
+
+  test('killed (SIGKILL) at seeded steps on two lanes, loses nothing and resumes exactly', async () => {
+    const ref = await fixture();
+    let reference: string[];
+    try {
+      expect(hashify(['apply', ref.plan, '--json'], { env: { HASHIFY_LANES: '1' } }).json()).toMatchObject({ failed: 0, notReached: 0 });
+      reference = sharing(ref.t.root, stores(ref.t));
+    } finally {
+      ref.t.cleanup();
+    }
+    // Some 500 changing steps in all: kill points spread over them, the resume killed again.
+    let s = 20261201;
+    const random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    let kills = 0;
+    for (let k = 0; k < 6; k++) {
+      const f = await fixture();
+      try {
+        const before = contentAndMetadata(f.t.root, ROOTS);
+        const env = { HASHIFY_LANES: '2', HASHIFY_BATCH: '16' };
+        for (const n of [1 + Math.floor(random() * 400), 1 + Math.floor(random() * 200)]) {
+          const r = crashAt(n, ['apply', f.plan, '-q'], env);
+          expect({ n, stderr: r.stderr }).toEqual({ n, stderr: '' });
+          if (r.signal === 'SIGKILL') kills++;
+          expect(contentAndMetadata(f.t.root, ROOTS)).toEqual(before);
+          expect(unsoundEntries(f.t.path('.hash'))).toEqual([]);
+        }
+        const done = hashify(['apply', f.plan, '--json'], { env });
+        expect(done.json()).toMatchObject({ failed: 0, notReached: 0 });
+        expect(hashify(['apply', f.plan, '--json'], { env }).json()).toMatchObject({ applied: 0, failed: 0, notReached: 0 });
+        expect(contentAndMetadata(f.t.root, ROOTS)).toEqual(before);
+        expect(sharing(f.t.root, stores(f.t))).toEqual(reference);
+        expect(tempFiles(f.t.root)).toEqual([]);
+      } finally {
+        f.t.cleanup();
+      }
+    }
+    expect(kills).toBeGreaterThanOrEqual(8);
+  }, 600_000);
+});
