@@ -95,10 +95,8 @@ export function openExecutor(plan: OpenPlan): { exec: Executor; storeRoot: numbe
  * known beforehand): refused up front rather than discovered as ENOSPC halfway.
  */
 function checkFreeSpace(plan: OpenPlan): void {
-  if (!plan.header.store) return;
-  let largest = 0n;
-  for (const rec of plan.records()) if (rec.type === 'store' && rec.keeper && BigInt(rec.keeper.stat.size) > largest) largest = BigInt(rec.keeper.stat.size);
-  if (largest === 0n) return;
+  const largest = plan.totals.largestCopy; // found while the plan was validated: no second read
+  if (!plan.header.store || largest === 0n) return;
   const store = decodePath(plan.header.store);
   const fs = statfsSync(store, { bigint: true });
   // root may use the blocks reserved for it, and hashify runs as root over guests.

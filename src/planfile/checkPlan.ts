@@ -25,6 +25,8 @@ export interface PlanTotals {
   ops: number;
   storeEntries: number;
   bytesReclaimable: bigint;
+  /** The largest store entry apply copies in (0 without copy-in): the room it needs up front. */
+  largestCopy: bigint;
 }
 
 /**
@@ -90,6 +92,7 @@ export class PlanChecker {
   private bytesReclaimable = 0n;
   private groupFreed = 0n;
   private groupCost = 0n;
+  private largestCopy = 0n;
   private targetInodes = 0;
 
   /** Checks one parsed, schema-valid record. */
@@ -182,6 +185,7 @@ export class PlanChecker {
       this.insideRoots(this.absolute(rec.keeper, 'keeper.path'), 'keeper.path');
       // The copy costs one file of this size, which its group's freed inodes pay back.
       this.groupCost = BigInt(stat.size);
+      if (this.groupCost > this.largestCopy) this.largestCopy = this.groupCost;
     }
     this.storeEntries++;
     this.groupStore = rec;
@@ -288,6 +292,6 @@ export class PlanChecker {
   finish(): PlanTotals {
     if (!this.header) throw new PlanRuleError(1, 'the plan is empty');
     if (!this.trailer) throw new PlanRuleError(this.line, 'the plan has no trailer (truncated?)');
-    return { files: this.trailer.files, groups: this.groups, ops: this.nextOp, storeEntries: this.storeEntries, bytesReclaimable: this.bytesReclaimable };
+    return { files: this.trailer.files, groups: this.groups, ops: this.nextOp, storeEntries: this.storeEntries, bytesReclaimable: this.bytesReclaimable, largestCopy: this.largestCopy };
   }
 }

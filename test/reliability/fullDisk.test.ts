@@ -203,6 +203,25 @@ d('apply and undo on a full filesystem (ENOSPC)', () => {
     expect(hashify(['status', plan, '--journal', journal, '--json']).json()).toMatchObject({ finished: true });
   });
 
+  test('copy-in with less room than its largest entry is refused before the first change, and runs once there is room', () => {
+    const loop = loopFs(16);
+    const big = 'a 4 MiB file, twice\n'.repeat(Math.ceil((4 << 20) / 20)).slice(0, 4 << 20);
+    const t = makeTree({ 'a/big': big, 'b/big': big, 'a/small': 'small\n', 'b/small': 'small\n' }, { parent: loop.dir });
+    const plan = join(scratch(), 'p.plan.jsonl');
+    planOf(t, plan);
+    const before = contentAndMetadata(t.root);
+    const filler = fillFilesystem(loop.dir, 'filler', 1024); // 1 MiB free: the 4 MiB entry cannot be copied in
+    const r = hashify(['apply', plan, '--json']);
+    expect({ status: r.status, out: describeResult(r) }).toMatchObject({ status: 1 });
+    expect(r.stderr).toMatch(/Not enough free space \(ENOSPC\).*the largest entry needs 4194304/);
+    expect(contentAndMetadata(t.root)).toEqual(before);
+    expect(fs.existsSync(join(t.root, '.hash', 'sha256'))).toBe(false); // not even the small group was started
+    fs.rmSync(filler);
+    const again = hashify(['apply', plan, '--json']);
+    expect({ status: again.status, out: describeResult(again) }).toMatchObject({ status: 0 });
+    expect(fs.statSync(t.path('a/big')).ino).toBe(fs.statSync(t.path('b/big')).ino);
+  });
+
   test('no-store mode with the plan elsewhere needs no space at all: apply on a completely full filesystem succeeds', () => {
     // Hard links take no data blocks, renames within a directory none either, and every
     // relinked file frees its own inode: nothing in this apply allocates on the full fs.
