@@ -9,7 +9,7 @@
  * old file or the new one at every instant (exchange, never a rename over it).
  */
 import { availableParallelism } from 'node:os';
-import { S, type Executor } from '../run/executor.js';
+import { K, S, type Executor } from '../run/executor.js';
 import { runSteps, type RunCounts } from '../run/runSteps.js';
 import type { JournalRecord, JournalState } from '../journal/journal.js';
 import { OP_DONE, OP_SKIPPED } from '../journal/journal.js';
@@ -53,6 +53,7 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
   let resumedAt = 0;
   for (const s of opts.state.status) if (s === OP_DONE || s === OP_SKIPPED) resumedAt++;
   const units = applySteps(plan, { exec: opts.exec, storeRoot: opts.storeRoot, method: linkMethodOf(plan.header.link), verifyContent: opts.verifyContent, state: opts.state, lanes: lanesOf(opts) });
+  let entryBytes = 0n;
   const counts = await runSteps(units, {
     exec: opts.exec,
     journal: opts.journal,
@@ -70,9 +71,11 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
       if (r.retarget) opts.onEvent?.(`The target of group ${group} reached the link-count limit; ${JSON.stringify(opts.exec.pathOf(step).toString())} ${r.retarget === 1 ? 'continues it' : 'went to a further store entry'}`);
     },
     onGroupStep: (step, group, r) => {
+      if (r.s === S.applied && step.k === K.copyIn) entryBytes += step.bytes ?? 0n;
       if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) opts.journal.append({ t: 'entry', group, dev: r.dev, ino: r.ino });
       if (r.s === S.drift || r.s === S.failed) opts.onEvent?.(`Group ${group}: ${r.why}${r.code ? ` (${r.code})` : ''}: ${JSON.stringify(opts.exec.pathOf(step).toString())}`);
     },
   });
-  return { ...counts, resumedAt };
+  // What this run saved is what it freed less the store entries it made.
+  return { ...counts, bytesSaved: counts.bytesSaved - entryBytes, resumedAt };
 }

@@ -47,7 +47,7 @@ function targetStep(o: StepOptions, store: StoreRecord | undefined, first: LinkR
     const s = placeOf(o.exec, store);
     return {
       k: K.copyIn, ...placeOf(o.exec, store.keeper), e: encodeExpect(store.keeper.stat, EXP.inode), g, a,
-      x: encodeXattrs(store.keeper.xattrs), sr: s.r, sd: s.d, sn: s.n,
+      x: encodeXattrs(store.keeper.xattrs), sr: s.r, sd: s.d, sn: s.n, bytes: BigInt(store.keeper.stat.size),
     };
   }
   if (store?.from) {

@@ -35,6 +35,8 @@ export interface Step {
   sd?: Buffer;
   sn?: Buffer;
   lease?: number;
+  /** copyIn: the entry's size in bytes, for the run's account of space (JS only, not sent to C). */
+  bytes?: bigint;
 }
 
 /** One step's outcome. `dev`/`ino`/`ctime` are decimal strings (64-bit). */

@@ -48,3 +48,25 @@ describe('plan → show → apply on two copies of a tree with one changed file'
     expect(again.json()).toMatchObject({ applied: 0, alreadyDone: 38, resumedAt: 38 });
   });
 });
+
+describe('apply says what it saved: the inodes it freed less the store entries it made', () => {
+  const size = 50_000;
+  const body = (c: string) => c.repeat(size);
+  const t = makeTree({ 'a/x': body('x'), 'b/x': body('x'), 'c/x': body('x'), 'a/y': body('y'), 'b/y': body('y') });
+  afterAll(() => t.cleanup());
+
+  test.each([
+    ['copy-in (one new entry per content)', []],
+    ['--no-store (a kept copy per content)', ['--no-store']],
+  ])('%s', (_what, extra) => {
+    const plan = t.path(`p${extra.join('')}.plan.jsonl`);
+    const fresh = hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '-o', plan, '--no-cache', '-q', ...extra]);
+    expect(fresh.status).toBe(0);
+    const r = hashify(['apply', plan, '--json']);
+    expect(r.status).toBe(0);
+    // Five files of two contents become two inodes: three files' bytes saved, either way.
+    expect(r.json().bytesSaved).toBe(3 * size);
+    const undo = hashify(['undo', plan, '-q']);
+    expect(undo.status).toBe(0);
+  });
+});
