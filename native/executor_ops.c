@@ -91,6 +91,12 @@ static void exchange(struct executor *ex, int dirfd, const char *name, const cha
     goto unlease;
   }
   if (unlinkat(dirfd, tmp, 0) == 0) ex_step();
+  else if (errno != ENOENT) {
+    /* The path is the new inode, the old one waits at the temp name (EROFS, EIO…): not done,
+       so that the next run retries it, finds the path done and clears the temp name then. */
+    ex_fail(r, "cannot remove the replaced file's temp name", errno);
+    return;
+  }
   if (fstat(oldfd, old_after) == 0 && old_after->st_nlink == 0) r->freed = old_after->st_size;
   r->status = ST_APPLIED;
   return;
