@@ -53,25 +53,24 @@ for f in clone inner cp cpsync node empty cclone cinner ccp ccpsync; do : > "$wo
 rm -rf "$work"/web.next* "$work"/web.cp* "$work"/web.cold* "$work"/web.empty*
 mkdir -p "$work/empty"
 settle() { sync -f "$work"; sleep "${BENCH_SETTLE:-2}"; }
+# Run $i of one clone and one cp -a of the guest, each after $1 (settle: warm; drop: cold); $2
+# prefixes the time files ("" or c), $3 the trees made ("" or cold).
+pair() {
+  "$1"
+  timed "$work/t.${2}clone" "${HASHIFY[@]}" clone "$work/web" "$work/web.${3}next$i" --json > "$work/out.json"
+  inner "$work/t.${2}inner"
+  "$1"
+  copy "$work/web.${3}cp$i" "$work/t.${2}cp" "$work/t.${2}cpsync"
+}
 for i in $(seq 1 "$runs"); do
-  settle
-  timed "$work/t.clone" "${HASHIFY[@]}" clone "$work/web" "$work/web.next$i" --json > "$work/out.json"
-  inner "$work/t.inner"
-  settle
-  copy "$work/web.cp$i" "$work/t.cp" "$work/t.cpsync"
+  pair settle '' ''
   for k in 1 2 3; do
     timed "$work/t.node" node -e 0
     timed "$work/t.empty" "${HASHIFY[@]}" clone "$work/empty" "$work/web.empty$i.$k" --quiet
   done
 done
 if [ "$cold" != 0 ]; then
-  for i in $(seq 1 "$runs"); do
-    drop
-    timed "$work/t.cclone" "${HASHIFY[@]}" clone "$work/web" "$work/web.coldnext$i" --json > "$work/out.json"
-    inner "$work/t.cinner"
-    drop
-    copy "$work/web.coldcp$i" "$work/t.ccp" "$work/t.ccpsync"
-  done
+  for i in $(seq 1 "$runs"); do pair drop c cold; done
 fi
 settle
 json=$(HASHIFY_TIMING=1 "${HASHIFY[@]}" clone "$work/web" "$work/web.json" --json 2>"$work/timing")
