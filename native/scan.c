@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "napi_util.h"
+#include "dirlist.h"
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -26,14 +27,14 @@
  *   place on the JS side: src/scan/dirRecords.ts.
  */
 #define REC_HEAD 72
-struct ent { char *name; size_t len; struct stat st; int kind; };
 
-static int ent_cmp(const void *a, const void *b) {
-  const struct ent *x = a, *y = b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->name, y->name, n);
-  return c ? c : (x->len < y->len ? -1 : x->len > y->len ? 1 : 0);
+/* The scan's kinds: 1 file, 2 directory, 0 vanished; -1: left out (symlinks, devices, …). */
+static int scan_kind(const struct listed *e) {
+  return e->gone ? 0 : S_ISREG(e->st.st_mode) ? 1 : S_ISDIR(e->st.st_mode) ? 2 : -1;
 }
+
+/* Only files and directories are stat'ed (and names readdir cannot type). */
+static int scan_keeps(unsigned char t) { return t == DT_REG || t == DT_DIR || t == DT_UNKNOWN; }
 
 static napi_value xreaddir(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2]; int rootfd;
@@ -46,61 +47,34 @@ static napi_value xreaddir(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, "openat2", oe);
   DIR *d = fdopendir(fd);
   if (!d) { int e = errno; close(fd); return throw_errno(env, "fdopendir", e); }
-  size_t cap = 64, n = 0, bytes = 0;
-  struct ent *ents = malloc(cap * sizeof *ents);
-  int err = ents ? 0 : ENOMEM;
-  struct dirent *de;
-  while (!err) {
-    errno = 0;
-    if (!(de = readdir(d))) { err = errno; break; }
-    const char *nm = de->d_name;
-    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
-    if (de->d_type != DT_REG && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue;
-    if (n == cap) {
-      struct ent *more = realloc(ents, (cap *= 2) * sizeof *ents);
-      if (!more) { err = ENOMEM; break; }
-      ents = more;
-    }
-    struct ent *e = &ents[n];
-    e->len = strlen(nm);
-    e->name = malloc(e->len);
-    if (!e->name) { err = ENOMEM; break; }
-    memcpy(e->name, nm, e->len);
-    if (fstatat(fd, nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno != ENOENT) { int se = errno; free(e->name); err = se; break; }
-      e->kind = 0;
-    } else if (S_ISREG(e->st.st_mode)) e->kind = 1;
-    else if (S_ISDIR(e->st.st_mode)) e->kind = 2;
-    else { free(e->name); continue; }
-    bytes += REC_HEAD + ((e->len + 7) & ~(size_t)7);
-    n++;
-  }
-  closedir(d);
+  struct listed *ents; size_t n;
+  int err = list_dir(d, scan_keeps, &ents, &n);
+  if (err) return throw_errno(env, "readdir", err);
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) if (scan_kind(&ents[i]) >= 0) bytes += REC_HEAD + ((ents[i].len + 7) & ~(size_t)7);
   napi_value out = NULL;
-  if (!err) {
-    qsort(ents, n, sizeof *ents, ent_cmp);
-    void *data;
-    if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
-    else {
-      uint8_t *p = data;
-      memset(p, 0, bytes);
-      for (size_t i = 0; i < n; i++) {
-        struct ent *e = &ents[i];
-        uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8); int64_t *i64 = (int64_t *)(p + 32);
-        u32[0] = e->kind; u32[1] = e->len;
-        u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = e->st.st_size;
-        i64[0] = (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec;
-        i64[1] = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
-        i64[2] = (int64_t)e->st.st_atim.tv_sec * 1000000000 + e->st.st_atim.tv_nsec;
-        uint32_t *tail = (uint32_t *)(p + 56);
-        tail[0] = e->st.st_mode; tail[1] = e->st.st_uid; tail[2] = e->st.st_gid; tail[3] = (uint32_t)e->st.st_nlink;
-        memcpy(p + REC_HEAD, e->name, e->len);
-        p += REC_HEAD + ((e->len + 7) & ~(size_t)7);
-      }
+  void *data;
+  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
+  else {
+    uint8_t *p = data;
+    memset(p, 0, bytes);
+    for (size_t i = 0; i < n; i++) {
+      struct listed *e = &ents[i];
+      int kind = scan_kind(e);
+      if (kind < 0) continue;
+      uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8); int64_t *i64 = (int64_t *)(p + 32);
+      u32[0] = kind; u32[1] = e->len;
+      u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = e->st.st_size;
+      i64[0] = (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec;
+      i64[1] = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
+      i64[2] = (int64_t)e->st.st_atim.tv_sec * 1000000000 + e->st.st_atim.tv_nsec;
+      uint32_t *tail = (uint32_t *)(p + 56);
+      tail[0] = e->st.st_mode; tail[1] = e->st.st_uid; tail[2] = e->st.st_gid; tail[3] = (uint32_t)e->st.st_nlink;
+      memcpy(p + REC_HEAD, e->name, e->len);
+      p += REC_HEAD + ((e->len + 7) & ~(size_t)7);
     }
   }
-  for (size_t i = 0; i < n; i++) free(ents[i].name);
-  free(ents);
+  free_listed(ents, n);
   if (err) return throw_errno(env, "readdir", err);
   return out;
 }

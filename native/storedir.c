@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "napi_util.h"
+#include "dirlist.h"
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -79,68 +80,33 @@ static napi_value xlistat(napi_env env, napi_callback_info info) {
  * u32 0, then the name padded to 8. Decoded by src/store/packedRows.ts.
  */
 #define PACK_HEAD 56
-struct pent { char *name; size_t len; struct stat st; int kind; };
-
-static int pent_cmp(const void *a, const void *b) {
-  const struct pent *x = a, *y = b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->name, y->name, n);
-  return c ? c : (x->len < y->len ? -1 : x->len > y->len ? 1 : 0);
-}
 
 static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
   DIR *d = dir_of_arg(env, info);
   if (!d) return NULL;
-  size_t cap = 256, n = 0, bytes = 0;
-  struct pent *ents = malloc(cap * sizeof *ents);
-  int err = ents ? 0 : ENOMEM;
-  struct dirent *de;
-  while (!err) {
-    errno = 0;
-    if (!(de = readdir(d))) { err = errno; break; }
-    const char *nm = de->d_name;
-    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
-    if (n == cap) {
-      struct pent *more = realloc(ents, (cap *= 2) * sizeof *ents);
-      if (!more) { err = ENOMEM; break; }
-      ents = more;
-    }
-    struct pent *e = &ents[n];
-    memset(&e->st, 0, sizeof e->st);
-    if (fstatat(dirfd(d), nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno != ENOENT) { err = errno; break; }
-      e->kind = K_GONE;
-    } else e->kind = kind_of(e->st.st_mode);
-    e->len = strlen(nm);
-    e->name = malloc(e->len + 1);
-    if (!e->name) { err = ENOMEM; break; }
-    memcpy(e->name, nm, e->len);
-    bytes += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
-    n++;
-  }
-  closedir(d);
+  struct listed *ents; size_t n;
+  int err = list_dir(d, NULL, &ents, &n);
+  if (err) return throw_errno(env, "readdir", err);
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += PACK_HEAD + ((ents[i].len + 7) & ~(size_t)7);
   napi_value out = NULL;
-  if (!err) {
-    qsort(ents, n, sizeof *ents, pent_cmp);
-    void *data;
-    if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
-    else {
-      uint8_t *p = data;
-      memset(p, 0, bytes);
-      for (size_t i = 0; i < n; i++) {
-        struct pent *e = &ents[i];
-        uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
-        u32[0] = (uint32_t)e->kind; u32[1] = (uint32_t)e->len;
-        u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
-        u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
-        ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
-        memcpy(p + PACK_HEAD, e->name, e->len);
-        p += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
-      }
+  void *data;
+  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
+  else {
+    uint8_t *p = data;
+    memset(p, 0, bytes);
+    for (size_t i = 0; i < n; i++) {
+      struct listed *e = &ents[i];
+      uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
+      u32[0] = (uint32_t)(e->gone ? K_GONE : kind_of(e->st.st_mode)); u32[1] = (uint32_t)e->len;
+      u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
+      u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
+      ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
+      memcpy(p + PACK_HEAD, e->name, e->len);
+      p += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
     }
   }
-  for (size_t i = 0; i < n; i++) free(ents[i].name);
-  free(ents);
+  free_listed(ents, n);
   if (err) return throw_errno(env, "readdir", err);
   return out;
 }

@@ -1,0 +1,55 @@
+/* See dirlist.h. */
+#define _GNU_SOURCE
+#include "dirlist.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int listed_cmp(const void *a, const void *b) {
+  const struct listed *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->len < y->len ? -1 : x->len > y->len ? 1 : 0);
+}
+
+void free_listed(struct listed *l, size_t n) {
+  for (size_t i = 0; i < n; i++) free(l[i].name);
+  free(l);
+}
+
+int list_dir(DIR *d, int (*keep)(unsigned char d_type), struct listed **out, size_t *count) {
+  size_t cap = 64, n = 0;
+  struct listed *ents = malloc(cap * sizeof *ents);
+  int err = ents ? 0 : ENOMEM;
+  struct dirent *de;
+  while (!err) {
+    errno = 0;
+    if (!(de = readdir(d))) { err = errno; break; }
+    const char *nm = de->d_name;
+    if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) continue;
+    if (keep && !keep(de->d_type)) continue;
+    if (n == cap) {
+      struct listed *more = realloc(ents, (cap *= 2) * sizeof *ents);
+      if (!more) { err = ENOMEM; break; }
+      ents = more;
+    }
+    struct listed *e = &ents[n];
+    e->gone = 0;
+    if (fstatat(dirfd(d), nm, &e->st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT) { err = errno; break; }
+      memset(&e->st, 0, sizeof e->st);
+      e->gone = 1;
+    }
+    e->len = strlen(nm);
+    if (!(e->name = malloc(e->len ? e->len : 1))) { err = ENOMEM; break; }
+    memcpy(e->name, nm, e->len);
+    n++;
+  }
+  closedir(d);
+  if (err) { free_listed(ents, n); return err; }
+  qsort(ents, n, sizeof *ents, listed_cmp);
+  *out = ents;
+  *count = n;
+  return 0;
+}

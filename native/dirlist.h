@@ -1,0 +1,21 @@
+/*
+ * One directory's entries with their lstat fields, for the two packed listers (scan.c's
+ * readDir, storedir.c's listPackedAt): each packs its own records from these.
+ */
+#ifndef HASHIFY_DIRLIST_H
+#define HASHIFY_DIRLIST_H
+#include <dirent.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct listed { char *name; size_t len; struct stat st; int gone; };
+
+/*
+ * Reads d to its end and closes it: every name but "." and ".." whose readdir d_type keep()
+ * accepts (NULL: all), each stat'ed with fstatat(AT_SYMLINK_NOFOLLOW) relative to d's
+ * descriptor (gone = 1 and a zeroed stat when it vanished in between), sorted by name bytes.
+ * Returns 0, or an errno with nothing left allocated.
+ */
+int list_dir(DIR *d, int (*keep)(unsigned char d_type), struct listed **out, size_t *count);
+void free_listed(struct listed *l, size_t n);
+#endif
