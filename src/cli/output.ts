@@ -99,7 +99,7 @@ export class Output {
           }
           text += ']';
         }
-        yield text + '}';
+        yield text + '}\n';
       })(),
       '',
     );
@@ -116,7 +116,6 @@ export class Output {
         if (stdoutClosed()) return;
       }
     }
-    if (this.opts.json) chunk += '\n';
     this.stdout(chunk);
   }
 }
