@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 /**
- * The command line: the table of commands (src/cli/commands.ts: each with its yargs options
- * and a handler that loads the command's file), argument checks that run while parsing (exit
- * 2 before any work), and one place that maps every error to an exit code (SPEC "Exit
- * codes"). yargs is loaded only for command lines that src/cli/fastArgs.ts does not read (the
- * usual `clone` and `switch` lines start without it). The man page (man/hashify.1) lists the
- * same commands and options; test/cli/manPage.test.ts keeps them in step.
+ * The command line: the table of commands (src/cli/commands.ts: each with its operands and
+ * options and a handler that loads the command's file), argument checks that run while
+ * parsing (exit 2 before any work), and one place that maps every error to an exit code (SPEC
+ * "Exit codes"). The usual line of every command is read from the table without yargs
+ * (src/cli/fastArgs.ts); yargs, configured from the same table (src/cli/yargsCommands.ts), is
+ * loaded only for the others: --help, completion, and every line that gets a message. The man
+ * page (man/hashify.1) lists the same commands and options; test/cli/manPage.test.ts keeps
+ * them in step.
  */
 import { EXIT, HashifyError } from './errors.js';
-import { COMMANDS, FAST_HANDLERS, commandExitCode, globalOptions } from './cli/commands.js';
+import { commandExitCode } from './cli/commands.js';
 import { fastArgs } from './cli/fastArgs.js';
 import { Output, guardStreams } from './cli/output.js';
-import { VERSION } from './version.js';
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -36,26 +37,10 @@ async function main(): Promise<void> {
   guardStreams();
   const argv = process.argv.slice(2); // what yargs' hideBin gives outside Electron
   const fast = fastArgs(argv);
-  if (fast?.command === 'clone') return FAST_HANDLERS.clone(fast.argv);
-  if (fast?.command === 'switch') return FAST_HANDLERS.switch(fast.argv);
+  if (fast) return fast.command.run(fast.argv);
   const args = operands(argv);
-  const { default: yargs } = await import('yargs');
-  let y = globalOptions(
-    yargs(args)
-      .scriptName('hashify')
-      .usage('$0 <command> [options]\n\nDeduplicate identical files by hard links, in two reviewable steps:\n  hashify plan ROOT... -o PLAN    scan and hash; changes nothing\n  hashify show PLAN               review it; note its digest\n  hashify apply PLAN --expect D   execute exactly that plan; rerun to resume'),
-  );
-  for (const c of COMMANDS) y = y.command(c);
-  await y
-    .completion('completion', 'print a bash or zsh completion script (hashify completion >> ~/.bashrc)')
-    .demandCommand(1, 'Name a command: plan, show, verify, apply, status, undo, gc, fsck, memory, clone or switch.')
-    .strict()
-    .version(VERSION)
-    .help()
-    .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => usageFailure(args, msg, err))
-    .parseAsync();
+  const [{ default: yargs }, { configureYargs }] = await Promise.all([import('yargs'), import('./cli/yargsCommands.js')]);
+  await configureYargs(yargs(args), (msg, err) => usageFailure(args, msg, err)).parseAsync();
 }
 
 main().then(

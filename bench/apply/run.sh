@@ -16,7 +16,8 @@ rm -rf bench/out/apply-dist bench/out/schemas && mkdir -p bench/out && cp -r dis
 cli="node bench/out/apply-dist/cli.js"
 export XDG_CACHE_HOME="$work/cache"
 
-fresh() { rm -rf "$work/copy"; cp -a "$corpus" "$work/copy"; }
+# (realpath: a BENCH_DIR may hold a symlink to a shared corpus; cp -a would copy the link.)
+fresh() { rm -rf "$work/copy"; cp -a "$(realpath "$corpus")" "$work/copy"; }
 # --ignore-mtime: the same rule as the full job of bench/lib/measure.mjs (hardlink -t).
 plan() { rm -f "$work/p.plan.jsonl.journal" "$work/p.plan.jsonl.undo.journal"; $cli plan "$work"/copy/*/ -o "$work/p.plan.jsonl" -q --ignore-mtime "$@"; }
 # The duplicate pairs of a --no-store plan as "target<TAB>copy": what the floor relinks.

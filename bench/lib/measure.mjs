@@ -3,7 +3,7 @@
 // the full job on fresh copies of the guests, checked for correctness. Exits non-zero when a
 // correctness check fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +188,8 @@ for (let i = 0; i < (only && !only.includes('full') ? 0 : Math.min(runs, 3)); i+
   for (const job of jobs) {
     const copy = join(scratch, 'full');
     rmSync(copy, { recursive: true, force: true });
-    execFileSync('cp', ['-a', guestsDir, copy]); // keeps owners, modes, times and xattrs exactly
+    // keeps owners, modes, times and xattrs exactly; the real directory, not a symlink to it (see appliedReplan)
+    execFileSync('cp', ['-a', realpathSync(guestsDir), copy]);
     execFileSync('sync');
     const before = i === 0 ? manifest(copy) : undefined;
     const roots = sub(copy);

@@ -3,7 +3,7 @@
 // before every run); re-plan of a tree already applied, with its hash cache, against
 // `find -printf`; and memory per file net of what an empty tree costs.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The peers the target names (rmlint and fdupes are shown, not compared). */
@@ -68,7 +68,9 @@ export function emptyRss(cli, scratch, timed) {
 export function appliedReplan(cli, parent, scratch, runs, timed) {
   const copy = join(scratch, 'applied');
   rmSync(copy, { recursive: true, force: true });
-  execFileSync('cp', ['-a', parent, copy]);
+  // The real directory: a BENCH_DIR may hold a symlink to a shared corpus, and `cp -a` of a
+  // symlink copies the link, so the apply below would change the corpus itself.
+  execFileSync('cp', ['-a', realpathSync(parent), copy]);
   const roots = execFileSync('bash', ['-c', `ls -d '${copy}'/*/`], { encoding: 'utf8' }).trim().split('\n').map((r) => r.replace(/\/$/, ''));
   const cache = join(scratch, 'applied.cache');
   const plan = join(scratch, 'applied.plan.jsonl');

@@ -11,9 +11,13 @@
  */
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { pack, unpack } from 'msgpackr';
+import type * as msgpackrType from 'msgpackr';
 import { HashifyError, errnoCode } from '../errors.js';
+
+// msgpackr costs ~30 ms of CPU to load; a cache this code wrote is read without it (ownRecords).
+const require = createRequire(import.meta.url);
 
 const FORMAT = 'hashify-hash-cache';
 const VERSION = 1;
@@ -81,7 +85,7 @@ export class HashCache {
     if (data) {
       if (!looksLikeCache(data)) throw foreign(file, 'it is not a hashify hash cache');
       try {
-        const env = unpack(data) as { format?: string; version?: number; records?: Uint8Array };
+        const env = ownRecords(data) ?? ((require('msgpackr') as typeof msgpackrType).unpack(data) as { format?: string; version?: number; records?: Uint8Array });
         if (env?.format === FORMAT && env.version === VERSION && env.records instanceof Uint8Array && env.records.length % REC === 0) {
           // A view of the file's bytes (msgpackr does not copy): the constructor's aligned copy is the only one.
           records = Buffer.from(env.records.buffer, env.records.byteOffset, env.records.length);
@@ -212,19 +216,32 @@ export class HashCache {
   }
 }
 
+/** A msgpack fixstr (up to 31 bytes). */
+function fixstr(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return Buffer.concat([Buffer.from([0xa0 | bytes.length]), bytes]);
+}
+
 /**
- * The msgpack envelope `{ format, version, records }` up to the records' bytes, which are
- * written after it as they are (msgpack would copy them into one more buffer of their size):
- * msgpackr's own encoding of the map with empty records, whose last two bytes (bin 8, length
- * 0) become a bin 32 header with the real length.
+ * The msgpack envelope `{ format, version, records }` up to the records' bytes, byte for
+ * byte as msgpackr encodes it (map 16 of three, fixstr keys and name, fixint version, then a
+ * bin 32 header with the records' length): the records are written after it as they are
+ * (msgpack would copy them into one more buffer of their size).
  */
+const HEAD = Buffer.concat([Buffer.from([0xde, 0, 3]), fixstr('format'), fixstr(FORMAT), fixstr('version'), Buffer.from([VERSION]), fixstr('records'), Buffer.from([0xc6])]);
+
 function envelopeHead(length: number): Buffer {
-  const empty = pack({ format: FORMAT, version: VERSION, records: Buffer.alloc(0) });
-  if (empty[empty.length - 2] !== 0xc4 || empty[empty.length - 1] !== 0) throw new Error('unexpected msgpack encoding of the cache envelope');
-  const bin32 = Buffer.alloc(5);
-  bin32[0] = 0xc6;
-  bin32.writeUInt32BE(length, 1);
-  return Buffer.concat([empty.subarray(0, -2), bin32]);
+  const head = Buffer.alloc(HEAD.length + 4);
+  HEAD.copy(head);
+  head.writeUInt32BE(length, HEAD.length);
+  return head;
+}
+
+/** The envelope of a file this code saved, read without msgpackr; undefined for any other bytes. */
+function ownRecords(data: Buffer): { format: string; version: number; records: Uint8Array } | undefined {
+  const at = HEAD.length + 4;
+  if (data.length < at || !data.subarray(0, HEAD.length).equals(HEAD) || data.readUInt32BE(HEAD.length) !== data.length - at) return undefined;
+  return { format: FORMAT, version: VERSION, records: data.subarray(at) };
 }
 
 /** Fixed-size records in one aligned buffer that doubles as it fills. */

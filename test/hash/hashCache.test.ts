@@ -3,12 +3,16 @@
  * replaces the old one of the same inode, the rest stay), sorted so a later load finds
  * every one; a file that is not a cache is never overwritten.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pack, unpack } from 'msgpackr';
 import { tmpdir } from 'node:os';
 import { HashCache, type CacheKey } from '../../src/hash/hashCache.js';
 import { HashifyError } from '../../src/errors.js';
 
+const CACHE_JS = fileURLToPath(new URL('../../dist/hash/hashCache.js', import.meta.url));
 const dir = fs.mkdtempSync(join(tmpdir(), 'hashify-cache-test-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const warnings: string[] = [];
@@ -73,4 +77,41 @@ test('a file put at the cache path after load is not overwritten by save', () =>
   c.save((m) => seen.push(m));
   expect(fs.readFileSync(file, 'utf8')).toBe('mine\n');
   expect(seen.join()).toMatch(/not a hashify cache/);
+});
+
+describe('the file', () => {
+  const file = join(dir, 'format.msgpack');
+  beforeAll(() => {
+    const c = HashCache.load(file, warn);
+    c.set(key(3, 7), 'sha256', digest(9), false);
+    c.save(warn);
+  });
+
+  test('is msgpack `{ format, version, records }`, its head byte for byte as msgpackr encodes it', () => {
+    const data = fs.readFileSync(file);
+    const env = unpack(data) as { format: string; version: number; records: Uint8Array };
+    expect([env.format, env.version, env.records.length]).toEqual(['hashify-hash-cache', 1, 112]);
+    // msgpackr's encoding of the envelope with empty records, bin 8 of length 0 made a bin 32 header
+    const empty = pack({ format: 'hashify-hash-cache', version: 1, records: Buffer.alloc(0) });
+    const head = Buffer.concat([empty.subarray(0, -2), Buffer.from([0xc6, 0, 0, 0, 112])]);
+    expect(data.subarray(0, head.length).toString('hex')).toBe(head.toString('hex'));
+  });
+
+  test('in another msgpack encoding of the same envelope (records as bin 8) is read too', () => {
+    const records = (unpack(fs.readFileSync(file)) as { records: Uint8Array }).records;
+    const other = join(dir, 'other.msgpack');
+    fs.writeFileSync(other, pack({ format: 'hashify-hash-cache', version: 1, records: Buffer.from(records) }));
+    expect(fs.readFileSync(other)[fs.readFileSync(other).length - 114]).toBe(0xc4); // bin 8
+    expect(HashCache.load(other, warn).get(key(3, 7), 'sha256')?.digest).toEqual(digest(9));
+  });
+
+  // (msgpackr, imported, loads its native extension msgpackr-extract by require: the check sees both)
+  test('that this code wrote is loaded without loading msgpackr', () => {
+    const script = `import { HashCache } from ${JSON.stringify(CACHE_JS)}; import { createRequire } from 'node:module';
+      const c = HashCache.load(${JSON.stringify(file)}, (m) => console.log(m));
+      const loaded = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('msgpackr'));
+      console.log(JSON.stringify({ hit: Boolean(c.get({ dev: 3n, ino: 7n, size: 10n, mtime: 1n, ctime: 5n }, 'sha256')), loaded }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect([r.stderr, JSON.parse(r.stdout)]).toEqual(['', { hit: true, loaded: false }]);
+  });
 });
