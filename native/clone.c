@@ -106,10 +106,8 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
     if (fstat(store, &sst) == 0) { c->store_dev = sst.st_dev; c->store_ino = sst.st_ino; }
     if (clone_add_store_entries(env, c, argv[3]) < 0) { free_clone(c); napi_throw_type_error(env, NULL, "entries: { dev, ino: BigUint64Array, rels: Buffer } expected"); return NULL; }
   }
-  if (nthreads > 0) {
-    if (clone_start_workers(c, nthreads) < 0) { free_clone(c); return throw_errno(env, "pthread_create", EAGAIN); }
-    c->splitting = c->nworkers > 0;
-  }
+  c->want_workers = nthreads > MAX_WORKERS ? MAX_WORKERS : nthreads;
+  c->splitting = c->want_workers > 0; /* the workers start with the first job (a small tree needs none) */
   napi_value out;
   napi_create_external(env, c, finalize, NULL, &out);
   return out;

@@ -106,7 +106,8 @@ typedef struct clone {
   int err;
   strbuf_t err_path;
   /* the main walker only */
-  int splitting;
+  int splitting;           /* directories at SPLIT_DEPTH go to the workers */
+  int want_workers;
   dirmeta_t *deferred;     /* shallow directories whose metadata waits for the workers */
   size_t ndeferred, capdeferred;
   struct clone *workers[MAX_WORKERS];
@@ -129,12 +130,14 @@ int clone_copy_data(int sfd, int dfd, off_t size);
 int clone_push(clone_t *c, int sfd, int dfd, const struct stat *st);
 /** Clones up to budget entries; -1 on failure (the walker's err_* say where). */
 int clone_walk(clone_t *c, int64_t budget);
-/** Queues the directory just made (its path is c->rel) for a worker, which takes the descriptors. */
+/** Queues the directory just made (its path is c->rel) for a worker, which takes the
+ * descriptors, starting the workers with the first job: 0, or 1 when no worker could start
+ * (the caller walks it), -1 when out of memory. */
 int clone_add_job(clone_t *c, int sfd, int dfd, const struct stat *st);
 /** Keeps a shallow directory's metadata for clone_finish_deferred(); takes the descriptors. */
 int clone_defer(clone_t *c, const frame_t *f);
-/** Starts n worker walkers on their own threads; -1 when none could start. */
-int clone_start_workers(clone_t *c, int n);
+/** Starts the worker walkers (c->want_workers) unless they run; -1 when none could start. */
+int clone_start_workers(clone_t *c);
 /** Tells the workers no more jobs come (after a failure: stop) and waits for them. */
 void clone_stop_workers(clone_t *c);
 void clone_free_walker(clone_t *c);

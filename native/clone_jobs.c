@@ -9,6 +9,7 @@
 
 int clone_add_job(clone_t *c, int sfd, int dfd, const struct stat *st) {
   shared_t *sh = c->sh;
+  if (!c->nworkers && clone_start_workers(c) < 0) { c->splitting = 0; return 1; }
   char *rel = strdup(c->rel.buf);
   if (!rel) return -1;
   pthread_mutex_lock(&sh->mu);
@@ -74,8 +75,8 @@ void clone_stop_workers(clone_t *c) {
   for (int i = 0; i < c->nworkers; i++) if (c->threads[i]) { pthread_join(c->threads[i], NULL); c->threads[i] = 0; }
 }
 
-int clone_start_workers(clone_t *c, int n) {
-  for (int i = 0; i < n && i < MAX_WORKERS; i++) {
+int clone_start_workers(clone_t *c) {
+  for (int i = c->nworkers; i < c->want_workers; i++) {
     clone_t *w = calloc(1, sizeof *w);
     if (!w) return -1;
     w->sh = c->sh; w->is_worker = 1;

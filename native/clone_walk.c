@@ -187,11 +187,11 @@ static int clone_dir(clone_t *c, frame_t *f, const char *name) {
     close(sfd); close(dfd);
     return clone_fail(c, "malloc", name);
   }
-  if (c->splitting && c->depth >= SPLIT_DEPTH) {
-    int r = clone_add_job(c, sfd, dfd, &st);
+  int queued = c->splitting && c->depth >= SPLIT_DEPTH ? clone_add_job(c, sfd, dfd, &st) : 1;
+  if (queued <= 0) {
     c->rel.len = saved;
     c->rel.buf[saved] = 0;
-    if (r < 0) { close(sfd); close(dfd); return clone_fail(c, "malloc", name); }
+    if (queued < 0) { close(sfd); close(dfd); return clone_fail(c, "malloc", name); }
     return 0;
   }
   if (clone_push(c, sfd, dfd, &st) < 0) {
