@@ -118,6 +118,18 @@ else
   floor_note="0.1× cp -a is $target_s s; Node's own start takes $node_s s of it ($(ratio "$node_s" "$cp_s")× cp -a), a clone of an empty directory $empty_s s ($(ratio "$empty_s" "$cp_s")×)."
 fi
 
+# ext4 without a journal skips, at each new inode, the free ones freed in the last 60-360 s:
+# after trees were removed nearby, every new inode costs more (cp -a makes one per entry, 6,774;
+# the clone ~1,500: directories, symlinks, copies), so the first runs after a removal are slower.
+fs_type=$(findmnt -no FSTYPE -T "$work" 2>/dev/null || echo unknown)
+fs_note="filesystem of $work: $fs_type"
+if [ "$fs_type" = ext4 ]; then
+  dev=$(basename "$(readlink "/sys/dev/block/$(mountpoint -d "$(findmnt -no TARGET -T "$work")")" 2>/dev/null)" 2>/dev/null)
+  if [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = '<none>' ]; then
+    fs_note="$fs_note without a journal: each new inode skips the free inodes freed in the last 60-360 s, so runs soon after a removal of trees nearby are slower for both commands (clone syncs with syncfs here)"
+  fi
+fi
+
 cat <<REPORT
 ## clone: one hashified Debian guest ($(basename "$corpus")/guest1, $src_kib KiB, median of $runs)
 
@@ -133,6 +145,8 @@ $cold_rows
 | floor: \`hashify clone\` of an empty directory (start, store listed) | $empty_s ($(ratio "$empty_s" "$cp_s")× cp -a; CPU $(median < "$work/t.empty.cpu")) | |
 $ca_row
 $floor_note
+
+$fs_note.
 
 clone --json: $json
 clone phases (HASHIFY_TIMING=1): $(paste -sd';' "$work/timing")
