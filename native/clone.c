@@ -18,10 +18,10 @@
  * else is copied (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own
  * hard-link sets are kept by linking later members to the first copy in DST.
  *
- * Two worker threads (HASHIFY_CLONE_THREADS, 0 for none) take the directories at depth 3 and
- * below as jobs while the main walker clones the shallow levels in batches (cloneStep), so the
- * caller can show progress between them; the shallow directories get their metadata once the
- * workers are through. A hard-link set met by two walkers at once is kept whole by one lock
+ * Two worker threads (HASHIFY_CLONE_THREADS, 0 for none; started with the first job) take the
+ * directories at depth 3 and below as jobs while the main walker clones the shallow levels in
+ * batches (cloneStep), so the caller can show progress between them; the shallow directories
+ * get their metadata once the workers are through. A hard-link set met by two walkers at once is kept whole by one lock
  * held from the look-up of its first copy to the recording of a new one.
  * HASHIFY_CLONE_CRASH_AFTER=N makes the process kill itself with SIGKILL after N entries
  * (crash tests).
