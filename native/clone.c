@@ -3,24 +3,25 @@
  * (the parts: see clone.h).
  *
  * SRC belongs to a guest that may be hostile and running. It is walked only by descriptor:
- * each directory is opened relative to its parent's descriptor with O_NOFOLLOW|O_DIRECTORY,
- * each entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW) relative to that descriptor, and
- * a regular file is opened as O_PATH first and reopened for reading only once its descriptor
- * proves it is a regular file (so a name swapped for a device or FIFO is never opened for
- * reading). A directory swapped for a symlink fails the open (ELOOP/ENOTDIR) and the entry is
- * looked at again; nothing outside SRC is ever reached. Mount points are not crossed: they
- * are reproduced as empty directories.
+ * each directory is read with getdents64 and opened relative to its parent's descriptor with
+ * O_NOFOLLOW|O_DIRECTORY; an entry is taken first as its directory record says (type and
+ * inode), and looked at with fstatat(AT_SYMLINK_NOFOLLOW) relative to that descriptor when it
+ * turns out to be something else (clone_walk.c). A regular file is opened as O_PATH first and
+ * reopened for reading only once its descriptor proves it is a regular file (so a name
+ * swapped for a device or FIFO is never opened for reading). A directory swapped for a
+ * symlink fails the open (ELOOP/ENOTDIR) and the entry is looked at again; nothing outside
+ * SRC is ever reached. Mount points are not crossed: they are reproduced as empty directories.
  *
  * A regular file whose (dev, ino) is a store entry's inode (the entries are listed by
- * src/store/listEntries.ts and handed over) becomes one more link to that entry (linkat from
- * the store, then checked to be that inode); everything else is copied
- * (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own hard-link sets
- * are kept by linking later members to the first copy in DST.
+ * listStoreFiles, kept by src/clone/storeInodes.ts and handed over) becomes one more link to
+ * that entry (linkat from its shard's directory, then checked to be that inode); everything
+ * else is copied (FICLONE, else copy_file_range over the data extents, holes kept). SRC's own
+ * hard-link sets are kept by linking later members to the first copy in DST.
  *
- * Two worker threads (HASHIFY_CLONE_THREADS, 0 for none) take the directories at depth 3 and
- * below as jobs while the main walker clones the shallow levels in batches (cloneStep), so the
- * caller can show progress between them; the shallow directories get their metadata once the
- * workers are through. A hard-link set met by two walkers at once is kept whole by one lock
+ * Two worker threads (HASHIFY_CLONE_THREADS, 0 for none; started with the first job) take the
+ * directories at depth 3 and below as jobs while the main walker clones the shallow levels in
+ * batches (cloneStep), so the caller can show progress between them; the shallow directories
+ * get their metadata once the workers are through. A hard-link set met by two walkers at once is kept whole by one lock
  * held from the look-up of its first copy to the recording of a new one.
  * HASHIFY_CLONE_CRASH_AFTER=N makes the process kill itself with SIGKILL after N entries
  * (crash tests).
@@ -33,7 +34,7 @@ static void free_clone(clone_t *c) {
   if (c->sh) __atomic_store_n(&c->sh->failed, 1, __ATOMIC_RELAXED);
   clone_stop_workers(c);
   for (int i = 0; i < c->nworkers; i++) clone_free_walker(c->workers[i]);
-  for (size_t i = 0; i < c->ndeferred; i++) { closedir(c->deferred[i].dir); close(c->deferred[i].dst); }
+  for (size_t i = 0; i < c->ndeferred; i++) { close(c->deferred[i].src); close(c->deferred[i].dst); }
   free(c->deferred);
   shared_t *sh = c->sh;
   if (sh) {
@@ -47,6 +48,7 @@ static void free_clone(clone_t *c) {
   if (c->store_fd >= 0) close(c->store_fd);
   if (c->dst_root >= 0) close(c->dst_root);
   clone_iset_free(&c->store);
+  clone_free_shards(c->shards);
   clone_free_walker(c);
 }
 
@@ -63,25 +65,6 @@ static napi_value throw_clone(napi_env env, clone_t *c) {
     napi_throw(env, exc);
   }
   return NULL;
-}
-
-/* The store's entries, as src/store/listEntries.ts found them: { dev, ino } BigUint64Arrays
- * and rels, their paths below the store, NUL-terminated one after another. */
-static int add_entries(napi_env env, clone_t *c, napi_value obj) {
-  napi_value vdev, vino, vrels;
-  if (napi_get_named_property(env, obj, "dev", &vdev) != napi_ok || napi_get_named_property(env, obj, "ino", &vino) != napi_ok ||
-      napi_get_named_property(env, obj, "rels", &vrels) != napi_ok) return -1;
-  napi_typedarray_type t1, t2; size_t n1, n2; void *devs, *inos; char *rels; size_t rlen;
-  if (napi_get_typedarray_info(env, vdev, &t1, &n1, &devs, NULL, NULL) != napi_ok || napi_get_typedarray_info(env, vino, &t2, &n2, &inos, NULL, NULL) != napi_ok ||
-      t1 != napi_biguint64_array || t2 != napi_biguint64_array || n1 != n2 || napi_get_buffer_info(env, vrels, (void **)&rels, &rlen) != napi_ok) return -1;
-  size_t off = 0;
-  for (size_t i = 0; i < n1; i++) {
-    const char *end = off < rlen ? memchr(rels + off, 0, rlen - off) : NULL;
-    if (!end) return -1;
-    if (clone_iset_put(&c->store, (dev_t)((uint64_t *)devs)[i], (ino_t)((uint64_t *)inos)[i], rels + off, (size_t)(end - (rels + off))) < 0) return -1;
-    off = (size_t)(end - rels) + 1;
-  }
-  return 0;
 }
 
 /* cloneStart(srcFd, dstFd, storeFd, entries) -> handle. Takes ownership of the three
@@ -102,6 +85,7 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
   if (sh->max_jobs > 4096) sh->max_jobs = 4096;
   c->sh = sh;
   c->store_fd = store; c->dst_root = -1;
+  if (!(c->shards = calloc(1, sizeof *c->shards))) { close(src); close(dst); free_clone(c); return throw_errno(env, "calloc", ENOMEM); }
   const char *crash = getenv("HASHIFY_CLONE_CRASH_AFTER");
   sh->crash_after = crash ? atol(crash) : 0;
   /* HASHIFY_CLONE_THREADS: walkers besides the main one (default 2, one a core here; 0: one thread) */
@@ -110,6 +94,9 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
   struct stat st;
   if (fstat(src, &st) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fstat", e); }
   c->src_dev = st.st_dev;
+  struct stat own;
+  if (fstat(dst, &own) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fstat", e); }
+  c->own_uid = own.st_uid; c->own_gid = own.st_gid;
   int dup_dst = dup(dst);
   if (dup_dst < 0 || clone_push(c, src, dst, &st) < 0) { int e = errno; close(src); close(dst); free_clone(c); return throw_errno(env, "fdopendir", e); }
   c->dst_root = dup_dst;
@@ -117,12 +104,10 @@ static napi_value xstart(napi_env env, napi_callback_info info) {
   if (store >= 0) {
     struct stat sst;
     if (fstat(store, &sst) == 0) { c->store_dev = sst.st_dev; c->store_ino = sst.st_ino; }
-    if (add_entries(env, c, argv[3]) < 0) { free_clone(c); napi_throw_type_error(env, NULL, "entries: { dev, ino: BigUint64Array, rels: Buffer } expected"); return NULL; }
+    if (clone_add_store_entries(env, c, argv[3]) < 0) { free_clone(c); napi_throw_type_error(env, NULL, "entries: { dev, ino: BigUint64Array, rels: Buffer } expected"); return NULL; }
   }
-  if (nthreads > 0) {
-    if (clone_start_workers(c, nthreads) < 0) { free_clone(c); return throw_errno(env, "pthread_create", EAGAIN); }
-    c->splitting = c->nworkers > 0;
-  }
+  c->want_workers = nthreads > MAX_WORKERS ? MAX_WORKERS : nthreads;
+  c->splitting = c->want_workers > 0; /* the workers start with the first job (a small tree needs none) */
   napi_value out;
   napi_create_external(env, c, finalize, NULL, &out);
   return out;
@@ -195,53 +180,9 @@ static napi_value xstep(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* what: 0 wait for the data's writeback (no journal commit), 1 fdatasync */
-static int sync_path(clone_t *c, const char *rel, int what) {
-  int fd = openat(c->dst_root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int r = what == 0 ? sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)
-        : fdatasync(fd);
-  int e = errno;
-  close(fd);
-  errno = e;
-  return r;
-}
-
-/* cloneSync(handle): makes the finished tree durable before it is renamed into place. On ext4
- * and XFS only what the clone wrote is waited for. Both keep one journal (log) for the whole
- * filesystem, committed in order: committing a transaction makes every earlier one durable.
- * So: first the data of every copied file (its writeback started when it was copied), so that
- * the block allocations all land in the running transaction; then fdatasync of each (the
- * first commits that transaction, the rest find it committed); last, fsync of DST's root,
- * whose metadata was the walk's last change: every directory entry, link and inode the walk
- * made is in that transaction or an earlier one. (An fsync per directory would cost a device
- * cache flush each: 1.5 s for the 800 directories of a Debian guest.) Elsewhere (btrfs, whose
- * fsync logs one inode) syncfs(), which also waits for everyone else's dirty data. */
-static napi_value xsync(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1]; clone_t *c;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok) { napi_throw_type_error(env, NULL, "handle expected"); return NULL; }
-  struct statfs sf;
-  if (fstatfs(c->dst_root, &sf) < 0) return throw_errno(env, "fstatfs", errno);
-  if (sf.f_type != EXT4_SUPER_MAGIC && sf.f_type != XFS_SUPER_MAGIC) {
-    if (syncfs(c->dst_root) < 0) return throw_errno(env, "syncfs", errno);
-    return NULL;
-  }
-  for (int what = 0; what < 2; what++) {
-    for (int k = -1; k < c->nworkers; k++) {
-      strbuf_t *list = k < 0 ? &c->made_files : &c->workers[k]->made_files;
-      for (size_t off = 0; off < list->len; off += strlen(list->buf + off) + 1) {
-        if (sync_path(c, list->buf + off, what) < 0) return throw_errno(env, what ? "fdatasync" : "sync_file_range", errno);
-      }
-    }
-  }
-  if (fsync(c->dst_root) < 0) return throw_errno(env, "fsync", errno);
-  return NULL;
-}
-
 void register_clone(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("cloneStart", xstart), FN("cloneStep", xstep), FN("cloneSync", xsync), FN("listStoreFiles", clone_list_store),
+    FN("cloneStart", xstart), FN("cloneStep", xstep), FN("cloneSync", clone_sync), FN("listStoreFiles", clone_list_store),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
   register_clone_fs(env, exports);

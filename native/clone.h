@@ -1,6 +1,7 @@
 /*
- * The native side of `hashify clone` (clone.c, the N-API functions; clone_walk.c, the walkers
- * and their threads; clone_copy.c, copying one entry's data and metadata; clone_store.c, the
+ * The native side of `hashify clone` (clone.c, the N-API functions; clone_walk.c, a walker;
+ * clone_jobs.c, the worker threads and the directories they leave for last; clone_copy.c,
+ * copying one entry's data and metadata; clone_sync.c, making DST durable; clone_store.c, the
  * store's inodes; clone_fs.c, the calls behind `switch` and the temp tree's removal): the
  * types they share.
  */
@@ -36,12 +37,24 @@
 #define ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* Bytes of directory records read by one getdents64 (a Debian guest's largest directories fit). */
+#define DIRBUF (64 * 1024)
+
+/* An open directory being cloned: its entries are read into buf, which belongs to the stack
+ * slot (the next directory at the same depth reuses it). */
 typedef struct {
   int src, dst;
-  DIR *dir;
   struct stat st;
   size_t saved_rel;
+  char *buf;
+  size_t pos, len;
 } frame_t;
+
+/* A directory whose entries are all cloned, its own metadata still to set (src, dst open). */
+typedef struct {
+  int src, dst;
+  struct stat st;
+} dirmeta_t;
 
 /* A directory handed to a worker: opened and made in DST, its entries still to clone. */
 typedef struct {
@@ -49,6 +62,14 @@ typedef struct {
   struct stat st;
   char *rel;
 } job_t;
+
+/* The store's shard directories the entries are in (O_PATH, opened beneath the store's
+ * root without following a symlink; -1: could not be opened, its entries are copied). */
+typedef struct {
+  int *fds;
+  char **names;            /* "sha256/ab", as the entries' paths begin */
+  size_t n, cap;
+} shards_t;
 
 /* What the walkers share: SRC's hard-link sets, the job queue, the crash hook's count. */
 typedef struct {
@@ -72,18 +93,22 @@ typedef struct clone {
   int store_fd, dst_root;
   dev_t src_dev, store_dev;
   ino_t store_ino;         /* a store inside SRC is not part of the tree */
+  uid_t own_uid;           /* the owner every inode the clone makes gets (the temp root's): */
+  gid_t own_gid;           /* an entry of SRC with the same one needs no chown */
   frame_t *stack;
   size_t depth, cap;
   strbuf_t rel;            /* the current directory's path below DST's root ("" for the root) */
-  iset_t store;            /* store inode -> its path below the store */
+  iset_t store;            /* store inode -> its name in its shard (the tag: the shard) */
+  shards_t *shards;        /* owned by the main walker */
   strbuf_t made_files;     /* copied files' paths below DST, NUL-separated: synced at the end */
   uint64_t entries, linked, copied, bytes, hardlinked, linkmax, mounts, vanished;
   const char *err_op;
   int err;
   strbuf_t err_path;
   /* the main walker only */
-  int splitting;
-  frame_t *deferred;       /* shallow directories whose metadata waits for the workers */
+  int splitting;           /* directories at SPLIT_DEPTH go to the workers */
+  int want_workers;
+  dirmeta_t *deferred;     /* shallow directories whose metadata waits for the workers */
   size_t ndeferred, capdeferred;
   struct clone *workers[MAX_WORKERS];
   pthread_t threads[MAX_WORKERS];
@@ -105,8 +130,14 @@ int clone_copy_data(int sfd, int dfd, off_t size);
 int clone_push(clone_t *c, int sfd, int dfd, const struct stat *st);
 /** Clones up to budget entries; -1 on failure (the walker's err_* say where). */
 int clone_walk(clone_t *c, int64_t budget);
-/** Starts n worker walkers on their own threads; -1 when none could start. */
-int clone_start_workers(clone_t *c, int n);
+/** Queues the directory just made (its path is c->rel) for a worker, which takes the
+ * descriptors, starting the workers with the first job: 0, or 1 when no worker could start
+ * (the caller walks it), -1 when out of memory. */
+int clone_add_job(clone_t *c, int sfd, int dfd, const struct stat *st);
+/** Keeps a shallow directory's metadata for clone_finish_deferred(); takes the descriptors. */
+int clone_defer(clone_t *c, const frame_t *f);
+/** Starts the worker walkers (c->want_workers) unless they run; -1 when none could start. */
+int clone_start_workers(clone_t *c);
 /** Tells the workers no more jobs come (after a failure: stop) and waits for them. */
 void clone_stop_workers(clone_t *c);
 void clone_free_walker(clone_t *c);
@@ -117,6 +148,11 @@ int clone_finish_deferred(clone_t *c);
 
 /** listStoreFiles(storeFd), see clone_store.c. */
 napi_value clone_list_store(napi_env env, napi_callback_info info);
+/** Adds the entries cloneStart was given ({ dev, ino, rels }) to c->store, opening their shards; -1 on a malformed argument. */
+int clone_add_store_entries(napi_env env, clone_t *c, napi_value entries);
+void clone_free_shards(shards_t *s);
+/** cloneSync(handle), see clone_sync.c. */
+napi_value clone_sync(napi_env env, napi_callback_info info);
 /** removeTree, tryLock, lstatAt, renameAt2, see clone_fs.c. */
 void register_clone_fs(napi_env env, napi_value exports);
 #endif

@@ -64,10 +64,17 @@ static void proc_path(char *out, size_t size, int dirfd, const char *name) {
   snprintf(out, size, "/proc/self/fd/%d/%s", dirfd, name);
 }
 
+/* Whether an entry the clone made needs a chown to st's owner: it was made with the temp
+ * root's (this process's, or the group of a set-group-ID or grpid directory above it, which
+ * every directory below the temp root inherits while it is built). */
+static int needs_chown(const clone_t *c, const struct stat *st) {
+  return st->st_uid != c->own_uid || st->st_gid != c->own_gid;
+}
+
 /* Owner, mode, xattrs, then times, in that order: chown clears setuid bits and file
  * capabilities, and every later change would move the times again. */
 int clone_set_meta_fd(clone_t *c, int sfd, int dfd, const struct stat *st, const char *name) {
-  if (fchown(dfd, st->st_uid, st->st_gid) < 0 && !(errno == EPERM && geteuid() != 0)) return clone_fail(c, "fchown", name);
+  if (needs_chown(c, st) && fchown(dfd, st->st_uid, st->st_gid) < 0 && !(errno == EPERM && geteuid() != 0)) return clone_fail(c, "fchown", name);
   if (fchmod(dfd, st->st_mode & 07777) < 0) return clone_fail(c, "fchmod", name);
   if (copy_xattrs(sfd, NULL, dfd, NULL) < 0) return clone_fail(c, "xattr", name);
   struct timespec ts[2] = { st->st_atim, st->st_mtim };
@@ -76,7 +83,7 @@ int clone_set_meta_fd(clone_t *c, int sfd, int dfd, const struct stat *st, const
 }
 
 int clone_set_meta_at(clone_t *c, int sdir, int ddir, const char *name, const struct stat *st) {
-  if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && !(errno == EPERM && geteuid() != 0))
+  if (needs_chown(c, st) && fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && !(errno == EPERM && geteuid() != 0))
     return clone_fail(c, "fchownat", name);
   if (!S_ISLNK(st->st_mode) && fchmodat(ddir, name, st->st_mode & 07777, 0) < 0) return clone_fail(c, "fchmodat", name);
   size_t len = strlen(name) + 48;

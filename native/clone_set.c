@@ -42,21 +42,23 @@ static int grow(iset_t *s) {
   return 0;
 }
 
-int clone_iset_put(iset_t *s, dev_t dev, ino_t ino, const char *path, size_t len) {
+int clone_iset_put(iset_t *s, dev_t dev, ino_t ino, const char *path, size_t len, uint32_t tag) {
   if ((s->n + 1) * 2 > s->cap && grow(s) < 0) return -1;
   size_t off = s->pool.len;
   if (clone_sb_append(&s->pool, path, len) < 0 || clone_sb_append(&s->pool, "", 0) < 0) return -1;
   s->pool.len++; /* keep the NUL between paths */
   islot_t *e = find(s, dev, ino);
   if (!e->off) s->n++;
-  e->dev = dev; e->ino = ino; e->off = off + 1;
+  e->dev = dev; e->ino = ino; e->off = off + 1; e->tag = tag;
   return 0;
 }
 
-const char *clone_iset_get(const iset_t *s, dev_t dev, ino_t ino) {
+const char *clone_iset_get(const iset_t *s, dev_t dev, ino_t ino, uint32_t *tag) {
   if (!s->cap) return NULL;
   islot_t *e = find(s, dev, ino);
-  return e->off ? s->pool.buf + e->off - 1 : NULL;
+  if (!e->off) return NULL;
+  if (tag) *tag = e->tag;
+  return s->pool.buf + e->off - 1;
 }
 
 void clone_iset_free(iset_t *s) {

@@ -18,7 +18,7 @@ export function runClone(args: CloneArgs, out: Output): number {
     onProgress: (p) => out.progress(`clone: ${p.entries} entries, ${p.linked} linked, ${p.copied} copied (${formatBytes(p.bytesCopied)})`),
   });
   out.result(
-    { src: r.src, dst: r.dst, entries: r.entries, linked: r.linked, copied: r.copied, bytesCopied: r.bytesCopied, seconds: r.seconds, hardlinked: r.hardlinked, atLinkLimit: r.atLinkLimit, mountPoints: r.mountPoints, store: r.store },
+    { src: r.src, dst: r.dst, entries: r.entries, linked: r.linked, copied: r.copied, bytesCopied: r.bytesCopied, seconds: r.seconds, hardlinked: r.hardlinked, atLinkLimit: r.atLinkLimit, mountPoints: r.mountPoints, store: r.store, sync: r.sync },
     () => [
       `Cloned ${displayPath(r.src)} to ${displayPath(r.dst)} in ${formatSeconds(r.seconds)}: ${r.entries} entries, ${r.linked} files linked to the store, ${r.copied} copied (${formatBytes(r.bytesCopied)}).`,
       ...(r.atLinkLimit ? [`${r.atLinkLimit} store-backed files were copied: their entry is at its link-count limit.`] : []),

@@ -5,8 +5,9 @@
  * Crash cases this sequence survives:
  * - killed while building: only `.DST.hashify-clone-tmp` exists; the next clone to DST takes
  *   its lock, removes it by descriptor and starts again.
- * - killed after the rename, or a power cut: DST is whole (what the clone wrote was made
- *   durable before the rename).
+ * - killed after the rename, or a power cut: DST is whole. Before the rename, everything the
+ *   clone wrote is made durable, or (on a filesystem whose journal commits in order) ordered
+ *   before the rename's own commit: native/clone_sync.c says which and how.
  * - another clone to the same DST is running: it holds the temp tree's lock; this one exits 4.
  */
 import { closeSync, fsyncSync, fstatSync, mkdirSync, realpathSync } from 'node:fs';
@@ -36,6 +37,8 @@ export interface CloneResult extends CloneProgress {
   dst: string;
   store: string | null;
   seconds: number;
+  /** How DST was made durable before its rename: its filesystem's journal orders it after everything the clone wrote (the copies' data waited for), or syncfs. */
+  sync: 'journal' | 'syncfs';
 }
 
 /**
@@ -94,6 +97,7 @@ function removeStale(parentFd: number, tmp: Buffer, dst: Buffer): void {
 /** Clones SRC to DST (see the file comment); throws HashifyError for every refusal. */
 export function cloneTree(opts: CloneOptions): CloneResult {
   const started = process.hrtime.bigint();
+  const phase = phases();
   const native = linux();
   const src = openSrc(opts.src);
   const fds: number[] = [src.fd];
@@ -114,9 +118,9 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       throw new HashifyError('LOCKED', `Another clone to ${displayPath(dst.path)} is running`);
     }
 
+    phase('temp tree made');
     let finished = false;
     try {
-      const phase = phases();
       const store = openCloneStore(opts.store, src.path, dst.path, opts.onNoStore);
       phase('store listed');
       srcOwned = false; // cloneStart owns src, a duplicate of the temp root and the store from here
@@ -133,8 +137,8 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       } while (!progress.done);
       phase('tree walked');
 
-      native.cloneSync(handle);
-      phase('synced');
+      const sync = native.cloneSync(handle);
+      phase(`synced (${sync})`);
       try {
         native.renameAt2(dst.fd, tmp, dst.fd, dst.name, native.constants.RENAME_NOREPLACE);
       } catch (err) {
@@ -145,7 +149,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       fsyncSync(dst.fd);
       phase('renamed into place');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      return { ...progress, src: src.path.toString(), dst: dst.path.toString(), store: store.path?.toString() ?? null, seconds };
+      return { ...progress, src: src.path.toString(), dst: dst.path.toString(), store: store.path?.toString() ?? null, seconds, sync };
     } finally {
       if (!finished) {
         try {
@@ -168,6 +172,7 @@ function dupFd(fd: number): number {
 /** HASHIFY_TIMING=1: each phase's duration on stderr. */
 function phases(): (name: string) => void {
   let last = process.hrtime.bigint();
+  if (process.env.HASHIFY_TIMING) process.stderr.write(`clone: started ${performance.now().toFixed(1)} ms after the process (Node, modules, checks)\n`);
   return (name) => {
     if (!process.env.HASHIFY_TIMING) return;
     const now = process.hrtime.bigint();

@@ -22,13 +22,33 @@ export interface CloneStore {
 
 const NONE = { dev: new BigUint64Array(0), ino: new BigUint64Array(0), rels: Buffer.alloc(0) };
 
+/** A rule's pattern without its anchors, to be used inside a longer one. */
+const inner = (re: RegExp): string => re.source.replace(/^\^/, '').replace(/\$$/, '');
+
+/**
+ * One listed path `ALGORITHM/SHARD/NAME` and its NUL, by the same rules (SHARD_NAME, ENTRY_NAME
+ * with its digits as long as the algorithm's digest less the shard's two): matched over the
+ * whole listing at once, in the regexp engine rather than a loop of JS, which a fresh process
+ * runs slowly (10 ms for 5,000 entries). null when ENTRY_NAME's digits are not the run this
+ * fixes the length of (every name is then checked alone).
+ */
+const ONE_ENTRY = ((): RegExp | null => {
+  const digits = '([0-9a-f]+)';
+  if (!inner(ENTRY_NAME).startsWith(digits)) return null;
+  const paths = Object.entries(HEX_LENGTH).map(([algorithm, hex]) => `${algorithm}/${inner(SHARD_NAME)}/${inner(ENTRY_NAME).replace(digits, `[0-9a-f]{${hex - 2}}`)}`);
+  return new RegExp(`(?:${paths.join('|')})\\0`, 'g');
+})();
+
 /**
  * The listed files that are entries by the store's own rule (entryNameParts without making
- * the integrity string, which costs more than the walk): each shard's directory checked once,
- * then each name. A store holds nothing else, so the listing is returned as it is when every
- * name passes (the usual case); otherwise the entries are copied out.
+ * the integrity string, which costs more than the walk). A store holds nothing else, so the
+ * listing is returned as it is when every name passes (the usual case, ONE_ENTRY); otherwise
+ * each shard's directory is checked once, then each name, and the entries are copied out.
  */
 function onlyEntries(files: CloneStore['entries']): CloneStore['entries'] {
+  // the usual case: nothing is left once every path that is an entry is taken out (each match
+  // ends at a NUL and holds none, so an empty rest means every path matched whole)
+  if (ONE_ENTRY && files.rels.toString('latin1').replace(ONE_ENTRY, '') === '') return files;
   const rels = files.rels.toString('latin1').split('\0');
   const keep: number[] = [];
   let shard: string | undefined;

@@ -36,8 +36,8 @@ export interface LinuxAddon {
   cloneStep(handle: CloneHandle, budget: number): CloneProgress;
   /** Regular files two levels below the store's sha256/ and sha512/ (candidates for entries), never following a symlink. */
   listStoreFiles(storeFd: number): { dev: BigUint64Array; ino: BigUint64Array; rels: Buffer };
-  /** Makes the cloned tree durable: what the clone wrote on ext4/XFS, syncfs elsewhere. */
-  cloneSync(handle: CloneHandle): void;
+  /** Makes the cloned tree durable before its rename (native/clone_sync.c): says how. */
+  cloneSync(handle: CloneHandle): 'journal' | 'syncfs';
   /** Removes `name` in `dirfd` and everything below it by descriptor, never following a symlink. */
   removeTree(dirfd: number, name: Buffer): void;
   /** fstatat(AT_SYMLINK_NOFOLLOW), or null when nothing is at `name`. */

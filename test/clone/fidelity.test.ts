@@ -2,8 +2,9 @@
  * clone reproduces every entry of SRC in DST: type, mode (setuid, sticky, setgid), owner,
  * size, device numbers, atime and mtime in nanoseconds (directories' too), symlink targets,
  * xattrs (user, trusted on a symlink, ACLs, file capabilities), SRC's own hard-link sets
- * (of files, symlinks and FIFOs), holes, odd names. Without a store, every inode of DST is
- * new; with one, store-backed files are links to their entries and the rest are new inodes.
+ * (of files, symlinks and FIFOs), holes, odd names, also when DST's directory gives new
+ * inodes its group. Without a store, every inode of DST is new; with one, store-backed files
+ * are links to their entries and the rest are new inodes.
  */
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -115,6 +116,36 @@ d('clone reproduces every field of SRC in DST', () => {
       const json = r.json();
       expect(json).toMatchObject({ src, dst, entries: before.entries.size - 1, linked: 0 });
       expect(json).toEqual(expect.objectContaining({ copied: expect.any(Number), bytesCopied: expect.any(Number), seconds: expect.any(Number) }));
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  test('into a set-group-ID directory of another group: every owner and mode is still SRC\'s', () => {
+    // the clone's new inodes take that group (and directories the set-group-ID bit) while it
+    // builds; an entry of SRC with that group and the clone's user is not chowned
+    const s = scratchDir();
+    try {
+      build(s.dir);
+      const src = join(s.dir, 'src');
+      fs.mkdirSync(join(src, 'group-dir/sub'), { recursive: true });
+      fs.writeFileSync(join(src, 'group-dir/file'), 'in the group\n');
+      fs.symlinkSync('file', join(src, 'group-dir/link'));
+      for (const p of ['group-dir', 'group-dir/sub', 'group-dir/file']) fs.chownSync(join(src, p), 0, 5678);
+      fs.lchownSync(join(src, 'group-dir/link'), 0, 5678);
+      const parent = join(s.dir, 'setgid-parent');
+      fs.mkdirSync(parent);
+      fs.chownSync(parent, 0, 5678);
+      fs.chmodSync(parent, 0o2775);
+      treeFacts(src);
+      const before = treeFacts(src);
+      const r = hashify(['clone', src, join(parent, 'dst')]);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+      const copy = treeFacts(join(parent, 'dst'));
+      expect(copy.entries).toEqual(before.entries);
+      expect(copy.xattrs).toEqual(before.xattrs);
+      expect(before.entries.get('group-dir/sub')).toMatch(/^dir 40755 0:5678 /);
+      expect(before.entries.get('d1')).toMatch(/^dir 40755 0:0 /);
     } finally {
       s.cleanup();
     }
