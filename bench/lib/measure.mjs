@@ -97,6 +97,7 @@ say(`# hashify benchmark, ${new Date().toISOString().slice(0, 10)}`);
 say();
 say(`Machine: ${machine()}. Warm page cache; ${runs} timed runs per tool, alternating; median seconds.`);
 say(`Load when starting: ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()} (other work on the machine falls on every tool alike: the runs alternate).`);
+if (process.env.BENCH_CA_UNSET) say(`NODE_EXTRA_CA_CERTS (${process.env.BENCH_CA_UNSET}), which this environment sets, is unset for every command timed here: it makes each Node start parse that bundle first (BENCH_KEEP_CA=1 keeps it).`);
 say(`Targets: \`plan --no-cache\` ≤ 1.0× the fastest of ${TARGET_PEERS.join(', ')} on every corpus, warm, and on the guests cold; re-plan of an applied tree ≤ 3× \`find -printf\`; (peak RSS at 1M files − peak RSS on an empty tree) / 1M ≤ 120 B; plan+apply ≤ 0.5× \`hardlink -t -X\`.`);
 let failed = false;
 
