@@ -12,6 +12,7 @@
  */
 import type { FileTable } from '../scan/fileTable.js';
 import { closeRoots } from '../scan/walk.js';
+import { linux } from '../native/addon.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashRows.js';
@@ -61,6 +62,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 }
 
 async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
+  linux().trimMemory(); // what the scanning threads (ended by now) left in their malloc arenas
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const aliases = new Map<number, number[]>();
@@ -207,6 +209,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   // The threads' memory goes before the groups are made; the xattrs step below starts them
   // again only when cached inodes with xattrs are in a group.
   await opts.pool.close();
+  linux().trimMemory();
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);
