@@ -193,8 +193,9 @@ function emitGroup(
   let freed = 0n;
   for (const inode of ops) {
     if (inode.paths.length >= inode.stat.nlink) {
-      freed += BigInt(inode.stat.size);
-      counters.space?.freed(inode.stat.size);
+      const size = BigInt(inode.stat.size);
+      freed += size;
+      counters.space?.freed(size);
     }
     out.links(counters.op, group, inode, integrity, targetRecord);
     counters.op += inode.paths.length;

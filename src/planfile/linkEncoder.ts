@@ -4,7 +4,7 @@
  * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds them
  * equal), with no line string and no copy of the record. The target (one per group, the
  * largest part of the line), the stat (one per inode) and the integrity are serialised once
- * each and copied as bytes; numbers are written digit by digit.
+ * each and copied; numbers are written digit by digit.
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
@@ -27,7 +27,8 @@ export class LinkEncoder {
   private target?: TargetRecord;
   private targetJson = Buffer.alloc(0);
   private stat?: StatRecord;
-  private statJson = Buffer.alloc(0);
+  /** The stat's JSON: ASCII only (digits and key names), written as latin1 without a Buffer of its own. */
+  private statJson = '';
   private integrity = '';
   private integrityJson = Buffer.alloc(0);
 
@@ -60,7 +61,7 @@ export class LinkEncoder {
     }
     if (stat !== this.stat) {
       this.stat = stat;
-      this.statJson = bytes(JSON.stringify(stat));
+      this.statJson = JSON.stringify(stat);
     }
     if (integrity !== this.integrity) {
       this.integrity = integrity;
@@ -88,7 +89,7 @@ export class LinkEncoder {
       p += out.write(path64, p);
     }
     p = put(out, p, STAT);
-    p = put(out, p, this.statJson);
+    p += out.write(this.statJson, p, 'latin1');
     p = put(out, p, INTEGRITY);
     p = put(out, p, this.integrityJson);
     p = put(out, p, TARGET);
