@@ -209,6 +209,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);
+  set.freeze();
   const needXattrs: number[] = [];
   for (let g = 0; g < groups.count; g++) for (const i of groups.members(g)) if (has[i] === 1) needXattrs.push(i);
 
