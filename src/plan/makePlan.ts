@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import { newCounters, planContent } from './assemblePlan.js';
 import { SpaceFigures } from './spaceFigures.js';
 import { planInput } from './planInput.js';
+import { stopYoungGenerationGrowth } from './youngGeneration.js';
 
 /** Everything a plan is made from, settled and checked beforehand (src/cli/plan.ts). */
 export interface PlanRequest {
@@ -122,6 +123,7 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
   events.phase?.('save cache');
 
   // Assemble and write, one content group at a time.
+  stopYoungGenerationGrowth();
   const counters = newCounters();
   const writer = new PlanWriter(req.output, header);
   const abort = () => writer.abort();
