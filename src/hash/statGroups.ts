@@ -16,45 +16,62 @@ export interface StatGroups {
   count: number;
 }
 
-/** The key's parts a row is compared on, as numbers. */
-interface KeyParts {
-  dev: Int32Array;
-  meta: Int32Array;
-  size: Uint32Array;
-  mtime: Uint32Array | null;
-}
+/**
+ * The key's parts a row is compared on, as numbers read from the columns (no array per row:
+ * at a million rows each would be 4 MB more until the next full collection).
+ */
+class KeyParts {
+  /** The device of each root as a small number (roots on one filesystem share it). */
+  private rootDev: Int32Array;
+  /** Per (mode, uid, gid) number: its class among the triples that agree on what must match. */
+  private metaClass: Int32Array;
+  readonly size: Uint32Array;
+  readonly mtime: Uint32Array | null;
 
-function keyParts(table: FileTable, match: { mode: boolean; owner: boolean; mtime: boolean }): KeyParts {
-  const n = table.length;
-  // The device as a small number (roots on one filesystem share it).
-  const devIds = new Map<bigint, number>();
-  const rootDev = table.roots.devs.map((d) => devIds.get(d) ?? (devIds.set(d, devIds.size), devIds.size - 1));
-  const dev = new Int32Array(n);
-  for (let i = 0; i < n; i++) dev[i] = rootDev[table.dirRoot[table.dir[i]]];
-  // The (mode, uid, gid) triple's number, merged with the triples that agree on what must match.
-  const classes = new Map<string, number>();
-  const classOf: number[] = [];
-  const meta = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const m = table.meta[i];
-    let c = classOf[m];
-    if (c === undefined) {
+  constructor(
+    private table: FileTable,
+    match: { mode: boolean; owner: boolean; mtime: boolean },
+  ) {
+    const n = table.length;
+    const devIds = new Map<bigint, number>();
+    this.rootDev = Int32Array.from(table.roots.devs, (d) => devIds.get(d) ?? (devIds.set(d, devIds.size), devIds.size - 1));
+    const classes = new Map<string, number>();
+    const classOf: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = table.meta[i];
+      if (classOf[m] !== undefined) continue;
       const k = `${match.mode ? table.modeOf(i) : ''}:${match.owner ? `${table.uidOf(i)}:${table.gidOf(i)}` : ''}`;
-      c = classes.get(k) ?? (classes.set(k, classes.size), classes.size - 1);
-      classOf[m] = c;
+      classOf[m] = classes.get(k) ?? (classes.set(k, classes.size), classes.size - 1);
     }
-    meta[i] = c;
+    this.metaClass = Int32Array.from(classOf, (c) => c ?? -1);
+    const halves = (c: BigUint64Array | BigInt64Array) => new Uint32Array(c.buffer, c.byteOffset, n * 2);
+    this.size = halves(table.size);
+    this.mtime = match.mtime ? halves(table.mtime) : null;
   }
-  const halves = (c: BigUint64Array | BigInt64Array) => new Uint32Array(c.buffer, c.byteOffset, n * 2);
-  return { dev, meta, size: halves(table.size), mtime: match.mtime ? halves(table.mtime) : null };
+
+  dev(i: number): number {
+    return this.rootDev[this.table.dirRoot[this.table.dir[i]]];
+  }
+
+  meta(i: number): number {
+    return this.metaClass[this.table.meta[i]];
+  }
+
+  /** A hash of row i's key. */
+  hash(i: number): number {
+    let h = Math.imul(this.size[2 * i] ^ 0x9e3779b9, 0x85ebca6b) ^ this.size[2 * i + 1];
+    h = Math.imul(h ^ (h >>> 15) ^ this.dev(i), 0xc2b2ae35) ^ this.meta(i);
+    if (this.mtime) h = Math.imul(h ^ (h >>> 13) ^ this.mtime[2 * i], 0x27d4eb2f) ^ this.mtime[2 * i + 1];
+    return h ^ (h >>> 16);
+  }
 }
 
 function sameKey(k: KeyParts, a: number, b: number): boolean {
   return (
     k.size[2 * a] === k.size[2 * b] &&
     k.size[2 * a + 1] === k.size[2 * b + 1] &&
-    k.dev[a] === k.dev[b] &&
-    k.meta[a] === k.meta[b] &&
+    k.dev(a) === k.dev(b) &&
+    k.meta(a) === k.meta(b) &&
     (!k.mtime || (k.mtime[2 * a] === k.mtime[2 * b] && k.mtime[2 * a + 1] === k.mtime[2 * b + 1]))
   );
 }
@@ -64,8 +81,8 @@ function compareKey(k: KeyParts, a: number, b: number): number {
   const d =
     k.size[2 * a + 1] - k.size[2 * b + 1] ||
     k.size[2 * a] - k.size[2 * b] ||
-    k.dev[a] - k.dev[b] ||
-    k.meta[a] - k.meta[b] ||
+    k.dev(a) - k.dev(b) ||
+    k.meta(a) - k.meta(b) ||
     (k.mtime ? k.mtime[2 * a + 1] - k.mtime[2 * b + 1] || k.mtime[2 * a] - k.mtime[2 * b] : 0);
   return d || a - b;
 }
@@ -73,25 +90,17 @@ function compareKey(k: KeyParts, a: number, b: number): number {
 /** The groups of two or more rows marked in `isPrimary` that share their key. */
 export function statGroups(table: FileTable, isPrimary: Uint8Array, match: { mode: boolean; owner: boolean; mtime: boolean }): StatGroups {
   const n = table.length;
-  const k = keyParts(table, match);
+  const k = new KeyParts(table, match);
+  // About two rows a bucket (the hash is computed again rather than kept: 4 bytes a row less).
   let buckets = 16;
-  while (buckets < n) buckets *= 2;
+  while (buckets * 2 < n) buckets *= 2;
   const mask = buckets - 1;
-  const hash = new Int32Array(n);
   const offset = new Int32Array(buckets + 1);
-  for (let i = 0; i < n; i++) {
-    if (!isPrimary[i]) continue;
-    let h = Math.imul(k.size[2 * i] ^ 0x9e3779b9, 0x85ebca6b) ^ k.size[2 * i + 1];
-    h = Math.imul(h ^ (h >>> 15) ^ k.dev[i], 0xc2b2ae35) ^ k.meta[i];
-    if (k.mtime) h = Math.imul(h ^ (h >>> 13) ^ k.mtime[2 * i], 0x27d4eb2f) ^ k.mtime[2 * i + 1];
-    h = (h ^ (h >>> 16)) & mask;
-    hash[i] = h;
-    offset[h + 1]++;
-  }
+  for (let i = 0; i < n; i++) if (isPrimary[i]) offset[(k.hash(i) & mask) + 1]++;
   for (let b = 0; b < buckets; b++) offset[b + 1] += offset[b];
   const rows = new Int32Array(offset[buckets]);
   const at = offset.slice(0, buckets);
-  for (let i = 0; i < n; i++) if (isPrimary[i]) rows[at[hash[i]]++] = i;
+  for (let i = 0; i < n; i++) if (isPrimary[i]) rows[at[k.hash(i) & mask]++] = i;
   // Runs of one key: each bucket sorted by key (nearly always one key already: nothing moves).
   const start = new RowList();
   const end = new RowList();
