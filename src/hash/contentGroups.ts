@@ -17,7 +17,8 @@ export class ContentGroups {
   private constructor(
     private readonly table: FileTable,
     private readonly set: DigestSet,
-    private readonly ids: Int32Array,
+    /** The digest id of each group (not of each row: the rows' ids are dropped once grouped). */
+    private digestOf: Int32Array,
     private readonly algorithm: Algorithm,
     readonly rows: Int32Array,
     private start: Int32Array,
@@ -59,12 +60,14 @@ export class ContentGroups {
     runs(() => count++);
     const start = new Int32Array(count);
     const end = new Int32Array(count);
+    const digestOf = new Int32Array(count);
     count = 0;
     runs((s, e) => {
+      digestOf[count] = ids[rows[s]];
       start[count] = s;
       end[count++] = e;
     });
-    const groups = new ContentGroups(table, set, ids, algorithm, rows, start, end, count);
+    const groups = new ContentGroups(table, set, digestOf, algorithm, rows, start, end, count);
     groups.order();
     return groups;
   }
@@ -79,7 +82,7 @@ export class ContentGroups {
   }
 
   integrity(g: number): string {
-    return integrityOf(this.algorithm, this.set.digest(this.ids[this.rows[this.start[g]]]));
+    return integrityOf(this.algorithm, this.set.digest(this.digestOf[g]));
   }
 
   /** Leaves out the rows `drop` names; a group left with fewer than two rows goes. */
@@ -90,6 +93,7 @@ export class ContentGroups {
       for (let k = this.start[g]; k < this.end[g]; k++) if (!drop.has(this.rows[k])) this.rows[e++] = this.rows[k];
       if (e - this.start[g] < 2) continue;
       this.start[n] = this.start[g];
+      this.digestOf[n] = this.digestOf[g];
       this.end[n++] = e;
     }
     this.count = n;
@@ -101,34 +105,38 @@ export class ContentGroups {
     for (let g = 0; g < this.count; g++) perm[g] = g;
     const devs = new Set<bigint>();
     for (let g = 0; g < this.count && devs.size < 2; g++) devs.add(this.dev(g));
-    const first = (g: number) => this.ids[this.rows[this.start[g]]];
     perm.sort((a, b) => {
       if (devs.size > 1) {
         const da = this.dev(a);
         const db = this.dev(b);
         if (da !== db) return da < db ? -1 : 1;
       }
-      return this.compareText(first(a), first(b));
+      return this.compareText(this.digestOf[a], this.digestOf[b]);
     });
     this.start = Int32Array.from(perm, (g) => this.start[g]);
     this.end = Int32Array.from(perm, (g) => this.end[g]);
+    this.digestOf = Int32Array.from(perm, (g) => this.digestOf[g]);
   }
 
-  /** The order of the base64 texts of two digests, from their bytes. */
+  /** The order of the base64 texts of two digests, from their bytes (no array per comparison). */
   private compareText(a: number, b: number): number {
     const set = this.set;
     const k = set.firstDiff(a, b);
     if (k === set.len) return 0;
     const c = k - (k % 3);
-    const sextets = (id: number): number[] => {
-      const x0 = set.byte(id, c);
-      const x1 = c + 1 < set.len ? set.byte(id, c + 1) : 0;
-      const x2 = c + 2 < set.len ? set.byte(id, c + 2) : 0;
-      return [x0 >> 2, ((x0 & 3) << 4) | (x1 >> 4), ((x1 & 15) << 2) | (x2 >> 6), x2 & 63];
-    };
-    const sa = sextets(a);
-    const sb = sextets(b);
-    for (let j = 0; j < 4; j++) if (sa[j] !== sb[j]) return ASCII[sa[j]] - ASCII[sb[j]];
+    for (let j = 0; j < 4; j++) {
+      const d = ASCII[this.sextet(a, c, j)] - ASCII[this.sextet(b, c, j)];
+      if (d !== 0) return d;
+    }
     return 0;
+  }
+
+  /** Base64 digit j (0..3) of the 3-byte block of digest `id` that starts at byte c. */
+  private sextet(id: number, c: number, j: number): number {
+    const set = this.set;
+    const x0 = set.byte(id, c);
+    const x1 = c + 1 < set.len ? set.byte(id, c + 1) : 0;
+    const x2 = c + 2 < set.len ? set.byte(id, c + 2) : 0;
+    return j === 0 ? x0 >> 2 : j === 1 ? ((x0 & 3) << 4) | (x1 >> 4) : j === 2 ? ((x1 & 15) << 2) | (x2 >> 6) : x2 & 63;
   }
 }

@@ -43,6 +43,12 @@ export class DigestSet {
     return id;
   }
 
+  /** Drops the lookup slots and the spare room: the set is only read from now on (intern no longer works). */
+  freeze(): void {
+    this.slots = new Int32Array(0);
+    this.store = this.store.slice(0, this.count * this.len);
+  }
+
   /** The digest of `id` (a view: valid until the next intern). */
   digest(id: number): Uint8Array {
     return this.store.subarray(id * this.len, (id + 1) * this.len);

@@ -12,6 +12,7 @@
  */
 import type { FileTable } from '../scan/fileTable.js';
 import { closeRoots } from '../scan/walk.js';
+import { linux } from '../native/addon.js';
 import type { WorkerPool } from '../workers/workerPool.js';
 import type { HashCache } from './hashCache.js';
 import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hashRows.js';
@@ -19,6 +20,7 @@ import type { Algorithm } from '../integrity.js';
 import { DigestSet } from './digestSet.js';
 import { ContentGroups } from './contentGroups.js';
 import { COMPARE_BATCH, Chains, Packer, RowList, primaryRows } from './candidates.js';
+import { statGroups } from './statGroups.js';
 
 const SMALL = 64n * 1024n;
 /** Candidate groups of files this large are shared out over the threads (each hashes the first). */
@@ -61,6 +63,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 }
 
 async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
+  linux().trimMemory(); // what the scanning threads (ended by now) left in their malloc arenas
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const aliases = new Map<number, number[]>();
@@ -101,30 +104,20 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   // once it returns, before the groups are made.
   const digestCandidates = async (): Promise<void> => {
     // 2. Distinct inodes by (device, size, metadata that must match).
-    const next = new Int32Array(n);
-    const { mode, owner, mtime } = opts.match;
-    const statKey = (i: number): string => {
-      let k = `${table.devOf(i)}:${table.size[i]}`;
-      if (mode && owner) k += `:${table.meta[i]}`; // the number of the (mode, uid, gid) triple
-      else if (mode) k += `:${table.modeOf(i)}`;
-      else if (owner) k += `:${table.uidOf(i)}:${table.gidOf(i)}`;
-      if (mtime) k += `:${table.mtime[i]}`;
-      return k;
-    };
-    const bySize = new Chains<string>(next);
-    for (let i = 0; i < n; i++) if (isPrimary[i]) bySize.add(statKey(i), i);
-
-    const fullRows: number[] = [];
-    const partialRows: number[] = [];
+    const byStat = statGroups(table, isPrimary, opts.match);
+    const fullRows = new RowList();
+    const partialRows = new RowList();
+    /** The stat group of each partial row (its partial digest is compared within it). */
+    let groupOf: Int32Array | undefined;
     const compareGroups: number[][] = [];
     // Groups of small files none of which is cached: rows smallRows[smallEnds[g-1]..smallEnds[g]).
     const smallRows = new RowList();
-    const smallEnds: number[] = [];
-    for (const [k, count] of bySize.counts) {
-      if (count < 2) continue;
-      const members = bySize.members(k);
+    const smallEnds = new RowList();
+    const unknown = new RowList();
+    for (let g = 0; g < byStat.count; g++) {
+      const members = byStat.rows.subarray(byStat.start[g], byStat.end[g]);
       let known = 0;
-      const unknown: number[] = [];
+      unknown.length = 0;
       for (const i of members) {
         const hit = opts.cache.holdsAny ? opts.cache.get(key(i), algorithm) : undefined;
         if (hit) {
@@ -134,33 +127,38 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
         } else unknown.push(i);
       }
       if (unknown.length === 0) continue;
-      // (A loop, not push(...rows): a group can hold more rows than the stack has room for.)
       const small = table.size[members[0]] <= SMALL;
+      const rest = unknown.view();
       if (small && known === 0) {
-        for (const i of unknown) smallRows.push(i);
+        for (const i of rest) smallRows.push(i);
         smallEnds.push(smallRows.length);
-      } else for (const i of unknown) (small ? fullRows : partialRows).push(i);
+      } else if (small) for (const i of rest) fullRows.push(i);
+      else {
+        groupOf ??= new Int32Array(n);
+        for (const i of rest) {
+          partialRows.push(i);
+          groupOf[i] = g;
+        }
+      }
     }
-    bySize.heads.clear();
-    bySize.counts.clear();
 
     if (opts.onStart) {
       let total = 0n;
-      for (const i of fullRows) total += table.size[i];
-      for (const i of partialRows) total += table.size[i];
+      for (const i of fullRows.view()) total += table.size[i];
+      for (const i of partialRows.view()) total += table.size[i];
       opts.onStart(Number(total), fullRows.length + partialRows.length);
     }
 
     // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
     if (partialRows.length) {
-      const partial = new Chains<string>(next);
-      await opts.pool.hash(table, partialRows, 'partial', algorithm, (rows, r) => {
+      const partial = new Chains<string>(new Int32Array(n));
+      await opts.pool.hash(table, partialRows.view(), 'partial', algorithm, (rows, r) => {
         account(rows, r);
         const len = digestBytes('partial', algorithm);
         for (let k = 0; k < rows.length; k++) {
           if (r.status[k] !== STATUS_OK) continue;
           const i = rows[k];
-          partial.add(`${statKey(i)}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
+          partial.add(`${groupOf![i]}:${Buffer.from(r.digests.buffer, r.digests.byteOffset + k * len, len).toString('base64')}`, i);
         }
       });
       for (const [k, count] of partial.counts) if (count >= 2) compareGroups.push(partial.members(k));
@@ -184,7 +182,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
         if (opts.cache.saves) opts.cache.set(key(i), algorithm, r.digests.subarray(k * fullLen, (k + 1) * fullLen), withXattrs.has(k));
       }
     };
-    await opts.pool.hash(table, fullRows, 'full', algorithm, onFull);
+    await opts.pool.hash(table, fullRows.view(), 'full', algorithm, onFull);
     // Candidate groups in chunks (a large group's chunks each start with its first row, the
     // one hashed), largest first so that the threads finish together, then packed into requests.
     const chunks: number[][] = [];
@@ -200,16 +198,18 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     for (const c of chunks) packer.add(c);
     // A last chunk of one small row is simply hashed: its digest still meets its equals below.
     const small = smallRows.view();
-    for (let g = 0, s = 0; g < smallEnds.length; s = smallEnds[g++]) packer.addGroup(small, s, smallEnds[g]);
+    for (let g = 0, s = 0; g < smallEnds.length; s = smallEnds.rows[g++]) packer.addGroup(small, s, smallEnds.rows[g]);
     await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
   };
   await digestCandidates();
   // The threads' memory goes before the groups are made; the xattrs step below starts them
   // again only when cached inodes with xattrs are in a group.
   await opts.pool.close();
+  linux().trimMemory();
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);
+  set.freeze();
   const needXattrs: number[] = [];
   for (let g = 0; g < groups.count; g++) for (const i of groups.members(g)) if (has[i] === 1) needXattrs.push(i);
 

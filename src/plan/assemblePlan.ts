@@ -14,7 +14,7 @@ import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
 import { metadataKey } from './metadataKey.js';
 import type { SpaceFigures } from './spaceFigures.js';
-import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, XattrRecord } from '../planfile/records.js';
+import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, TargetRecord, XattrRecord } from '../planfile/records.js';
 
 export interface PlanInode {
   stat: StatRecord;
@@ -51,6 +51,31 @@ export interface PlanCounters {
   space?: SpaceFigures;
 }
 
+/**
+ * Where the planner's records go: the plan writer (which serialises each path's link line
+ * from its bytes, with no record object per path), or an array of records (`recordSink`).
+ */
+export interface PlanSink {
+  store(rec: StoreRecord): void;
+  /** One link record for each path of `inode`, numbered from op `first`, in path order. */
+  links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void;
+}
+
+/** The link record of one path: what `PlanSink.links` stands for, path by path. */
+export function linkRecord(op: number, group: number, path: Buffer, inode: PlanInode, integrity: string, target: TargetRecord): LinkRecord {
+  return withXattrs({ type: 'link' as const, op, group, ...encodePath(path), stat: inode.stat, integrity, target }, inode.xattrs);
+}
+
+/** A sink that appends the records to `out`. */
+export function recordSink(out: BodyRecord[]): PlanSink {
+  return {
+    store: (rec) => out.push(rec),
+    links(first, group, inode, integrity, target) {
+      inode.paths.forEach((p, k) => out.push(linkRecord(first + k, group, p, inode, integrity, target)));
+    },
+  };
+}
+
 export function newCounters(): PlanCounters {
   return { group: 0, op: 0, storeEntries: 0, bytesReclaimable: 0n };
 }
@@ -68,8 +93,9 @@ function withXattrs<T extends object>(rec: T, xattrs: XattrRecord | undefined): 
   return xattrs && Object.keys(xattrs).length ? { ...rec, xattrs } : rec;
 }
 
-/** Plans one content group; appends records to `out` and advances the counters. */
-export function planContent(content: PlanContent, ctx: PlannerContext, counters: PlanCounters, out: BodyRecord[]): void {
+/** Plans one content group; hands its records to `sink` (or appends them to an array) and advances the counters. */
+export function planContent(content: PlanContent, ctx: PlannerContext, counters: PlanCounters, sink: PlanSink | BodyRecord[]): void {
+  const out = Array.isArray(sink) ? recordSink(sink) : sink;
   const parts = new Map<string, PlanInode[]>();
   for (const inode of content.inodes) {
     // A clone keeps each file's own inode and metadata: nothing needs to match but content.
@@ -86,7 +112,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
   }
 }
 
-function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, counters: PlanCounters, used: Set<number>, out: BodyRecord[]): void {
+function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, counters: PlanCounters, used: Set<number>, out: PlanSink): void {
   const hardlink = ctx.link === 'hardlink';
   let rest = part;
   // Each round either emits a group or drops its target from `rest`, so it ends.
@@ -136,7 +162,7 @@ function emitGroup(
   take: PlanInode[],
   ctx: PlannerContext,
   counters: PlanCounters,
-  out: BodyRecord[],
+  out: PlanSink,
 ): void {
   const group = counters.group++;
   let targetRef: { path: string; path64?: string };
@@ -157,7 +183,7 @@ function emitGroup(
       cost = BigInt(target.stat.size);
       counters.space?.copied(cost);
     }
-    out.push(store);
+    out.store(store);
     counters.storeEntries++;
     targetRef = encodePath(storePath);
   } else {
@@ -167,16 +193,12 @@ function emitGroup(
   let freed = 0n;
   for (const inode of ops) {
     if (inode.paths.length >= inode.stat.nlink) {
-      freed += BigInt(inode.stat.size);
-      counters.space?.freed(inode.stat.size);
+      const size = BigInt(inode.stat.size);
+      freed += size;
+      counters.space?.freed(size);
     }
-    for (const p of inode.paths) {
-      const rec: LinkRecord = withXattrs(
-        { type: 'link' as const, op: counters.op++, group, ...encodePath(p), stat: inode.stat, integrity, target: targetRecord },
-        inode.xattrs,
-      );
-      out.push(rec);
-    }
+    out.links(counters.op, group, inode, integrity, targetRecord);
+    counters.op += inode.paths.length;
   }
   if (freed > cost) counters.bytesReclaimable += freed - cost;
 }

@@ -11,12 +11,13 @@ import { WorkerPool } from '../workers/workerPool.js';
 import { statfsSync } from 'node:fs';
 import { storeLookup } from '../store/storeEntries.js';
 import { PlanWriter } from '../planfile/writePlan.js';
-import { PLAN_KIND, PLAN_VERSION, type Algorithm, type BodyRecord, type HeaderRecord, type LinkMode, type MatchOptions, type SpaceRecord } from '../planfile/records.js';
+import { PLAN_KIND, PLAN_VERSION, type Algorithm, type HeaderRecord, type LinkMode, type MatchOptions, type SpaceRecord } from '../planfile/records.js';
 import { encodePath } from '../pathBytes.js';
 import { VERSION } from '../version.js';
 import { newCounters, planContent } from './assemblePlan.js';
 import { SpaceFigures } from './spaceFigures.js';
 import { planInput } from './planInput.js';
+import { stopYoungGenerationGrowth } from './youngGeneration.js';
 
 /** Everything a plan is made from, settled and checked beforehand (src/cli/plan.ts). */
 export interface PlanRequest {
@@ -122,21 +123,19 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
   events.phase?.('save cache');
 
   // Assemble and write, one content group at a time.
+  stopYoungGenerationGrowth();
   const counters = newCounters();
   const writer = new PlanWriter(req.output, header);
   const abort = () => writer.abort();
   signal?.addEventListener('abort', abort);
   let written;
   try {
-    const records: BodyRecord[] = [];
     const lookup = req.store ? storeLookup(req.store) : undefined;
     counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
     const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
     for (let g = 0; g < dups.groups.count; g++) {
       const integrity = dups.groups.integrity(g);
-      planContent(planInput(g, integrity, scan.table, dups, lookup ? lookup(integrity) : []), ctx, counters, records);
-      for (const r of records) writer.write(r);
-      records.length = 0;
+      planContent(planInput(g, integrity, scan.table, dups, lookup ? lookup(integrity) : []), ctx, counters, writer);
     }
     lookup?.close();
     written = writer.finish({

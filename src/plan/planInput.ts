@@ -7,7 +7,7 @@ import type { FileTable } from '../scan/fileTable.js';
 import type { DuplicateResult } from '../hash/findDuplicates.js';
 import type { StoreEntry } from '../store/storeEntries.js';
 import type { XattrRecord } from '../planfile/records.js';
-import type { PlanContent } from './assemblePlan.js';
+import type { PlanContent, PlanInode } from './assemblePlan.js';
 
 function xattrRecord(list: Array<[string, Uint8Array]> | undefined): XattrRecord | undefined {
   if (!list || list.length === 0) return undefined;
@@ -18,18 +18,19 @@ function xattrRecord(list: Array<[string, Uint8Array]> | undefined): XattrRecord
 
 /** The planner's input for group g of `dups`; `entries` are the store's entries of its content. */
 export function planInput(g: number, integrity: string, table: FileTable, dups: DuplicateResult, entries: StoreEntry[]): PlanContent {
-  return {
-    integrity,
-    storeSuffixes: entries.map((e) => e.suffix),
-    inodes: Array.from(dups.groups.members(g), (row) => {
-      const paths = [row, ...(dups.aliases.get(row) ?? [])].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y));
-      const entry = entries.find((e) => e.dev === table.devOf(row) && e.ino === table.ino[row]);
-      return {
-        stat: table.stat(row),
-        paths,
-        xattrs: xattrRecord(dups.xattrs.get(row)),
-        storeEntry: entry ? { path: entry.path, suffix: entry.suffix } : undefined,
-      };
-    }),
-  };
+  const members = dups.groups.members(g);
+  const inodes: PlanInode[] = [];
+  for (let k = 0; k < members.length; k++) {
+    const row = members[k];
+    const aliases = dups.aliases.get(row);
+    const paths = aliases ? [row, ...aliases].map((r) => table.path(r)).sort((x, y) => Buffer.compare(x, y)) : [table.path(row)];
+    const entry = entries.length ? entries.find((e) => e.dev === table.devOf(row) && e.ino === table.ino[row]) : undefined;
+    inodes.push({
+      stat: table.stat(row),
+      paths,
+      xattrs: xattrRecord(dups.xattrs.get(row)),
+      storeEntry: entry ? { path: entry.path, suffix: entry.suffix } : undefined,
+    });
+  }
+  return { integrity, storeSuffixes: entries.map((e) => e.suffix), inodes };
 }

@@ -4,9 +4,10 @@
  * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds them
  * equal), with no line string and no copy of the record. The target (one per group, the
  * largest part of the line), the stat (one per inode) and the integrity are serialised once
- * each and copied as bytes; numbers are written digit by digit.
+ * each and copied; numbers are written digit by digit.
  */
-import type { LinkRecord } from './records.js';
+import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
+import { encodePath } from '../pathBytes.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const HEAD = bytes('{"type":"link","op":');
@@ -23,10 +24,11 @@ const END = bytes('}\n');
 const OVERHEAD = HEAD.length + GROUP.length + PATH.length + PATH64.length + STAT.length + INTEGRITY.length + TARGET.length + XATTRS.length + END.length + 40;
 
 export class LinkEncoder {
-  private target?: object;
+  private target?: TargetRecord;
   private targetJson = Buffer.alloc(0);
-  private stat?: object;
-  private statJson = Buffer.alloc(0);
+  private stat?: StatRecord;
+  /** The stat's JSON: ASCII only (digits and key names), written as latin1 without a Buffer of its own. */
+  private statJson = '';
   private integrity = '';
   private integrityJson = Buffer.alloc(0);
 
@@ -35,48 +37,82 @@ export class LinkEncoder {
    * or -1 when it might not fit in `out.length - at` bytes (nothing written).
    */
   encode(rec: LinkRecord, out: Buffer, at: number): number {
-    if (rec.target !== this.target) {
-      this.target = rec.target;
-      this.targetJson = bytes(JSON.stringify(rec.target));
-    }
-    if (rec.stat !== this.stat) {
-      this.stat = rec.stat;
-      this.statJson = bytes(JSON.stringify(rec.stat));
-    }
-    if (rec.integrity !== this.integrity) {
-      this.integrity = rec.integrity;
-      this.integrityJson = bytes(JSON.stringify(rec.integrity));
-    }
-    const path = JSON.stringify(rec.path);
     const path64 = rec.path64 === undefined ? '' : JSON.stringify(rec.path64);
-    const xattrs = rec.xattrs === undefined ? '' : JSON.stringify(rec.xattrs);
+    return this.line(rec.op, rec.group, JSON.stringify(rec.path), path64, rec.stat, rec.integrity, rec.target, rec.xattrs, out, at);
+  }
+
+  /**
+   * The same for the link record of `path` (as the planner's linkRecord makes it) from the
+   * path's bytes: a path of printable ASCII without `"` or `\` is its own JSON text, copied as
+   * it is; any other goes through encodePath and JSON.stringify like a record's.
+   */
+  encodePath(op: number, group: number, path: Buffer, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+    const x = xattrs && Object.keys(xattrs).length ? xattrs : undefined;
+    if (plain(path)) return this.line(op, group, path, '', stat, integrity, target, x, out, at);
+    const e = encodePath(path);
+    return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), stat, integrity, target, x, out, at);
+  }
+
+  /** `path`: its JSON text, or plain bytes to quote. */
+  private line(op: number, group: number, path: string | Buffer, path64: string, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+    if (target !== this.target) {
+      this.target = target;
+      this.targetJson = bytes(JSON.stringify(target));
+    }
+    if (stat !== this.stat) {
+      this.stat = stat;
+      this.statJson = JSON.stringify(stat);
+    }
+    if (integrity !== this.integrity) {
+      this.integrity = integrity;
+      this.integrityJson = bytes(JSON.stringify(integrity));
+    }
+    const xattrsJson = xattrs === undefined ? '' : JSON.stringify(xattrs);
+    const raw = typeof path !== 'string';
     // UTF-8 takes at most three bytes per UTF-16 unit.
-    const most = OVERHEAD + (path.length + path64.length + xattrs.length) * 3 + this.statJson.length + this.integrityJson.length + this.targetJson.length;
+    const pathBytes = raw ? path.length + 2 : path.length * 3;
+    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + this.statJson.length + this.integrityJson.length + this.targetJson.length;
     if (most > out.length - at) return -1;
     let p = at;
     p = put(out, p, HEAD);
-    p = digits(out, p, rec.op);
+    p = digits(out, p, op);
     p = put(out, p, GROUP);
-    p = digits(out, p, rec.group);
+    p = digits(out, p, group);
     p = put(out, p, PATH);
-    p += out.write(path, p);
+    if (raw) {
+      out[p++] = QUOTE;
+      p = put(out, p, path);
+      out[p++] = QUOTE;
+    } else p += out.write(path, p);
     if (path64) {
       p = put(out, p, PATH64);
       p += out.write(path64, p);
     }
     p = put(out, p, STAT);
-    p = put(out, p, this.statJson);
+    p += out.write(this.statJson, p, 'latin1');
     p = put(out, p, INTEGRITY);
     p = put(out, p, this.integrityJson);
     p = put(out, p, TARGET);
     p = put(out, p, this.targetJson);
-    if (xattrs) {
+    if (xattrsJson) {
       p = put(out, p, XATTRS);
-      p += out.write(xattrs, p);
+      p += out.write(xattrsJson, p);
     }
     p = put(out, p, END);
     return p - at;
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Bytes that JSON.stringify of their string would copy unchanged: printable ASCII except `"` and `\`. */
+function plain(b: Buffer): boolean {
+  for (let k = 0; k < b.length; k++) {
+    const c = b[k];
+    if (c < 0x20 || c >= 0x7f || c === QUOTE || c === BACKSLASH) return false;
+  }
+  return true;
 }
 
 function put(out: Buffer, at: number, b: Buffer): number {

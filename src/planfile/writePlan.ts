@@ -7,7 +7,8 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { createHash, type Hash } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import { trailerJson, type BodyRecord, type HeaderRecord, type TrailerRecord } from './records.js';
+import { trailerJson, type BodyRecord, type HeaderRecord, type StoreRecord, type TargetRecord, type TrailerRecord } from './records.js';
+import { linkRecord, type PlanInode, type PlanSink } from '../plan/assemblePlan.js';
 import { LinkEncoder } from './linkEncoder.js';
 import { fsyncDir } from '../fsyncDir.js';
 import { integrityOf } from '../integrity.js';
@@ -20,14 +21,14 @@ export interface WrittenPlan {
   trailer: TrailerRecord;
 }
 
-export class PlanWriter {
+export class PlanWriter implements PlanSink {
   private fd: number;
   private tmp: string;
   private buf = Buffer.allocUnsafe(BUFFER_BYTES);
   private used = 0;
   private lines: Hash = createHash('sha256');
   private closed = false;
-  private links = new LinkEncoder();
+  private encoder = new LinkEncoder();
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
@@ -44,18 +45,40 @@ export class PlanWriter {
    * reader validates, and the tests read back every plan they make.
    */
   write(rec: HeaderRecord | BodyRecord): void {
-    if (rec.type === 'link') {
-      let n = this.links.encode(rec, this.buf, this.used);
-      if (n < 0) {
-        this.flush();
-        n = this.links.encode(rec, this.buf, this.used);
-      }
-      if (n >= 0) {
-        this.used += n;
-        return;
+    if (rec.type === 'link' && this.encoded((buf, at) => this.encoder.encode(rec, buf, at))) return;
+    this.writeJson(rec);
+  }
+
+  /** A store record (the planner's sink). */
+  store(rec: StoreRecord): void {
+    this.writeJson(rec);
+  }
+
+  /** The link line of every path of `inode`, encoded from the path's bytes: no record object per path. */
+  links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void {
+    const { stat, xattrs, paths } = inode;
+    for (let k = 0; k < paths.length; k++) {
+      const p = paths[k];
+      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, p, stat, integrity, target, xattrs, buf, at))) {
+        this.writeJson(linkRecord(first + k, group, p, inode, integrity, target));
       }
     }
-    // Other records, and a link line longer than the whole buffer.
+  }
+
+  /** Runs an encoder into the buffer, flushing it first when full; false when the line is longer than the buffer. */
+  private encoded(encode: (buf: Buffer, at: number) => number): boolean {
+    let n = encode(this.buf, this.used);
+    if (n < 0) {
+      this.flush();
+      n = encode(this.buf, this.used);
+    }
+    if (n < 0) return false;
+    this.used += n;
+    return true;
+  }
+
+  /** A record as JSON.stringify writes it (every record but most link lines). */
+  private writeJson(rec: HeaderRecord | BodyRecord): void {
     const line = JSON.stringify(rec) + '\n';
     // UTF-8 takes at most three bytes per UTF-16 unit.
     if (this.used + line.length * 3 > this.buf.length) this.flush();

@@ -72,6 +72,7 @@ export class FileTable {
   dirRoot!: Uint32Array;
   dirCount = 0;
   roots: RootFds = { fds: [], skip: [], devs: [] };
+  private devTexts: string[] = [];
 
   /** A new empty table, or (with `share`) a view over the shared buffers of another thread's table. */
   constructor(share?: TableShare) {
@@ -186,6 +187,12 @@ export class FileTable {
     return i;
   }
 
+  /** Row i's device in decimal (one string per root). */
+  private devText(i: number): string {
+    const r = this.dirRoot[this.dir[i]];
+    return (this.devTexts[r] ??= this.roots.devs[r].toString());
+  }
+
   /** Row i's device: its root's. */
   devOf(i: number): bigint {
     return this.roots.devs[this.dirRoot[this.dir[i]]];
@@ -216,10 +223,11 @@ export class FileTable {
     const ne = this.nameAt[i + 1];
     const root = de - ds === 1 && this.dirBytes[ds] === 0x2f;
     const out = Buffer.allocUnsafe(de - ds + (root ? 0 : 1) + ne - ns);
-    out.set(this.dirBytes.subarray(ds, de), 0);
-    let at = de - ds;
+    const { dirBytes, names } = this; // byte by byte: no subarray object per part
+    let at = 0;
+    for (let k = ds; k < de; k++) out[at++] = dirBytes[k];
     if (!root) out[at++] = 0x2f;
-    out.set(this.names.subarray(ns, ne), at);
+    for (let k = ns; k < ne; k++) out[at++] = names[k];
     return out;
   }
 
@@ -232,7 +240,7 @@ export class FileTable {
 
   stat(i: number): StatRecord {
     return {
-      dev: this.devOf(i).toString(),
+      dev: this.devText(i),
       ino: this.ino[i].toString(),
       size: this.size[i].toString(),
       mode: this.modeOf(i),

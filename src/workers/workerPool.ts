@@ -155,7 +155,7 @@ export class WorkerPool {
    * Runs `kind` on every row of `table`; `onBatch` gets each batch's rows and result, in no
    * particular order. The table must not grow while this runs.
    */
-  async hash(table: FileTable, rows: number[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
+  async hash(table: FileTable, rows: ArrayLike<number> & { slice(s: number, e: number): ArrayLike<number> }, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
     let next = 0;
     const take = (): HashBatch | undefined => {
       if (next >= rows.length) return undefined;

@@ -28,9 +28,10 @@ function inode(paths: Buffer[], xattrs?: Record<string, string>): PlanInode {
   };
 }
 
-function records(ctx: Partial<PlannerContext>): BodyRecord[] {
+/** Plans the same contents every time into `out`: an array of records, or the writer itself. */
+function records(ctx: Partial<PlannerContext>, out: BodyRecord[] | PlanWriter = []): BodyRecord[] {
   const context: PlannerContext = { store: Buffer.from('/r/.hash'), link: 'hardlink', match: ALL, linkMax: 65000, ...ctx };
-  const out: BodyRecord[] = [];
+  ino = 1;
   const counters = newCounters();
   // Numbers of several digits, with zeros inside.
   counters.op = 9_087_650;
@@ -40,11 +41,12 @@ function records(ctx: Partial<PlannerContext>): BodyRecord[] {
   for (const inodes of [
     [inode([Buffer.from('/r/a')]), inode([Buffer.from('/r/b'), Buffer.from('/r/c')])],
     [inode([Buffer.from('/r/\xff-not-utf8', 'latin1')], x), inode([Buffer.from([0x2f, 0x72, 0x2f, 0xc3, 0x28])], x), inode([Buffer.from('/r/"q"\\\u0001')], x)],
+    [inode([Buffer.from('/r/\u007f-del'), Buffer.from('/r/é'), Buffer.from('/r/~ ok')], {}), inode([Buffer.from('/r/\u2028')]), inode([Buffer.from('/r/a"b'), Buffer.from('/r/a\\b')])],
     [inode([long]), inode([Buffer.from('/r/short')])],
   ]) {
     planContent({ integrity: INTEGRITY, inodes }, context, counters, out);
   }
-  return out;
+  return Array.isArray(out) ? out : [];
 }
 
 test.each([
@@ -62,6 +64,11 @@ test.each([
     w.finish({ files: 0, groups: 0, ops: 0, storeEntries: 0, bytesReclaimable: '0', sharedInodes: 0 });
     const lines = fs.readFileSync(join(dir, 'p.jsonl'), 'utf8').split('\n');
     expect(lines.slice(1, 1 + recs.length)).toEqual(recs.map((r) => JSON.stringify(r)));
+    // The planner writing into the writer directly (link lines from the paths' bytes): the same file.
+    const direct = new PlanWriter(join(dir, 'q.jsonl'), header);
+    records(ctx, direct);
+    direct.finish({ files: 0, groups: 0, ops: 0, storeEntries: 0, bytesReclaimable: '0', sharedInodes: 0 });
+    expect(fs.readFileSync(join(dir, 'q.jsonl'), 'utf8')).toBe(fs.readFileSync(join(dir, 'p.jsonl'), 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
