@@ -78,8 +78,13 @@ function parse(text: string, line: number): PlanRecord {
   return value as PlanRecord;
 }
 
-/** Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. */
-export function openPlan(file: string, options: { expect?: string } = {}): OpenPlan {
+/**
+ * Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. `onRecord`
+ * sees each record once it passed its checks, in order (apply compiles its steps from them):
+ * what it builds must not be acted on before openPlan returned, since a later line may still
+ * make the whole plan invalid.
+ */
+export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord) => void } = {}): OpenPlan {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -109,6 +114,7 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
         }
         linesHash.update(bytes); // the line's own bytes, its newline included (valid UTF-8: checked above)
         checker.add(rec);
+        options.onRecord?.(rec);
       }
       var totals = checker.finish();
     } catch (err) {

@@ -8,15 +8,27 @@
  */
 import type { Executor, Step, StepResult } from './executor.js';
 import { S } from './executor.js';
+import { decodeStep } from './stepCodec.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord } from '../journal/journal.js';
 
 /** Errors that stop the whole run: nothing else can succeed until the cause is fixed. */
 export const FATAL = new Set(['ENOSPC', 'EROFS', 'EDQUOT', 'EIO', 'ENOSYS']);
 
-/** One unit of work: a step for the executor, or an operation the journal already settled. */
+/** One unit of work: a step for the executor (an object, or already encoded: src/run/stepCodec.ts;
+ *  `bytes`: what a copy-in step adds to the store), or an operation the journal already settled. */
 export type Unit =
-  | { step: Step; op?: number; group: number }
+  | { step: Step | Buffer; op?: number; group: number; bytes?: bigint }
   | { known: 'done' | 'skipped'; op: number };
+
+type StepUnit = Extract<Unit, { step: unknown }>;
+
+/** The unit's step as an object (for the callbacks, which are rare enough). */
+function stepOf(u: StepUnit): Step {
+  if (!Buffer.isBuffer(u.step)) return u.step;
+  const s = decodeStep(u.step);
+  if (u.bytes !== undefined) s.bytes = u.bytes;
+  return s;
+}
 
 export interface RunOptions {
   exec: Executor;
@@ -28,7 +40,7 @@ export interface RunOptions {
   stopRequested: () => string | undefined;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
-  /** An operation step's result, before it is journaled (e.g. a target moved after EMLINK). */
+  /** The result of an operation step that moved its group's target (EMLINK), before it is journaled. */
   onOpStep?: (step: Step, op: number, group: number, r: StepResult) => void;
   /** A group step's result (e.g. the store entry it made). */
   onGroupStep?: (step: Step, group: number, r: StepResult) => void;
@@ -68,7 +80,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     since = 0;
     last = Date.now();
   };
-  const finish = (op: number, step: Step, r: StepResult) => {
+  const finish = (op: number, step: Step | Buffer, r: StepResult) => {
     const path = () => JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
@@ -97,7 +109,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       if (FATAL.has(code)) c.fatal = why;
     }
   };
-  type Batch = Array<{ step: Step; op?: number; group: number }>;
+  type Batch = StepUnit[];
   let batch: Batch = [];
   // One batch runs (off the main thread) while the next one is built: `running` is it.
   let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
@@ -112,10 +124,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       const u = units[i];
       if (r.s === S.notReached) return; // the run stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
-        o.onOpStep?.(u.step, u.op, u.group, r);
+        if (r.retarget) o.onOpStep?.(stepOf(u), u.op, u.group, r);
         return finish(u.op, u.step, r);
       }
-      o.onGroupStep?.(u.step, u.group, r);
+      o.onGroupStep?.(stepOf(u), u.group, r);
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
