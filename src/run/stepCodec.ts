@@ -26,13 +26,15 @@ export function write(s: Step, b: Buffer, at: number): number {
   b.writeInt32LE(s.r, at + 4);
   b.writeInt32LE(s.sr ?? 0, at + 8);
   at += HEAD;
-  for (const f of FIELDS) {
-    const v = s[f];
-    b.writeUInt32LE(v ? v.length : ABSENT, at);
-    at += 4;
-    if (!v) continue;
-    b.set(v, at);
-    at += v.length;
+  for (let i = 0; i < FIELDS.length; i++) {
+    const v = s[FIELDS[i]];
+    if (!v) {
+      b.writeUInt32LE(ABSENT, at);
+      at += 4;
+      continue;
+    }
+    b.writeUInt32LE(v.length, at);
+    at += 4 + v.copy(b, at + 4);
     b[at++] = 0;
   }
   return at;
