@@ -78,7 +78,9 @@ export class StepCompiler {
     }
     const tmp = Buffer.from(`${TMP_PREFIX}${TAG_PLACEHOLDER}-${rec.op}`);
     const e = encodeExpect(rec.stat, EXP.inode | (this.verifyContent ? EXP.content : 0));
-    this.put(U_OP, rec.op, { k: this.method!.replaceKind, ...this.placeOf(rec), t: tmp, e, g, a, x: encodeXattrs(rec.xattrs), ...(this.entry ?? {}) }, 0n);
+    const p = this.placeOf(rec);
+    const s = this.entry;
+    this.put(U_OP, rec.op, { k: this.method!.replaceKind, r: p.r, d: p.d, n: p.n, t: tmp, e, g, a, x: encodeXattrs(rec.xattrs), sr: s?.sr, sd: s?.sd, sn: s?.sn }, 0n);
   }
 
   private placeOf(rec: { path: string; path64?: string }) {

@@ -65,12 +65,13 @@ export function encodeExpect(stat: StatRecord, flags: number, over: { dev?: stri
 
 /** Recorded xattrs as [u32 len][name][u32 len][value]…, names sorted (the order flistxattr is compared in). */
 export function encodeXattrs(xattrs: XattrRecord | undefined): Buffer | undefined {
-  const names = Object.keys(xattrs ?? {}).sort();
+  if (!xattrs) return undefined;
+  const names = Object.keys(xattrs).sort();
   if (!names.length) return undefined;
   const parts: Buffer[] = [];
   for (const name of names) {
     const n = Buffer.from(name);
-    const v = Buffer.from(xattrs![name], 'base64');
+    const v = Buffer.from(xattrs[name], 'base64');
     const h = Buffer.allocUnsafe(4);
     h.writeUInt32LE(n.length);
     const l = Buffer.allocUnsafe(4);
