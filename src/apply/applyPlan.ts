@@ -89,14 +89,14 @@ export async function applyPlan(plan: OpenPlanLike | ApplyPlanFile, opts: ApplyO
     onEvent: opts.onEvent,
     batch: opts.batch,
     checkpointEvery: opts.checkpointEvery,
-    onOpStep: (step, op, group, r) => {
+    onOpStep: (step, op, group, r, append) => {
       // Without a store the group continues on this path's inode: a resumed run must know.
-      if (r.retarget === 1) opts.journal.append({ t: 'retarget', group, op, path: opts.exec.pathOf(step) });
+      if (r.retarget === 1) append({ t: 'retarget', group, op, path: opts.exec.pathOf(step) });
       if (r.retarget) opts.onEvent?.(`The target of group ${group} reached the link-count limit; ${JSON.stringify(opts.exec.pathOf(step).toString())} ${r.retarget === 1 ? 'continues it' : 'went to a further store entry'}`);
     },
-    onGroupStep: (step, group, r) => {
+    onGroupStep: (step, group, r, append) => {
       if (r.s === S.applied && step.k === K.copyIn) entryBytes += step.bytes ?? 0n;
-      if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) opts.journal.append({ t: 'entry', group, dev: r.dev, ino: r.ino });
+      if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) append({ t: 'entry', group, dev: r.dev, ino: r.ino });
       if (r.s === S.drift || r.s === S.failed) opts.onEvent?.(`Group ${group}: ${r.why}${r.code ? ` (${r.code})` : ''}: ${JSON.stringify(opts.exec.pathOf(step).toString())}`);
     },
   });

@@ -165,9 +165,9 @@ export class Executor {
     return decodeResults(buf, messages);
   }
 
-  /** syncfs on the filesystem of root `i`. */
-  syncfs(i: number): void {
-    linux().execSyncfs(this.handle, i);
+  /** syncfs on the filesystem of root `i`, off the main thread (a batch may run meanwhile). */
+  syncfsAsync(i: number): Promise<void> {
+    return linux().execSyncfsAsync(this.handle, i);
   }
 
   /** How many lane threads the batches run so far have started (a batch with one lane starts none). */
