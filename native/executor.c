@@ -1,7 +1,7 @@
 /*
  * The executor's binding: execOpen(roots) -> handle, execRun(handle, batch, abortOnDrift)
  * -> results (one crossing per batch of steps, encoded in one Buffer: native/executor_batch.c),
- * execSyncfs(handle, root), execClose(handle). The batch stops after the first fatal error
+ * execSyncfsAsync(handle, root), execClose(handle). The batch stops after the first fatal error
  * (ENOSPC, EROFS, EDQUOT, EIO) and, with abortOnDrift, after the first drift: the steps not
  * run after it are ST_NOT_REACHED.
  */
@@ -149,16 +149,49 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-/* execSyncfs(handle, root): makes everything written on that root's filesystem durable. */
-static napi_value xsyncfs(napi_env env, napi_callback_info info) {
+/* execSyncfsAsync(handle, root) -> Promise: syncfs on the filesystem of that root (roots and store
+   share one: plan refuses others; a root gone since, any other), on a thread of libuv's pool, so
+   that the main thread prepares and starts the next batch meanwhile (a batch may run then too). */
+struct sync_job { napi_async_work work; napi_deferred deferred; napi_ref handle_ref; int fd, err; };
+
+static void sync_execute(napi_env env, void *data) {
+  struct sync_job *j = data;
+  j->err = syncfs(j->fd) < 0 ? errno : 0;
+}
+
+static void sync_complete(napi_env env, napi_status status, void *data) {
+  struct sync_job *j = data;
+  napi_value v = NULL;
+  if (j->err) {
+    napi_value msg;
+    napi_create_string_utf8(env, strerror(j->err), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &v);
+    napi_reject_deferred(env, j->deferred, v);
+  } else {
+    napi_get_undefined(env, &v);
+    napi_resolve_deferred(env, j->deferred, v);
+  }
+  napi_delete_reference(env, j->handle_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value xsyncfs_async(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2]; int root = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *ex = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!ex || napi_get_value_int32(env, argv[1], &root) != napi_ok || root < 0 || root >= ex->nroots) { napi_throw_type_error(env, NULL, "executor and root expected"); return NULL; }
-  /* Roots and store share one filesystem (plan refuses others); a root gone since, any other. */
   for (int i = 0; i < ex->nroots && ex->rootfd[root] < 0; i++) root = (root + 1) % ex->nroots;
-  if (syncfs(ex->rootfd[root]) < 0) return throw_errno(env, "syncfs", errno);
-  return NULL;
+  struct sync_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "calloc", ENOMEM);
+  j->fd = ex->rootfd[root];
+  napi_value promise, name;
+  napi_create_promise(env, &j->deferred, &promise);
+  napi_create_reference(env, argv[0], 1, &j->handle_ref); /* the descriptors stay open while it runs */
+  napi_create_string_utf8(env, "hashify.execSyncfs", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return promise;
 }
 
 /* execClose(handle): closes every descriptor now (the finalizer would, later). */
@@ -201,7 +234,7 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
 
 void register_executor(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfs", xsyncfs), FN("execClose", xclose), FN("execThreads", xthreads), FN("lockFile", xlock),
+    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfsAsync", xsyncfs_async), FN("execClose", xclose), FN("execThreads", xthreads), FN("lockFile", xlock),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

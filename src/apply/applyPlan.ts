@@ -1,6 +1,7 @@
 /**
  * Executes a validated plan through the native executor (src/run/executor.ts), idempotently:
- * the steps of applySteps.ts run in batches under the runner (src/run/runSteps.ts), which
+ * the plan's steps, compiled as it was validated (openForApply, src/apply/compileSteps.ts)
+ * and read back by applySteps.ts, run in batches under the runner (src/run/runSteps.ts), which
  * journals each operation's outcome at checkpoints. A store entry made for a group is
  * journaled with its identity (`entry`).
  *
@@ -15,7 +16,8 @@ import type { JournalRecord, JournalState } from '../journal/journal.js';
 import { OP_DONE, OP_SKIPPED } from '../journal/journal.js';
 import type { OpenPlanLike } from './types.js';
 import { applySteps } from './applySteps.js';
-import { linkMethodOf } from './linkMethod.js';
+import { StepCompiler } from './compileSteps.js';
+import { openPlan, type OpenPlan } from '../planfile/readPlan.js';
 
 export interface ApplyOptions {
   exec: Executor;
@@ -49,10 +51,32 @@ function lanesOf(opts: ApplyOptions): number {
   return opts.lanes ?? (env > 0 ? Math.min(env, 4) : Math.min(2, availableParallelism()));
 }
 
-export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise<ApplyCounts> {
+/** A plan opened for apply: validated and compiled into steps in one reading. */
+export type ApplyPlanFile = OpenPlan & { compiled: StepCompiler; verifyContent: boolean };
+
+/** openPlan (every check, `--expect`), compiling each record into steps as it is validated. */
+export function openForApply(file: string, options: { expect?: string; verifyContent: boolean; spillMemory?: number }): ApplyPlanFile {
+  const compiled = new StepCompiler(options.verifyContent, options.spillMemory);
+  try {
+    return Object.assign(openPlan(file, { expect: options.expect, onRecord: compiled.add }), { compiled, verifyContent: options.verifyContent });
+  } catch (err) {
+    compiled.spill.close();
+    throw err;
+  }
+}
+
+/** The plan's steps: compiled while it was opened, else (a plan opened otherwise) from its records now. */
+function compiledOf(plan: OpenPlanLike | ApplyPlanFile, verifyContent: boolean): StepCompiler {
+  if ('compiled' in plan && plan.verifyContent === verifyContent) return plan.compiled;
+  const c = new StepCompiler(verifyContent);
+  for (const rec of plan.records()) c.add(rec);
+  return c;
+}
+
+export async function applyPlan(plan: OpenPlanLike | ApplyPlanFile, opts: ApplyOptions): Promise<ApplyCounts> {
   let resumedAt = 0;
   for (const s of opts.state.status) if (s === OP_DONE || s === OP_SKIPPED) resumedAt++;
-  const units = applySteps(plan, { exec: opts.exec, storeRoot: opts.storeRoot, method: linkMethodOf(plan.header.link), verifyContent: opts.verifyContent, state: opts.state, lanes: lanesOf(opts) });
+  const units = applySteps(compiledOf(plan, opts.verifyContent), plan.digest, { exec: opts.exec, state: opts.state, lanes: lanesOf(opts) });
   let entryBytes = 0n;
   const counts = await runSteps(units, {
     exec: opts.exec,
@@ -65,14 +89,14 @@ export async function applyPlan(plan: OpenPlanLike, opts: ApplyOptions): Promise
     onEvent: opts.onEvent,
     batch: opts.batch,
     checkpointEvery: opts.checkpointEvery,
-    onOpStep: (step, op, group, r) => {
+    onOpStep: (step, op, group, r, append) => {
       // Without a store the group continues on this path's inode: a resumed run must know.
-      if (r.retarget === 1) opts.journal.append({ t: 'retarget', group, op, path: opts.exec.pathOf(step) });
+      if (r.retarget === 1) append({ t: 'retarget', group, op, path: opts.exec.pathOf(step) });
       if (r.retarget) opts.onEvent?.(`The target of group ${group} reached the link-count limit; ${JSON.stringify(opts.exec.pathOf(step).toString())} ${r.retarget === 1 ? 'continues it' : 'went to a further store entry'}`);
     },
-    onGroupStep: (step, group, r) => {
+    onGroupStep: (step, group, r, append) => {
       if (r.s === S.applied && step.k === K.copyIn) entryBytes += step.bytes ?? 0n;
-      if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) opts.journal.append({ t: 'entry', group, dev: r.dev, ino: r.ino });
+      if ((r.s === S.applied || r.s === S.already) && r.dev && r.ino && step.sn) append({ t: 'entry', group, dev: r.dev, ino: r.ino });
       if (r.s === S.drift || r.s === S.failed) opts.onEvent?.(`Group ${group}: ${r.why}${r.code ? ` (${r.code})` : ''}: ${JSON.stringify(opts.exec.pathOf(step).toString())}`);
     },
   });

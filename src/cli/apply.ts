@@ -5,11 +5,10 @@
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { HashifyError } from '../errors.js';
-import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
-import { applyPlan } from '../apply/applyPlan.js';
+import { applyPlan, openForApply } from '../apply/applyPlan.js';
 import { mkdirs } from '../apply/mkdirs.js';
 import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Executor } from '../run/executor.js';
@@ -109,7 +108,7 @@ function checkFreeSpace(plan: OpenPlan): void {
 }
 
 export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
-  const plan = openPlan(args.plan, { expect: args.expect });
+  const plan = openForApply(args.plan, { expect: args.expect, verifyContent: args.verifyContent });
   const journalFile = args.journal ?? `${args.plan}.journal`;
   let locks: Lock[] = [];
   let signals: ReturnType<typeof stopOnSignals> | undefined;

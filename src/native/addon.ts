@@ -79,7 +79,7 @@ export interface LinuxAddon {
   execOpen(roots: Buffer[]): unknown;
   execRun(handle: unknown, batch: Buffer, abortOnDrift: boolean, fresh: boolean): Promise<[Buffer, Array<number | string>]>;
   execThreads(handle: unknown): number;
-  execSyncfs(handle: unknown, root: number): void;
+  execSyncfsAsync(handle: unknown, root: number): Promise<void>;
   execClose(handle: unknown): void;
   /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */
   lockFile(path: Buffer, shared?: boolean): number;

@@ -5,7 +5,7 @@
  * so a plan rewritten between review and execution is never acted on.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { HashifyError, errnoCode } from '../errors.js';
 import { schemaError } from './schema.js';
 import { isUtf8 } from '../pathBytes.js';
@@ -33,8 +33,15 @@ function invalid(file: string, line: number, message: string): HashifyError {
   });
 }
 
-/** Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first. */
-function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Generator<{ text: string; line: number; bytes: Buffer }> {
+/** How the trailer's line begins (trailerJson: its key order is fixed). */
+const TRAILER_START = '{"type":"trailer"';
+
+/**
+ * Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first.
+ * `linesHash`, when given, is fed every complete line (in runs, not line by line), and has
+ * been fed every line before a line that begins as the trailer does when that line is yielded.
+ */
+function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number; bytes: Buffer }> {
   const buf = Buffer.allocUnsafe(CHUNK);
   let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let pos = 0;
@@ -48,14 +55,22 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void): Ge
     onChunk(index++, chunk);
     let data: Buffer<ArrayBufferLike> = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
+    let hashed = 0;
     for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
       line++;
       // The trailer's integrity is checked over the decoded text: bytes that are not UTF-8
-      // would decode to U+FFFD like the different bytes of another file.
-      if (!isUtf8(data.subarray(start, nl))) throw new PlanRuleError(line, 'the line is not valid UTF-8');
-      yield { text: data.toString('utf8', start, nl), line, bytes: data.subarray(start, nl + 1) };
+      // would decode to U+FFFD like the different bytes of another file. Bytes that are not
+      // UTF-8 always decode with a U+FFFD, so only a line with one is checked byte by byte.
+      const text = data.toString('utf8', start, nl);
+      if (text.includes('\uFFFD') && !isUtf8(data.subarray(start, nl))) throw new PlanRuleError(line, 'the line is not valid UTF-8');
+      if (linesHash && text.startsWith(TRAILER_START)) {
+        linesHash.update(data.subarray(hashed, start));
+        hashed = start;
+      }
+      yield { text, line, bytes: data.subarray(start, nl + 1) };
       start = nl + 1;
     }
+    linesHash?.update(data.subarray(hashed, start));
     carry = Buffer.from(data.subarray(start));
     if (carry.length > MAX_LINE) throw new PlanRuleError(line + 1, 'a line is longer than 16 MiB');
     data = carry;
@@ -78,8 +93,13 @@ function parse(text: string, line: number): PlanRecord {
   return value as PlanRecord;
 }
 
-/** Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. */
-export function openPlan(file: string, options: { expect?: string } = {}): OpenPlan {
+/**
+ * Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. `onRecord`
+ * sees each record once it passed its checks, in order (apply compiles its steps from them):
+ * what it builds must not be acted on before openPlan returned, since a later line may still
+ * make the whole plan invalid.
+ */
+export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord) => void } = {}): OpenPlan {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -96,10 +116,10 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
     const chunkDigests: string[] = [];
     let beforeTrailer = '';
     try {
-      for (const { text, line, bytes } of lines(fd, (_i, chunk) => {
+      for (const { text, line } of lines(fd, (_i, chunk) => {
         whole.update(chunk);
         chunkDigests.push(createHash('sha256').update(chunk).digest('base64'));
-      })) {
+      }, linesHash)) {
         if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
         const rec = parse(text, line);
         if (rec.type === 'trailer') {
@@ -107,8 +127,8 @@ export function openPlan(file: string, options: { expect?: string } = {}): OpenP
           if (trailerJson(rec) !== text) throw new PlanRuleError(line, 'the trailer is not in the form hashify writes (edited?)');
           beforeTrailer = integrityOf('sha256', linesHash.copy().digest());
         }
-        linesHash.update(bytes); // the line's own bytes, its newline included (valid UTF-8: checked above)
         checker.add(rec);
+        options.onRecord?.(rec);
       }
       var totals = checker.finish();
     } catch (err) {

@@ -8,6 +8,9 @@ import { linux } from '../native/addon.js';
 import { isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
 import { integrityParts } from '../integrity.js';
+import { decodeResults, decodeStep, encodeBatch } from './stepCodec.js';
+
+export { encodeBatch } from './stepCodec.js';
 
 /** Step kinds (native/executor.h). */
 export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, release: 6, end: 7, sibling: 8 } as const;
@@ -62,12 +65,13 @@ export function encodeExpect(stat: StatRecord, flags: number, over: { dev?: stri
 
 /** Recorded xattrs as [u32 len][name][u32 len][value]…, names sorted (the order flistxattr is compared in). */
 export function encodeXattrs(xattrs: XattrRecord | undefined): Buffer | undefined {
-  const names = Object.keys(xattrs ?? {}).sort();
+  if (!xattrs) return undefined;
+  const names = Object.keys(xattrs).sort();
   if (!names.length) return undefined;
   const parts: Buffer[] = [];
   for (const name of names) {
     const n = Buffer.from(name);
-    const v = Buffer.from(xattrs![name], 'base64');
+    const v = Buffer.from(xattrs[name], 'base64');
     const h = Buffer.allocUnsafe(4);
     h.writeUInt32LE(n.length);
     const l = Buffer.allocUnsafe(4);
@@ -96,43 +100,74 @@ export interface Place {
   n: Buffer;
 }
 
-export class Executor {
-  private handle: unknown;
+/** Places paths beneath roots: the deepest root that holds a path, found without a scan of
+ *  every root when the root the last path was in holds this one and has no root beneath it. */
+export class Places {
+  private last = -1;
+  /** Whether another root lies beneath root i (then a path in i may be in that one). */
+  private nested: boolean[];
 
-  /** Opens every root (and the store, last) once. */
   constructor(readonly roots: Buffer[]) {
-    this.handle = linux().execOpen(roots);
+    this.nested = roots.map((r, i) => roots.some((o, j) => j !== i && isWithin(o, r) && !o.equals(r)));
   }
 
-  /** The root that holds `path` (the deepest one) and the path's place beneath it. */
   place(path: Buffer): Place | undefined {
     let best = -1;
-    for (let i = 0; i < this.roots.length; i++) {
-      if (isWithin(path, this.roots[i]) && !path.equals(this.roots[i]) && (best < 0 || this.roots[i].length > this.roots[best].length)) best = i;
+    const l = this.last;
+    if (l >= 0 && !this.nested[l] && this.holds(l, path)) best = l;
+    else {
+      for (let i = 0; i < this.roots.length; i++) {
+        if (this.holds(i, path) && (best < 0 || this.roots[i].length > this.roots[best].length)) best = i;
+      }
     }
     if (best < 0) return undefined;
+    this.last = best;
     const root = this.roots[best];
     const rel = path.subarray(root.length === 1 ? 1 : root.length + 1);
     const slash = rel.lastIndexOf(0x2f);
     return { r: best, d: slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash), n: rel.subarray(slash + 1) };
   }
 
+  private holds(i: number, path: Buffer): boolean {
+    const r = this.roots[i];
+    // Roots often differ only near their end: their last byte rules most of them out cheaply.
+    return path.length !== r.length && path[r.length - 1] === r[r.length - 1] && isWithin(path, r);
+  }
+}
+
+export class Executor {
+  private handle: unknown;
+
+  /** Opens every root (and the store, last) once. */
+  constructor(readonly roots: Buffer[]) {
+    this.places = new Places(roots);
+    this.handle = linux().execOpen(roots);
+  }
+
+  private places: Places;
+
+  /** The root that holds `path` (the deepest one) and the path's place beneath it. */
+  place(path: Buffer): Place | undefined {
+    return this.places.place(path);
+  }
+
   /** The absolute path a step names (for messages). */
-  pathOf(p: Place): Buffer {
+  pathOf(step: Place | Buffer): Buffer {
+    const p = Buffer.isBuffer(step) ? decodeStep(step) : step;
     return Buffer.concat([this.roots[p.r], Buffer.from('/'), ...(p.d.length ? [p.d, Buffer.from('/')] : []), p.n]);
   }
 
   /** Runs steps off the main thread (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
    *  the first drift no further step starts, also in a later batch unless it is `fresh` (the
    *  first of a run): those are `S.notReached`. */
-  async run(steps: Step[], abortOnDrift: boolean, fresh = true): Promise<StepResult[]> {
+  async run(steps: Array<Step | Buffer>, abortOnDrift: boolean, fresh = true): Promise<StepResult[]> {
     const [buf, messages] = await linux().execRun(this.handle, encodeBatch(steps), abortOnDrift, fresh);
     return decodeResults(buf, messages);
   }
 
-  /** syncfs on the filesystem of root `i`. */
-  syncfs(i: number): void {
-    linux().execSyncfs(this.handle, i);
+  /** syncfs on the filesystem of root `i`, off the main thread (a batch may run meanwhile). */
+  syncfsAsync(i: number): Promise<void> {
+    return linux().execSyncfsAsync(this.handle, i);
   }
 
   /** How many lane threads the batches run so far have started (a batch with one lane starts none). */
@@ -143,63 +178,4 @@ export class Executor {
   close(): void {
     linux().execClose(this.handle);
   }
-}
-
-const FIELDS = ['d', 'n', 't', 't2', 'sd', 'sn', 'e', 'g', 'x'] as const;
-
-/** A batch as native/executor_batch.c reads it (its file comment gives the layout). */
-export function encodeBatch(steps: Step[]): Buffer {
-  let size = 0;
-  for (const s of steps) {
-    size += 12 + 4 * FIELDS.length;
-    for (const f of FIELDS) size += s[f] ? s[f]!.length + 1 : 0;
-  }
-  const b = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const s of steps) {
-    b[at] = s.k;
-    b[at + 1] = s.l ?? 0;
-    b[at + 2] = s.lease ?? 0;
-    b[at + 3] = s.a ?? 0;
-    b.writeInt32LE(s.r, at + 4);
-    b.writeInt32LE(s.sr ?? 0, at + 8);
-    at += 12;
-    for (const f of FIELDS) {
-      const v = s[f];
-      b.writeUInt32LE(v ? v.length : 0xffffffff, at);
-      at += 4;
-      if (!v) continue;
-      b.set(v, at);
-      at += v.length;
-      b[at++] = 0;
-    }
-  }
-  return b;
-}
-
-const RESULT = 48;
-
-/** Results as native/executor.c writes them: a record per step, and [index, why, code] triples. */
-function decodeResults(buf: Buffer, messages: Array<number | string>): StepResult[] {
-  const out: StepResult[] = [];
-  for (let at = 0; at < buf.length; at += RESULT) {
-    const r: StepResult = { s: buf.readInt32LE(at) };
-    if (buf[at + 8]) r.group = 1;
-    if (buf[at + 9]) r.retarget = buf[at + 9];
-    const freed = buf.readUInt32LE(at + 20) * 2 ** 32 + buf.readUInt32LE(at + 16);
-    if (freed) r.freed = freed;
-    if (buf.readUInt32LE(at + 32) || buf.readUInt32LE(at + 36)) {
-      r.dev = buf.readBigUInt64LE(at + 24).toString();
-      r.ino = buf.readBigUInt64LE(at + 32).toString();
-      r.ctime = buf.readBigUInt64LE(at + 40).toString();
-      r.nlink = buf.readUInt32LE(at + 12);
-    }
-    out.push(r);
-  }
-  for (let i = 0; i + 2 < messages.length; i += 3) {
-    const r = out[messages[i] as number];
-    if (messages[i + 1]) r.why = messages[i + 1] as string;
-    if (messages[i + 2]) r.code = messages[i + 2] as string;
-  }
-  return out;
 }

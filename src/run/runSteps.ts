@@ -8,15 +8,27 @@
  */
 import type { Executor, Step, StepResult } from './executor.js';
 import { S } from './executor.js';
+import { decodeStep } from './stepCodec.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, type JournalRecord } from '../journal/journal.js';
 
 /** Errors that stop the whole run: nothing else can succeed until the cause is fixed. */
 export const FATAL = new Set(['ENOSPC', 'EROFS', 'EDQUOT', 'EIO', 'ENOSYS']);
 
-/** One unit of work: a step for the executor, or an operation the journal already settled. */
+/** One unit of work: a step for the executor (an object, or already encoded: src/run/stepCodec.ts;
+ *  `bytes`: what a copy-in step adds to the store), or an operation the journal already settled. */
 export type Unit =
-  | { step: Step; op?: number; group: number }
+  | { step: Step | Buffer; op?: number; group: number; bytes?: bigint }
   | { known: 'done' | 'skipped'; op: number };
+
+type StepUnit = Extract<Unit, { step: unknown }>;
+
+/** The unit's step as an object (for the callbacks, which are rare enough). */
+function stepOf(u: StepUnit): Step {
+  if (!Buffer.isBuffer(u.step)) return u.step;
+  const s = decodeStep(u.step);
+  if (u.bytes !== undefined) s.bytes = u.bytes;
+  return s;
+}
 
 export interface RunOptions {
   exec: Executor;
@@ -28,10 +40,11 @@ export interface RunOptions {
   stopRequested: () => string | undefined;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
-  /** An operation step's result, before it is journaled (e.g. a target moved after EMLINK). */
-  onOpStep?: (step: Step, op: number, group: number, r: StepResult) => void;
-  /** A group step's result (e.g. the store entry it made). */
-  onGroupStep?: (step: Step, group: number, r: StepResult) => void;
+  /** The result of an operation step that moved its group's target (EMLINK), before it is
+   *  journaled; `append` journals a record in order with the run's own (at its checkpoints). */
+  onOpStep?: (step: Step, op: number, group: number, r: StepResult, append: (r: JournalRecord) => void) => void;
+  /** A group step's result (e.g. the store entry it made); `append` as for onOpStep. */
+  onGroupStep?: (step: Step, group: number, r: StepResult, append: (r: JournalRecord) => void) => void;
   batch?: number;
   checkpointEvery?: number;
   checkpointMs?: number;
@@ -57,22 +70,35 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   const size = o.batch ?? 512;
   let since = 0;
   let last = Date.now();
+  // Records of outcomes since the last checkpoint: journaled once a syncfs begun after them has
+  // ended (the journal never gets ahead of what is durable). The syncfs runs off the main thread,
+  // so that batches go on meanwhile; one checkpoint at a time, in order.
+  let held: JournalRecord[] = [];
+  const append = (r: JournalRecord) => void held.push(r);
+  let syncing: Promise<void> = Promise.resolve();
+  let inFlight = false;
+  let failure: { err: unknown } | undefined;
   const checkpoint = () => {
-    // The filesystem first: the journal must never get ahead of what is durable.
-    try {
-      o.exec.syncfs(0);
-    } catch {
-      /* re-checked on resume */
-    }
-    o.journal.checkpoint();
+    const records = held;
+    held = [];
     since = 0;
     last = Date.now();
+    inFlight = true;
+    syncing = syncing.then(async () => {
+      await o.exec.syncfsAsync(0).catch(() => undefined); // not durable: re-checked on resume
+      for (const r of records) o.journal.append(r);
+      o.journal.checkpoint();
+    });
+    syncing.then(
+      () => (inFlight = false),
+      (err) => (failure ??= { err }),
+    );
   };
-  const finish = (op: number, step: Step, r: StepResult) => {
+  const finish = (op: number, step: Step | Buffer, r: StepResult) => {
     const path = () => JSON.stringify(o.exec.pathOf(step).toString());
     since++;
     if (r.s === S.applied || r.s === S.already) {
-      o.journal.append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
+      append({ t: 'done', op, how: r.s === S.applied ? 'applied' : 'already' });
       o.status[op] = OP_DONE;
       if (r.s === S.applied) c.applied++;
       else c.alreadyDone++;
@@ -82,7 +108,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       }
     } else if (r.s === S.drift) {
       const why = r.why ?? 'it changed';
-      o.journal.append({ t: 'skip', op, why });
+      append({ t: 'skip', op, why });
       o.status[op] = OP_SKIPPED;
       c.skipped++;
       o.onEvent?.(`Skipped ${path()}: ${why}`);
@@ -90,14 +116,14 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     } else {
       const code = r.code ?? 'EIO';
       const why = `${r.why ?? 'failed'} (${code}, ${path()})`;
-      o.journal.append({ t: 'fail', op, code, why });
+      append({ t: 'fail', op, code, why });
       o.status[op] = OP_FAILED;
       c.failed++;
       o.onEvent?.(`Operation ${op} failed: ${why}`);
       if (FATAL.has(code)) c.fatal = why;
     }
   };
-  type Batch = Array<{ step: Step; op?: number; group: number }>;
+  type Batch = StepUnit[];
   let batch: Batch = [];
   // One batch runs (off the main thread) while the next one is built: `running` is it.
   let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
@@ -112,10 +138,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       const u = units[i];
       if (r.s === S.notReached) return; // the run stopped (a fatal error, an abort) before it
       if (u.op !== undefined) {
-        o.onOpStep?.(u.step, u.op, u.group, r);
+        if (r.retarget) o.onOpStep?.(stepOf(u), u.op, u.group, r, append);
         return finish(u.op, u.step, r);
       }
-      o.onGroupStep?.(u.step, u.group, r);
+      o.onGroupStep?.(stepOf(u), u.group, r, append);
       if (r.s === S.drift && o.abortOnDrift) c.aborted = r.why;
       if (r.s === S.failed && FATAL.has(r.code ?? '')) c.fatal = `${r.why} (${r.code}, ${JSON.stringify(o.exec.pathOf(u.step).toString())})`;
     });
@@ -131,13 +157,14 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   // ended are journaled and, when due, checkpointed (syncfs, then the journal: syncfs makes at
   // least all of that durable) while the next one runs.
   const next = async () => {
+    if (failure) throw failure.err;
     const ended = running;
     running = undefined;
     const results = ended && (await ended.results);
     const stop = ended !== undefined && stopped();
     if (!stop) start();
     if (ended) settle(ended.units, results!);
-    if (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000))) checkpoint();
+    if (!inFlight && (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000)))) checkpoint();
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
     return !stop && !c.fatal && !c.aborted;
   };
@@ -154,6 +181,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   if (go) await next();
   if (running) settle(running.units, await running.results);
   checkpoint();
+  await syncing;
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
   o.onProgress?.(c.ops - c.notReached, c.ops);
   return c;
