@@ -63,7 +63,7 @@ if [ "$cold" != 0 ] && ! { [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]
 [ "${BENCH_COLD:-1}" = 0 ] && cold_why='BENCH_COLD=0'
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-for f in clone inner cp cpsync node nodeca empty cclone cinner ccp ccpsync; do : > "$work/t.$f"; : > "$work/t.$f.cpu"; done
+for f in clone inner cp cpsync cpal node nodeca empty cclone cinner ccp ccpsync; do : > "$work/t.$f"; : > "$work/t.$f.cpu"; done
 # Every run writes new trees (web.next$i, web.cp$i, …) and nothing is removed until the end:
 # removing a 200 MB tree (with the filesystem's discards) stalls the journal for seconds, and
 # a timed command after it would pay for that. Each timed command starts after a sync.
@@ -86,6 +86,10 @@ for i in $(seq 1 "$runs"); do
     [ -z "$ca_note" ] || timed "$work/t.nodeca" node -e 0
     timed "$work/t.empty" "${HASHIFY[@]}" clone "$work/empty" "$work/web.empty$i.$k" --quiet
   done
+  # The link-only floor in C: cp -al links every file (store-backed or not, so it copies
+  # nothing), makes the directories and symlinks, and syncs nothing.
+  settle
+  timed "$work/t.cpal" cp -al "$work/web" "$work/web.cpal$i"
 done
 if [ "$cold" != 0 ]; then
   for i in $(seq 1 "$runs"); do pair drop c cold; done
@@ -142,6 +146,7 @@ cat <<REPORT
 | **ratio clone / cp -a, warm cache** (target ≤ 0.1 time, ≤ 0.05 disk) | **$(ratio "$clone_s" "$cp_s")** (vs cp -a + sync: $(ratio "$clone_s" "$cpsync_s"); CPU: $(ratio "$(median < "$work/t.clone.cpu")" "$(median < "$work/t.cp.cpu")")) | $(ratio "$clone_kib" "$cp_kib") |
 $cold_rows
 | floor: \`node -e 0\` (Node's own start) | $node_s ($(ratio "$node_s" "$cp_s")× cp -a; CPU $(median < "$work/t.node.cpu")) | |
+| floor: \`cp -al\` (C, every file a link, nothing copied or synced) | $(median < "$work/t.cpal") ($(ratio "$(median < "$work/t.cpal")" "$cp_s")× cp -a; CPU $(median < "$work/t.cpal.cpu")) | |
 | floor: \`hashify clone\` of an empty directory (start, store listed) | $empty_s ($(ratio "$empty_s" "$cp_s")× cp -a; CPU $(median < "$work/t.empty.cpu")) | |
 $ca_row
 $floor_note
