@@ -1,6 +1,7 @@
 /* See dirlist.h. */
 #define _GNU_SOURCE
 #include "dirlist.h"
+#include "napi_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -52,4 +53,27 @@ int list_dir(DIR *d, int (*keep)(unsigned char d_type), struct listed **out, siz
   *out = ents;
   *count = n;
   return 0;
+}
+
+napi_value pack_listed(napi_env env, struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
+                       void (*fill)(const struct listed *e, int kind, uint8_t *rec)) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i++) if (kind(&ents[i]) >= 0) bytes += head + ((ents[i].len + 7) & ~(size_t)7);
+  napi_value out = NULL;
+  void *data;
+  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) {
+    free_listed(ents, n);
+    return throw_errno(env, "readdir", ENOMEM);
+  }
+  uint8_t *p = data;
+  memset(p, 0, bytes);
+  for (size_t i = 0; i < n; i++) {
+    int k = kind(&ents[i]);
+    if (k < 0) continue;
+    fill(&ents[i], k, p);
+    memcpy(p + head, ents[i].name, ents[i].len);
+    p += head + ((ents[i].len + 7) & ~(size_t)7);
+  }
+  free_listed(ents, n);
+  return out;
 }

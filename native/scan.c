@@ -36,6 +36,18 @@ static int scan_kind(const struct listed *e) {
 /* Only files and directories are stat'ed (and names readdir cannot type). */
 static int scan_keeps(unsigned char t) { return t == DT_REG || t == DT_DIR || t == DT_UNKNOWN; }
 
+/* One record's fields (the layout above) before its name. */
+static void scan_fill(const struct listed *e, int kind, uint8_t *p) {
+  uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8); int64_t *i64 = (int64_t *)(p + 32);
+  u32[0] = kind; u32[1] = e->len;
+  u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = e->st.st_size;
+  i64[0] = (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec;
+  i64[1] = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
+  i64[2] = (int64_t)e->st.st_atim.tv_sec * 1000000000 + e->st.st_atim.tv_nsec;
+  uint32_t *tail = (uint32_t *)(p + 56);
+  tail[0] = e->st.st_mode; tail[1] = e->st.st_uid; tail[2] = e->st.st_gid; tail[3] = (uint32_t)e->st.st_nlink;
+}
+
 static napi_value xreaddir(napi_env env, napi_callback_info info) {
   size_t argc = 2; napi_value argv[2]; int rootfd;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -50,33 +62,7 @@ static napi_value xreaddir(napi_env env, napi_callback_info info) {
   struct listed *ents; size_t n;
   int err = list_dir(d, scan_keeps, &ents, &n);
   if (err) return throw_errno(env, "readdir", err);
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; i++) if (scan_kind(&ents[i]) >= 0) bytes += REC_HEAD + ((ents[i].len + 7) & ~(size_t)7);
-  napi_value out = NULL;
-  void *data;
-  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
-  else {
-    uint8_t *p = data;
-    memset(p, 0, bytes);
-    for (size_t i = 0; i < n; i++) {
-      struct listed *e = &ents[i];
-      int kind = scan_kind(e);
-      if (kind < 0) continue;
-      uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8); int64_t *i64 = (int64_t *)(p + 32);
-      u32[0] = kind; u32[1] = e->len;
-      u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = e->st.st_size;
-      i64[0] = (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec;
-      i64[1] = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
-      i64[2] = (int64_t)e->st.st_atim.tv_sec * 1000000000 + e->st.st_atim.tv_nsec;
-      uint32_t *tail = (uint32_t *)(p + 56);
-      tail[0] = e->st.st_mode; tail[1] = e->st.st_uid; tail[2] = e->st.st_gid; tail[3] = (uint32_t)e->st.st_nlink;
-      memcpy(p + REC_HEAD, e->name, e->len);
-      p += REC_HEAD + ((e->len + 7) & ~(size_t)7);
-    }
-  }
-  free_listed(ents, n);
-  if (err) return throw_errno(env, "readdir", err);
-  return out;
+  return pack_listed(env, ents, n, REC_HEAD, scan_kind, scan_fill);
 }
 
 void register_scan(napi_env env, napi_value exports) {

@@ -81,34 +81,24 @@ static napi_value xlistat(napi_env env, napi_callback_info info) {
  */
 #define PACK_HEAD 56
 
+static int packed_kind(const struct listed *e) { return e->gone ? K_GONE : kind_of(e->st.st_mode); }
+
+/* One record's fields (the layout above) before its name. */
+static void packed_fill(const struct listed *e, int kind, uint8_t *p) {
+  uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
+  u32[0] = (uint32_t)kind; u32[1] = (uint32_t)e->len;
+  u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
+  u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
+  ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
+}
+
 static napi_value xlistpackedat(napi_env env, napi_callback_info info) {
   DIR *d = dir_of_arg(env, info);
   if (!d) return NULL;
   struct listed *ents; size_t n;
   int err = list_dir(d, NULL, &ents, &n);
   if (err) return throw_errno(env, "readdir", err);
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; i++) bytes += PACK_HEAD + ((ents[i].len + 7) & ~(size_t)7);
-  napi_value out = NULL;
-  void *data;
-  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) err = ENOMEM;
-  else {
-    uint8_t *p = data;
-    memset(p, 0, bytes);
-    for (size_t i = 0; i < n; i++) {
-      struct listed *e = &ents[i];
-      uint32_t *u32 = (uint32_t *)p; uint64_t *u64 = (uint64_t *)(p + 8);
-      u32[0] = (uint32_t)(e->gone ? K_GONE : kind_of(e->st.st_mode)); u32[1] = (uint32_t)e->len;
-      u64[0] = e->st.st_dev; u64[1] = e->st.st_ino; u64[2] = (uint64_t)e->st.st_size; u64[3] = (uint64_t)e->st.st_blocks;
-      u64[4] = (uint64_t)e->st.st_ctim.tv_sec * 1000000000u + (uint64_t)e->st.st_ctim.tv_nsec;
-      ((uint32_t *)(p + 48))[0] = (uint32_t)e->st.st_nlink;
-      memcpy(p + PACK_HEAD, e->name, e->len);
-      p += PACK_HEAD + ((e->len + 7) & ~(size_t)7);
-    }
-  }
-  free_listed(ents, n);
-  if (err) return throw_errno(env, "readdir", err);
-  return out;
+  return pack_listed(env, ents, n, PACK_HEAD, packed_kind, packed_fill);
 }
 
 static napi_value stat_row(napi_env env, napi_value name, int kind, const struct stat *st) {
