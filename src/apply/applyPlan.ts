@@ -21,8 +21,6 @@ import { openPlan, type OpenPlan } from '../planfile/readPlan.js';
 
 export interface ApplyOptions {
   exec: Executor;
-  /** The index of the store among the executor's roots (unused without a store). */
-  storeRoot: number;
   journal: { append(r: JournalRecord): void; checkpoint(): void };
   state: JournalState;
   onDrift: 'skip' | 'abort';

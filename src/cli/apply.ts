@@ -9,6 +9,7 @@ import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, type Lock } from '../apply/lock.js';
 import { applyPlan, openForApply } from '../apply/applyPlan.js';
+import { executorRoots } from '../apply/compileSteps.js';
 import { mkdirs } from '../apply/mkdirs.js';
 import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Executor } from '../run/executor.js';
@@ -77,13 +78,12 @@ export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
   return locks;
 }
 
-/** Roots to resolve beneath: the plan's roots, then its store (index `roots.length`). */
-export function openExecutor(plan: OpenPlan): { exec: Executor; storeRoot: number } {
-  const roots = plan.header.roots.map((r) => decodePath(r));
-  const store = plan.header.store ? decodePath(plan.header.store) : undefined;
+/** The executor over the roots to resolve beneath, in the order the compiled steps name them (executorRoots). */
+export function openExecutor(plan: OpenPlan): { exec: Executor } {
+  const roots = executorRoots(plan.header);
   try {
-    if (store) mkdirs(store);
-    return { exec: new Executor(store ? [...roots, store] : roots), storeRoot: roots.length };
+    if (plan.header.store) mkdirs(roots[roots.length - 1]);
+    return { exec: new Executor(roots) };
   } catch (err) {
     throw new HashifyError('IO', `Cannot open the plan's roots: ${(err as Error).message}`, { hint: 'a root that is gone or is a symlink now cannot be applied; make a new plan' });
   }
@@ -123,7 +123,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     // Read again under the lock: another apply may have finished meanwhile.
     const current = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     checkFreeSpace(plan);
-    const { exec, storeRoot } = openExecutor(plan);
+    const { exec } = openExecutor(plan);
     const journal = new JournalWriter(journalFile, plan.digest, 'apply', current.valid, current.exists);
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
     const started = Date.now();
@@ -131,7 +131,6 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     try {
       counts = await applyPlan(plan, {
         exec,
-        storeRoot,
         journal,
         // HASHIFY_BATCH=1 (tests): one step per crossing and a checkpoint after every operation.
         ...(Number(process.env.HASHIFY_BATCH) > 0 ? { batch: Number(process.env.HASHIFY_BATCH), checkpointEvery: Number(process.env.HASHIFY_BATCH) } : {}),

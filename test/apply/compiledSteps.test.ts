@@ -34,9 +34,9 @@ async function applyOpened(plan: ApplyPlanFile): Promise<{ applied: number; fail
   const journalFile = `${plan.file}.journal`;
   const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
   const journal = new JournalWriter(journalFile, plan.digest, 'apply', state.valid, state.exists);
-  const { exec, storeRoot } = openExecutor(plan);
+  const { exec } = openExecutor(plan);
   try {
-    return await applyPlan(plan, { exec, storeRoot, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: 8 });
+    return await applyPlan(plan, { exec, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: 8 });
   } finally {
     journal.checkpoint();
     journal.close();

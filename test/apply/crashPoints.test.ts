@@ -63,11 +63,11 @@ async function applyInProcess(planFile: string, options: { batch?: number; stopA
   const journalFile = `${planFile}.journal`;
   const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
   const journal = new JournalWriter(journalFile, plan.digest, 'apply', state.valid, state.exists);
-  const { exec, storeRoot } = openExecutor(plan);
+  const { exec } = openExecutor(plan);
   let seen = 0;
   try {
     return await applyPlan(plan, {
-      exec, storeRoot, journal, state, onDrift: 'skip', verifyContent: false,
+      exec, journal, state, onDrift: 'skip', verifyContent: false,
       stopRequested: () => (options.stopAfter !== undefined && ++seen > options.stopAfter ? 'SIGTERM' : undefined),
       batch: options.batch, checkpointEvery: options.batch,
     });

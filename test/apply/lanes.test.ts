@@ -46,10 +46,10 @@ async function applyWith(planFile: string, lanes: number, options: { batch?: num
   const journalFile = `${planFile}.journal`;
   const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
   const journal = new JournalWriter(journalFile, plan.digest, 'apply', state.valid, state.exists);
-  const { exec, storeRoot } = openExecutor(plan);
+  const { exec } = openExecutor(plan);
   try {
     // Small batches: many crossings, each with steps of both lanes.
-    const counts = await applyPlan(plan, { exec, storeRoot, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes });
+    const counts = await applyPlan(plan, { exec, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes });
     return { counts, threads: exec.threadsStarted() };
   } finally {
     journal.checkpoint();
