@@ -47,9 +47,10 @@ static int journal_orders(int fd) {
   return sf.f_type == EXT4_SUPER_MAGIC && ext4_has_journal(fd);
 }
 
-/* Waits for the writeback of the copied file at rel (below DST's root). */
+/* Waits for the writeback of the copied file at rel, resolved beneath DST's root (no symlink
+ * on the way, as everywhere else: the tree's directories carry SRC's owners). */
 static int wait_data(clone_t *c, const char *rel) {
-  int fd = openat(c->dst_root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open_beneath(c->dst_root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0) return -1;
   int r = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   int e = errno;
