@@ -13,16 +13,50 @@
 import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
 import { metadataKey } from './metadataKey.js';
+import { STAT_MOST } from './rowStat.js';
 import type { SpaceFigures } from './spaceFigures.js';
 import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, TargetRecord, XattrRecord } from '../planfile/records.js';
 
+/**
+ * One inode as the planner reads it: what it decides by (links, size, metadata key, paths),
+ * and its identity as the plan records it, made only where a record needs it. Inodes from the
+ * scan table (rowInode.ts) write their stat JSON from the table's columns; `recordInode` makes
+ * one from a StatRecord.
+ */
 export interface PlanInode {
-  stat: StatRecord;
   /** Every path of this inode inside the roots, sorted bytewise. */
   paths: Buffer[];
+  /** st_nlink: its links inside and outside the roots. */
+  readonly nlink: number;
+  readonly size: bigint;
   xattrs?: XattrRecord;
   /** Set when this inode is already an entry of the store. */
   storeEntry?: { path: Buffer; suffix: number };
+  /** What must match besides content for two inodes to become one (metadataKey.ts). */
+  key(match: MatchOptions): string;
+  /** The identity as scanned (a target's or a store entry's record: once a group). */
+  stat(): StatRecord;
+  /** Writes JSON.stringify(stat()) into `out` at `at`: where it ends, or -1 when it might not fit. */
+  writeStat(out: Buffer, at: number): number;
+}
+
+/** A PlanInode from its stat record (tests, and any caller without a scan table). */
+export function recordInode(stat: StatRecord, paths: Buffer[], xattrs?: XattrRecord, storeEntry?: { path: Buffer; suffix: number }): PlanInode {
+  let json: string | undefined;
+  return {
+    paths,
+    nlink: stat.nlink,
+    size: BigInt(stat.size),
+    xattrs,
+    storeEntry,
+    key: (match) => metadataKey(stat, xattrs, match),
+    stat: () => stat,
+    writeStat(out, at) {
+      json ??= JSON.stringify(stat);
+      const b = Buffer.byteLength(json);
+      return b > out.length - at || b > STAT_MOST ? -1 : at + out.write(json, at);
+    },
+  };
 }
 
 export interface PlanContent {
@@ -63,7 +97,7 @@ export interface PlanSink {
 
 /** The link record of one path: what `PlanSink.links` stands for, path by path. */
 export function linkRecord(op: number, group: number, path: Buffer, inode: PlanInode, integrity: string, target: TargetRecord): LinkRecord {
-  return withXattrs({ type: 'link' as const, op, group, ...encodePath(path), stat: inode.stat, integrity, target }, inode.xattrs);
+  return withXattrs({ type: 'link' as const, op, group, ...encodePath(path), stat: inode.stat(), integrity, target }, inode.xattrs);
 }
 
 /** A sink that appends the records to `out`. */
@@ -81,7 +115,7 @@ export function newCounters(): PlanCounters {
 }
 
 function byKeeperRule(a: PlanInode, b: PlanInode): number {
-  if (a.stat.nlink !== b.stat.nlink) return b.stat.nlink - a.stat.nlink;
+  if (a.nlink !== b.nlink) return b.nlink - a.nlink;
   return Buffer.compare(a.paths[0], b.paths[0]);
 }
 
@@ -99,7 +133,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
   const parts = new Map<string, PlanInode[]>();
   for (const inode of content.inodes) {
     // A clone keeps each file's own inode and metadata: nothing needs to match but content.
-    const k = ctx.link === 'reflink' ? '' : metadataKey(inode.stat, inode.xattrs, ctx.match);
+    const k = ctx.link === 'reflink' ? '' : inode.key(ctx.match);
     const list = parts.get(k);
     if (list) list.push(inode);
     else parts.set(k, [inode]);
@@ -118,11 +152,11 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
   // Each round either emits a group or drops its target from `rest`, so it ends.
   while (rest.length >= 2) {
     // Target: an existing store entry with room (most links first), else the keeper.
-    const entries = ctx.store && hardlink ? rest.filter((i) => i.storeEntry && i.stat.nlink < ctx.linkMax).sort(byKeeperRule) : [];
+    const entries = ctx.store && hardlink ? rest.filter((i) => i.storeEntry && i.nlink < ctx.linkMax).sort(byKeeperRule) : [];
     const target = entries[0] ?? [...rest].sort(byKeeperRule)[0];
     let storePath: Buffer | undefined;
     let newSuffix: number | undefined;
-    let nlink = target.stat.nlink;
+    let nlink = target.nlink;
     if (ctx.store && hardlink) {
       if (target.storeEntry) storePath = target.storeEntry.path;
       else {
@@ -139,7 +173,7 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
     const left: PlanInode[] = [];
     for (const inode of rest) {
       if (inode === target) continue;
-      if (!hardlink && inode.stat.nlink > 1) continue; // a clone would split its hard links
+      if (!hardlink && inode.nlink > 1) continue; // a clone would split its hard links
       if (hardlink && nlink + inode.paths.length > ctx.linkMax) left.push(inode);
       else {
         take.push(inode);
@@ -172,15 +206,15 @@ function emitGroup(
     let store: StoreRecord;
     if (!target.storeEntry) counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
     if (target.storeEntry || ctx.adopt) {
-      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat }, target.xattrs);
+      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat() }, target.xattrs);
       if (!target.storeEntry) store.from = encodePath(target.paths[0]);
     } else {
       // Copy-in: the entry is a new inode made from the keeper's checked bytes, and the
       // keeper's own paths are relinked to it like every other path of the group.
-      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat }, target.xattrs);
+      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat() }, target.xattrs);
       store = { type: 'store' as const, group, integrity, ...encodePath(storePath), keeper };
       ops = [target, ...take];
-      cost = BigInt(target.stat.size);
+      cost = target.size;
       counters.space?.copied(cost);
     }
     out.store(store);
@@ -189,11 +223,11 @@ function emitGroup(
   } else {
     targetRef = encodePath(target.paths[0]);
   }
-  const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
+  const targetRecord = withXattrs({ ...targetRef, stat: target.stat() }, target.xattrs);
   let freed = 0n;
   for (const inode of ops) {
-    if (inode.paths.length >= inode.stat.nlink) {
-      const size = BigInt(inode.stat.size);
+    if (inode.paths.length >= inode.nlink) {
+      const size = inode.size;
       freed += size;
       counters.space?.freed(size);
     }

@@ -8,6 +8,8 @@
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
+import type { PlanInode } from '../plan/assemblePlan.js';
+import { STAT_MOST } from '../plan/rowStat.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const HEAD = bytes('{"type":"link","op":');
@@ -46,20 +48,21 @@ export class LinkEncoder {
    * path's bytes: a path of printable ASCII without `"` or `\` is its own JSON text, copied as
    * it is; any other goes through encodePath and JSON.stringify like a record's.
    */
-  encodePath(op: number, group: number, path: Buffer, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
-    const x = xattrs && Object.keys(xattrs).length ? xattrs : undefined;
-    if (plain(path)) return this.line(op, group, path, '', stat, integrity, target, x, out, at);
+  encodePath(op: number, group: number, path: Buffer, inode: PlanInode, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
+    const x = inode.xattrs && Object.keys(inode.xattrs).length ? inode.xattrs : undefined;
+    if (plain(path)) return this.line(op, group, path, '', inode, integrity, target, x, out, at);
     const e = encodePath(path);
-    return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), stat, integrity, target, x, out, at);
+    return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), inode, integrity, target, x, out, at);
   }
 
-  /** `path`: its JSON text, or plain bytes to quote. */
-  private line(op: number, group: number, path: string | Buffer, path64: string, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+  /** `path`: its JSON text, or plain bytes to quote; `stat`: a record, or the inode that writes its own. */
+  private line(op: number, group: number, path: string | Buffer, path64: string, stat: StatRecord | PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
     if (target !== this.target) {
       this.target = target;
       this.targetJson = bytes(JSON.stringify(target));
     }
-    if (stat !== this.stat) {
+    const record = !('writeStat' in stat);
+    if (record && stat !== this.stat) {
       this.stat = stat;
       this.statJson = JSON.stringify(stat);
     }
@@ -71,7 +74,7 @@ export class LinkEncoder {
     const raw = typeof path !== 'string';
     // UTF-8 takes at most three bytes per UTF-16 unit.
     const pathBytes = raw ? path.length + 2 : path.length * 3;
-    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + this.statJson.length + this.integrityJson.length + this.targetJson.length;
+    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + (record ? this.statJson.length : STAT_MOST) + this.integrityJson.length + this.targetJson.length;
     if (most > out.length - at) return -1;
     let p = at;
     p = put(out, p, HEAD);
@@ -89,7 +92,8 @@ export class LinkEncoder {
       p += out.write(path64, p);
     }
     p = put(out, p, STAT);
-    p += out.write(this.statJson, p, 'latin1');
+    if (record) p += out.write(this.statJson, p, 'latin1');
+    else if ((p = stat.writeStat(out, p)) < 0) return -1;
     p = put(out, p, INTEGRITY);
     p = put(out, p, this.integrityJson);
     p = put(out, p, TARGET);

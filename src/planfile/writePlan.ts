@@ -70,10 +70,10 @@ export class PlanWriter implements PlanSink {
 
   /** The link line of every path of `inode`, encoded from the path's bytes: no record object per path. */
   links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void {
-    const { stat, xattrs, paths } = inode;
+    const { paths } = inode;
     for (let k = 0; k < paths.length; k++) {
       const p = paths[k];
-      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, p, stat, integrity, target, xattrs, buf, at))) {
+      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, p, inode, integrity, target, buf, at))) {
         this.writeJson(linkRecord(first + k, group, p, inode, integrity, target));
       }
     }
