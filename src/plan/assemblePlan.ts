@@ -119,6 +119,13 @@ function byKeeperRule(a: PlanInode, b: PlanInode): number {
   return Buffer.compare(a.paths[0], b.paths[0]);
 }
 
+/** The first inode by the keeper rule among those `ok` accepts (what a stable sort would put first). */
+function first(inodes: PlanInode[], ok: (i: PlanInode) => boolean): PlanInode | undefined {
+  let best: PlanInode | undefined;
+  for (const i of inodes) if (ok(i) && (best === undefined || byKeeperRule(i, best) < 0)) best = i;
+  return best;
+}
+
 function byFirstPath(a: PlanInode, b: PlanInode): number {
   return Buffer.compare(a.paths[0], b.paths[0]);
 }
@@ -152,8 +159,8 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
   // Each round either emits a group or drops its target from `rest`, so it ends.
   while (rest.length >= 2) {
     // Target: an existing store entry with room (most links first), else the keeper.
-    const entries = ctx.store && hardlink ? rest.filter((i) => i.storeEntry && i.nlink < ctx.linkMax).sort(byKeeperRule) : [];
-    const target = entries[0] ?? [...rest].sort(byKeeperRule)[0];
+    const entry = ctx.store && hardlink ? first(rest, (i) => i.storeEntry !== undefined && i.nlink < ctx.linkMax) : undefined;
+    const target = entry ?? first(rest, () => true)!;
     let storePath: Buffer | undefined;
     let newSuffix: number | undefined;
     let nlink = target.nlink;

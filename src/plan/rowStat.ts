@@ -7,20 +7,14 @@
 import type { FileTable } from '../scan/fileTable.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
-const DEV = ascii('{"dev":"');
-const INO = ascii('","ino":"');
 const SIZE = ascii('","size":"');
-const MODE = ascii('","mode":');
-const UID = ascii(',"uid":');
-const GID = ascii(',"gid":');
-const NLINK = ascii(',"nlink":');
 const MTIME = ascii(',"mtime":"');
 const CTIME = ascii('","ctime":"');
 const ATIME = ascii('","atime":"');
 const END = ascii('"}');
 
 /** The longest stat JSON: the keys and ten numbers of at most 20 digits and a sign. */
-export const STAT_MOST = DEV.length + INO.length + SIZE.length + MODE.length + UID.length + GID.length + NLINK.length + MTIME.length + CTIME.length + ATIME.length + END.length + 10 * 21;
+export const STAT_MOST = '{"dev":"","ino":"","size":"","mode":,"uid":,"gid":,"nlink":,"mtime":"","ctime":"","atime":""}'.length + 10 * 21;
 
 const TWO32 = 4294967296;
 const BILLION = 1e9;
@@ -32,7 +26,9 @@ export class RowStats {
   private mtime: Uint32Array;
   private ctime: Uint32Array;
   private atime: Uint32Array;
-  private devs: Buffer[] = [];
+  /** `{"dev":"D","ino":"` for each root, and `","mode":M,"uid":U,"gid":G,"nlink":` for each (mode, uid, gid) number. */
+  private heads: Buffer[] = [];
+  private metas: Buffer[] = [];
 
   constructor(private table: FileTable) {
     const halves = (a: BigUint64Array | BigInt64Array) => new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
@@ -53,19 +49,12 @@ export class RowStats {
     if (out.length - at < STAT_MOST) return -1;
     const t = this.table;
     const r = t.dirRoot[t.dir[i]];
-    let p = put(out, at, DEV);
-    p = put(out, p, (this.devs[r] ??= ascii(t.roots.devs[r].toString())));
-    p = put(out, p, INO);
+    const m = t.meta[i];
+    let p = put(out, at, (this.heads[r] ??= ascii(`{"dev":"${t.roots.devs[r]}","ino":"`)));
     p = u64(out, p, this.ino, i);
     p = put(out, p, SIZE);
     p = u64(out, p, this.size, i);
-    p = put(out, p, MODE);
-    p = digits(out, p, t.modeOf(i));
-    p = put(out, p, UID);
-    p = digits(out, p, t.uidOf(i));
-    p = put(out, p, GID);
-    p = digits(out, p, t.gidOf(i));
-    p = put(out, p, NLINK);
+    p = put(out, p, (this.metas[m] ??= ascii(`","mode":${t.modeOf(i)},"uid":${t.uidOf(i)},"gid":${t.gidOf(i)},"nlink":`)));
     p = digits(out, p, t.nlink[i]);
     p = put(out, p, MTIME);
     p = i64(out, p, this.mtime, i, t.mtime);
@@ -103,23 +92,37 @@ function u64(out: Buffer, at: number, halves: Uint32Array, i: number): number {
     q = q * 65536 + d;
   }
   // q < 2^64 / 10^9 < 2^35, and q >= 2^53 / 10^9 > 0: nine digits of rem follow it.
-  const p = digits(out, at, q);
-  for (let k = 8; k >= 0; k--) {
-    const d = rem % 10;
-    out[p + k] = 48 + d;
-    rem = (rem - d) / 10;
-  }
-  return p + 9;
+  return nine(out, digits(out, at, q), rem);
 }
 
-/** The decimal digits of a non-negative integer below 2^53. */
+/**
+ * The decimal digits of a non-negative integer below 2^53, in parts below 10^9: integer
+ * arithmetic on them stays in 32 bits (a float's % is a call into the runtime).
+ */
 export function digits(out: Buffer, at: number, n: number): number {
+  if (n < BILLION) return int(out, at, n);
+  const hi = Math.floor(n / BILLION);
+  return nine(out, digits(out, at, hi), n - hi * BILLION);
+}
+
+/** The digits of a non-negative integer below 10^9. */
+function int(out: Buffer, at: number, n: number): number {
   let len = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
-  for (let k = len - 1, x = n; k >= 0; k--) {
-    const d = x % 10;
-    out[at + k] = 48 + d;
-    x = (x - d) / 10;
+  for (let x = n; x >= 10; x = (x / 10) | 0) len++;
+  for (let k = len - 1, x = n | 0; k >= 0; k--) {
+    const q = (x / 10) | 0;
+    out[at + k] = 48 + x - q * 10;
+    x = q;
   }
   return at + len;
+}
+
+/** Nine digits (zeros in front) of a non-negative integer below 10^9. */
+function nine(out: Buffer, at: number, n: number): number {
+  for (let k = 8, x = n | 0; k >= 0; k--) {
+    const q = (x / 10) | 0;
+    out[at + k] = 48 + x - q * 10;
+    x = q;
+  }
+  return at + 9;
 }
