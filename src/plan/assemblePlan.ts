@@ -14,6 +14,7 @@ import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
 import { metadataKey } from './metadataKey.js';
 import { STAT_MOST } from './rowStat.js';
+import { copyPlain } from './rowPaths.js';
 import type { SpaceFigures } from './spaceFigures.js';
 import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, TargetRecord, XattrRecord } from '../planfile/records.js';
 
@@ -24,8 +25,15 @@ import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreR
  * one from a StatRecord.
  */
 export interface PlanInode {
-  /** Every path of this inode inside the roots, sorted bytewise. */
-  paths: Buffer[];
+  /** How many paths this inode has inside the roots. */
+  readonly pathCount: number;
+  /** Path k of this inode (its paths sorted bytewise), as new bytes. */
+  path(k: number): Buffer;
+  pathLength(k: number): number;
+  /** Copies path k into `out` at `at` (room for pathLength(k) is the caller's) when it is its own JSON text (rowPaths.ts copyPlain): where it ends, else -1. */
+  writePath(k: number, out: Buffer, at: number): number;
+  /** Buffer.compare of the first paths of this inode and `other` (an inode of the same kind). */
+  comparePath(other: PlanInode): number;
   /** st_nlink: its links inside and outside the roots. */
   readonly nlink: number;
   readonly size: bigint;
@@ -40,11 +48,21 @@ export interface PlanInode {
   writeStat(out: Buffer, at: number): number;
 }
 
-/** A PlanInode from its stat record (tests, and any caller without a scan table). */
-export function recordInode(stat: StatRecord, paths: Buffer[], xattrs?: XattrRecord, storeEntry?: { path: Buffer; suffix: number }): PlanInode {
+/** A PlanInode made from records: its paths are Buffers. */
+export interface RecordInode extends PlanInode {
+  paths: Buffer[];
+}
+
+/** A PlanInode from its stat record and sorted paths (tests, and any caller without a scan table). */
+export function recordInode(stat: StatRecord, paths: Buffer[], xattrs?: XattrRecord, storeEntry?: { path: Buffer; suffix: number }): RecordInode {
   let json: string | undefined;
   return {
     paths,
+    pathCount: paths.length,
+    path: (k) => paths[k],
+    pathLength: (k) => paths[k].length,
+    writePath: (k, out, at) => copyPlain(paths[k], 0, paths[k].length, out, at),
+    comparePath: (other) => Buffer.compare(paths[0], other.path(0)),
     nlink: stat.nlink,
     size: BigInt(stat.size),
     xattrs,
@@ -105,7 +123,7 @@ export function recordSink(out: BodyRecord[]): PlanSink {
   return {
     store: (rec) => out.push(rec),
     links(first, group, inode, integrity, target) {
-      inode.paths.forEach((p, k) => out.push(linkRecord(first + k, group, p, inode, integrity, target)));
+      for (let k = 0; k < inode.pathCount; k++) out.push(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
     },
   };
 }
@@ -116,7 +134,7 @@ export function newCounters(): PlanCounters {
 
 function byKeeperRule(a: PlanInode, b: PlanInode): number {
   if (a.nlink !== b.nlink) return b.nlink - a.nlink;
-  return Buffer.compare(a.paths[0], b.paths[0]);
+  return a.comparePath(b);
 }
 
 /** The first inode by the keeper rule among those `ok` accepts (what a stable sort would put first). */
@@ -127,7 +145,7 @@ function first(inodes: PlanInode[], ok: (i: PlanInode) => boolean): PlanInode | 
 }
 
 function byFirstPath(a: PlanInode, b: PlanInode): number {
-  return Buffer.compare(a.paths[0], b.paths[0]);
+  return a.comparePath(b);
 }
 
 function withXattrs<T extends object>(rec: T, xattrs: XattrRecord | undefined): T & { xattrs?: XattrRecord } {
@@ -172,7 +190,7 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
         used.add(newSuffix);
         storePath = storeEntryPath(ctx.store, integrity, newSuffix);
         // A copied-in entry is a new inode: one link of its own plus the keeper's paths.
-        nlink = ctx.adopt ? nlink + 1 : 1 + target.paths.length;
+        nlink = ctx.adopt ? nlink + 1 : 1 + target.pathCount;
       }
     }
     // Whole inodes only: the links of one inode always move together.
@@ -181,10 +199,10 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
     for (const inode of rest) {
       if (inode === target) continue;
       if (!hardlink && inode.nlink > 1) continue; // a clone would split its hard links
-      if (hardlink && nlink + inode.paths.length > ctx.linkMax) left.push(inode);
+      if (hardlink && nlink + inode.pathCount > ctx.linkMax) left.push(inode);
       else {
         take.push(inode);
-        nlink += inode.paths.length;
+        nlink += inode.pathCount;
       }
     }
     if (take.length === 0) {
@@ -214,11 +232,11 @@ function emitGroup(
     if (!target.storeEntry) counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
     if (target.storeEntry || ctx.adopt) {
       store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat() }, target.xattrs);
-      if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+      if (!target.storeEntry) store.from = encodePath(target.path(0));
     } else {
       // Copy-in: the entry is a new inode made from the keeper's checked bytes, and the
       // keeper's own paths are relinked to it like every other path of the group.
-      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat() }, target.xattrs);
+      const keeper = withXattrs({ ...encodePath(target.path(0)), stat: target.stat() }, target.xattrs);
       store = { type: 'store' as const, group, integrity, ...encodePath(storePath), keeper };
       ops = [target, ...take];
       cost = target.size;
@@ -228,18 +246,18 @@ function emitGroup(
     counters.storeEntries++;
     targetRef = encodePath(storePath);
   } else {
-    targetRef = encodePath(target.paths[0]);
+    targetRef = encodePath(target.path(0));
   }
   const targetRecord = withXattrs({ ...targetRef, stat: target.stat() }, target.xattrs);
   let freed = 0n;
   for (const inode of ops) {
-    if (inode.paths.length >= inode.nlink) {
+    if (inode.pathCount >= inode.nlink) {
       const size = inode.size;
       freed += size;
       counters.space?.freed(size);
     }
     out.links(counters.op, group, inode, integrity, targetRecord);
-    counters.op += inode.paths.length;
+    counters.op += inode.pathCount;
   }
   if (freed > cost) counters.bytesReclaimable += freed - cost;
 }

@@ -48,15 +48,19 @@ export class LinkEncoder {
    * path's bytes: a path of printable ASCII without `"` or `\` is its own JSON text, copied as
    * it is; any other goes through encodePath and JSON.stringify like a record's.
    */
-  encodePath(op: number, group: number, path: Buffer, inode: PlanInode, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
+  encodePath(op: number, group: number, inode: PlanInode, k: number, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
     const x = inode.xattrs && Object.keys(inode.xattrs).length ? inode.xattrs : undefined;
-    if (plain(path)) return this.line(op, group, path, '', inode, integrity, target, x, out, at);
-    const e = encodePath(path);
+    const n = this.line(op, group, k, '', inode, integrity, target, x, out, at);
+    if (n !== NOT_PLAIN) return n;
+    const e = encodePath(inode.path(k));
     return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), inode, integrity, target, x, out, at);
   }
 
-  /** `path`: its JSON text, or plain bytes to quote; `stat`: a record, or the inode that writes its own. */
-  private line(op: number, group: number, path: string | Buffer, path64: string, stat: StatRecord | PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+  /**
+   * `path`: its JSON text, or the number of the inode's path to copy in quotes (NOT_PLAIN when
+   * it needs escapes); `stat`: a record, or the inode that writes its own.
+   */
+  private line(op: number, group: number, path: string | number, path64: string, stat: StatRecord | PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
     if (target !== this.target) {
       this.target = target;
       this.targetJson = bytes(JSON.stringify(target));
@@ -71,9 +75,9 @@ export class LinkEncoder {
       this.integrityJson = bytes(JSON.stringify(integrity));
     }
     const xattrsJson = xattrs === undefined ? '' : JSON.stringify(xattrs);
-    const raw = typeof path !== 'string';
+    const raw = typeof path === 'number';
     // UTF-8 takes at most three bytes per UTF-16 unit.
-    const pathBytes = raw ? path.length + 2 : path.length * 3;
+    const pathBytes = raw ? (stat as PlanInode).pathLength(path) + 2 : path.length * 3;
     const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + (record ? this.statJson.length : STAT_MOST) + this.integrityJson.length + this.targetJson.length;
     if (most > out.length - at) return -1;
     let p = at;
@@ -84,7 +88,7 @@ export class LinkEncoder {
     p = put(out, p, PATH);
     if (raw) {
       out[p++] = QUOTE;
-      p = put(out, p, path);
+      if ((p = (stat as PlanInode).writePath(path, out, p)) < 0) return NOT_PLAIN;
       out[p++] = QUOTE;
     } else p += out.write(path, p);
     if (path64) {
@@ -108,16 +112,8 @@ export class LinkEncoder {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** Bytes that JSON.stringify of their string would copy unchanged: printable ASCII except `"` and `\`. */
-function plain(b: Buffer): boolean {
-  for (let k = 0; k < b.length; k++) {
-    const c = b[k];
-    if (c < 0x20 || c >= 0x7f || c === QUOTE || c === BACKSLASH) return false;
-  }
-  return true;
-}
+/** line's answer when the inode's path needs escapes (nothing counts as written). */
+const NOT_PLAIN = -2;
 
 function put(out: Buffer, at: number, b: Buffer): number {
   if (b.length < 32) for (let k = 0; k < b.length; k++) out[at + k] = b[k];

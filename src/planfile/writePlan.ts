@@ -70,11 +70,9 @@ export class PlanWriter implements PlanSink {
 
   /** The link line of every path of `inode`, encoded from the path's bytes: no record object per path. */
   links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void {
-    const { paths } = inode;
-    for (let k = 0; k < paths.length; k++) {
-      const p = paths[k];
-      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, p, inode, integrity, target, buf, at))) {
-        this.writeJson(linkRecord(first + k, group, p, inode, integrity, target));
+    for (let k = 0; k < inode.pathCount; k++) {
+      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, inode, k, integrity, target, buf, at))) {
+        this.writeJson(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
       }
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The pure planner, in memory: inodes of one content in, store and link records out.
  */
-import { planContent, newCounters, recordInode, type PlanContent, type PlanInode, type PlannerContext } from '../../src/plan/assemblePlan.js';
+import { planContent, newCounters, recordInode, type PlanContent, type PlanInode, type PlannerContext, type RecordInode } from '../../src/plan/assemblePlan.js';
 import { storeEntryPath } from '../../src/store/storePath.js';
 import type { BodyRecord, LinkRecord, MatchOptions, StoreRecord } from '../../src/planfile/records.js';
 
@@ -13,7 +13,7 @@ let nextIno = 1000;
 function inode(
   paths: Array<string | Buffer>,
   o: { nlink?: number; mode?: number; uid?: number; gid?: number; mtime?: string; xattrs?: Record<string, string>; size?: number; storeEntry?: number } = {},
-): PlanInode {
+): RecordInode {
   const bytes = paths.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p)));
   const stat = {
     dev: '64768',
