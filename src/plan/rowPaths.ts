@@ -32,19 +32,33 @@ function byteAt(t: FileTable, i: number, k: number): number {
 
 /** Buffer.compare of the two rows' paths, read in place. */
 export function compareRowPaths(t: FileTable, a: number, b: number): number {
-  if (t.dir[a] === t.dir[b]) {
-    // Same directory: the names decide.
-    const names = t.names;
-    const as = t.nameAt[a];
-    const bs = t.nameAt[b];
-    const al = t.nameAt[a + 1] - as;
-    const bl = t.nameAt[b + 1] - bs;
-    for (let k = 0; k < al && k < bl; k++) if (names[as + k] !== names[bs + k]) return names[as + k] - names[bs + k];
-    return al - bl;
+  const da = t.dir[a];
+  const db = t.dir[b];
+  if (da !== db) {
+    // The directories' bytes first, as far as both go: they decide nearly always.
+    const bytes = t.dirBytes;
+    const as = t.dirStart[da];
+    const bs = t.dirStart[db];
+    const al = t.dirEnd[da] - as;
+    const bl = t.dirEnd[db] - bs;
+    for (let k = 0; k < al && k < bl; k++) if (bytes[as + k] !== bytes[bs + k]) return bytes[as + k] - bytes[bs + k];
+    // One directory's path is a prefix of the other's (or both are one path twice).
+    if (al !== bl) return compareFrom(t, a, b, Math.min(al, bl));
   }
+  const names = t.names;
+  const as = t.nameAt[a];
+  const bs = t.nameAt[b];
+  const al = t.nameAt[a + 1] - as;
+  const bl = t.nameAt[b + 1] - bs;
+  for (let k = 0; k < al && k < bl; k++) if (names[as + k] !== names[bs + k]) return names[as + k] - names[bs + k];
+  return al - bl;
+}
+
+/** Buffer.compare of the two rows' paths, known equal before byte `from`. */
+function compareFrom(t: FileTable, a: number, b: number, from: number): number {
   const al = rowPathLength(t, a);
   const bl = rowPathLength(t, b);
-  for (let k = 0; k < al && k < bl; k++) {
+  for (let k = from; k < al && k < bl; k++) {
     const x = byteAt(t, a, k);
     const y = byteAt(t, b, k);
     if (x !== y) return x - y;
