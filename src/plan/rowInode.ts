@@ -6,7 +6,7 @@
  */
 import type { FileTable } from '../scan/fileTable.js';
 import type { MatchOptions, StatRecord, XattrRecord } from '../planfile/records.js';
-import type { PlanInode } from './assemblePlan.js';
+import type { PlanInode } from './planInode.js';
 import { metadataKeyOf } from './metadataKey.js';
 import type { RowStats } from './rowStat.js';
 import { compareRowPaths, copyRowPath, rowPathLength } from './rowPaths.js';

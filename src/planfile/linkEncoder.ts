@@ -3,12 +3,13 @@
  * JSON.stringify(rec) for a record as the planner makes it (keys type, op, group, path,
  * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds them
  * equal), with no line string and no copy of the record. The target (one per group, the
- * largest part of the line), the stat (one per inode) and the integrity are serialised once
- * each and copied; numbers are written digit by digit.
+ * largest part of the line) and the integrity are serialised once each and copied; a planner's
+ * inode writes its own path and stat (from the scan table's bytes and columns: rowPaths.ts,
+ * rowStat.ts); numbers are written digit by digit.
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
-import type { PlanInode } from '../plan/assemblePlan.js';
+import type { PlanInode } from '../plan/planInode.js';
 import { STAT_MOST } from '../plan/rowStat.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');

@@ -68,12 +68,20 @@ export class PlanWriter implements PlanSink {
     this.writeJson(rec);
   }
 
-  /** The link line of every path of `inode`, encoded from the path's bytes: no record object per path. */
+  /**
+   * The link line of every path of `inode`, encoded from the inode's bytes: no record object
+   * (and no closure) per path. A line that does not fit an empty buffer is written from its record.
+   */
   links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void {
+    const enc = this.encoder;
     for (let k = 0; k < inode.pathCount; k++) {
-      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, inode, k, integrity, target, buf, at))) {
-        this.writeJson(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
+      let n = enc.encodePath(first + k, group, inode, k, integrity, target, this.buf, this.used);
+      if (n < 0) {
+        this.flush();
+        n = enc.encodePath(first + k, group, inode, k, integrity, target, this.buf, this.used);
       }
+      if (n >= 0) this.used += n;
+      else this.writeJson(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
     }
   }
 
