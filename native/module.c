@@ -11,5 +11,6 @@ NAPI_MODULE_INIT() {
   register_fsinfo(env, exports);
   register_memory(env, exports);
   register_executor(env, exports);
+  register_planwrite(env, exports);
   return exports;
 }

@@ -83,9 +83,20 @@ export interface LinuxAddon {
   execClose(handle: unknown): void;
   /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */
   lockFile(path: Buffer, shared?: boolean): number;
+  /** The plan file's writer thread (native/planwrite.c): writes and hashes queued buffers in order. */
+  planWriteOpen(fd: number): PlanWriteHandle;
+  /** Queues `buffer[0..length)` (kept unchanged by the caller until written); returns once at most `maxInFlight` are queued. Throws the first write error. */
+  planWritePut(handle: PlanWriteHandle, buffer: Buffer, length: number, maxInFlight: number): void;
+  /** Waits for the queue; the SHA-256 of every byte queued so far. */
+  planWriteDigest(handle: PlanWriteHandle): Buffer;
+  /** Waits for the queue and ends the thread (the descriptor stays the caller's). */
+  planWriteClose(handle: PlanWriteHandle): void;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
+
+/** An opaque plan writer thread (native/planwrite.c). */
+export type PlanWriteHandle = { readonly __planWrite: unique symbol };
 
 /** An opaque clone in progress (native/clone.c). */
 export type CloneHandle = { readonly __clone: unique symbol };

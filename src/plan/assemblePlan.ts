@@ -12,18 +12,11 @@
  */
 import { encodePath } from '../pathBytes.js';
 import { storeEntryPath } from '../store/storePath.js';
-import { metadataKey } from './metadataKey.js';
+import type { PlanInode } from './planInode.js';
 import type { SpaceFigures } from './spaceFigures.js';
 import type { BodyRecord, LinkMode, LinkRecord, MatchOptions, StatRecord, StoreRecord, TargetRecord, XattrRecord } from '../planfile/records.js';
 
-export interface PlanInode {
-  stat: StatRecord;
-  /** Every path of this inode inside the roots, sorted bytewise. */
-  paths: Buffer[];
-  xattrs?: XattrRecord;
-  /** Set when this inode is already an entry of the store. */
-  storeEntry?: { path: Buffer; suffix: number };
-}
+export { recordInode, type PlanInode, type RecordInode } from './planInode.js';
 
 export interface PlanContent {
   integrity: string;
@@ -63,7 +56,7 @@ export interface PlanSink {
 
 /** The link record of one path: what `PlanSink.links` stands for, path by path. */
 export function linkRecord(op: number, group: number, path: Buffer, inode: PlanInode, integrity: string, target: TargetRecord): LinkRecord {
-  return withXattrs({ type: 'link' as const, op, group, ...encodePath(path), stat: inode.stat, integrity, target }, inode.xattrs);
+  return withXattrs({ type: 'link' as const, op, group, ...encodePath(path), stat: inode.stat(), integrity, target }, inode.xattrs);
 }
 
 /** A sink that appends the records to `out`. */
@@ -71,7 +64,7 @@ export function recordSink(out: BodyRecord[]): PlanSink {
   return {
     store: (rec) => out.push(rec),
     links(first, group, inode, integrity, target) {
-      inode.paths.forEach((p, k) => out.push(linkRecord(first + k, group, p, inode, integrity, target)));
+      for (let k = 0; k < inode.pathCount; k++) out.push(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
     },
   };
 }
@@ -81,12 +74,19 @@ export function newCounters(): PlanCounters {
 }
 
 function byKeeperRule(a: PlanInode, b: PlanInode): number {
-  if (a.stat.nlink !== b.stat.nlink) return b.stat.nlink - a.stat.nlink;
-  return Buffer.compare(a.paths[0], b.paths[0]);
+  if (a.nlink !== b.nlink) return b.nlink - a.nlink;
+  return a.comparePath(b);
+}
+
+/** The first inode by the keeper rule among those `ok` accepts (what a stable sort would put first). */
+function first(inodes: PlanInode[], ok: (i: PlanInode) => boolean): PlanInode | undefined {
+  let best: PlanInode | undefined;
+  for (const i of inodes) if (ok(i) && (best === undefined || byKeeperRule(i, best) < 0)) best = i;
+  return best;
 }
 
 function byFirstPath(a: PlanInode, b: PlanInode): number {
-  return Buffer.compare(a.paths[0], b.paths[0]);
+  return a.comparePath(b);
 }
 
 function withXattrs<T extends object>(rec: T, xattrs: XattrRecord | undefined): T & { xattrs?: XattrRecord } {
@@ -99,7 +99,7 @@ export function planContent(content: PlanContent, ctx: PlannerContext, counters:
   const parts = new Map<string, PlanInode[]>();
   for (const inode of content.inodes) {
     // A clone keeps each file's own inode and metadata: nothing needs to match but content.
-    const k = ctx.link === 'reflink' ? '' : metadataKey(inode.stat, inode.xattrs, ctx.match);
+    const k = ctx.link === 'reflink' ? '' : inode.key(ctx.match);
     const list = parts.get(k);
     if (list) list.push(inode);
     else parts.set(k, [inode]);
@@ -118,11 +118,11 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
   // Each round either emits a group or drops its target from `rest`, so it ends.
   while (rest.length >= 2) {
     // Target: an existing store entry with room (most links first), else the keeper.
-    const entries = ctx.store && hardlink ? rest.filter((i) => i.storeEntry && i.stat.nlink < ctx.linkMax).sort(byKeeperRule) : [];
-    const target = entries[0] ?? [...rest].sort(byKeeperRule)[0];
+    const entry = ctx.store && hardlink ? first(rest, (i) => i.storeEntry !== undefined && i.nlink < ctx.linkMax) : undefined;
+    const target = entry ?? first(rest, () => true)!;
     let storePath: Buffer | undefined;
     let newSuffix: number | undefined;
-    let nlink = target.stat.nlink;
+    let nlink = target.nlink;
     if (ctx.store && hardlink) {
       if (target.storeEntry) storePath = target.storeEntry.path;
       else {
@@ -131,7 +131,7 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
         used.add(newSuffix);
         storePath = storeEntryPath(ctx.store, integrity, newSuffix);
         // A copied-in entry is a new inode: one link of its own plus the keeper's paths.
-        nlink = ctx.adopt ? nlink + 1 : 1 + target.paths.length;
+        nlink = ctx.adopt ? nlink + 1 : 1 + target.pathCount;
       }
     }
     // Whole inodes only: the links of one inode always move together.
@@ -139,11 +139,11 @@ function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, cou
     const left: PlanInode[] = [];
     for (const inode of rest) {
       if (inode === target) continue;
-      if (!hardlink && inode.stat.nlink > 1) continue; // a clone would split its hard links
-      if (hardlink && nlink + inode.paths.length > ctx.linkMax) left.push(inode);
+      if (!hardlink && inode.nlink > 1) continue; // a clone would split its hard links
+      if (hardlink && nlink + inode.pathCount > ctx.linkMax) left.push(inode);
       else {
         take.push(inode);
-        nlink += inode.paths.length;
+        nlink += inode.pathCount;
       }
     }
     if (take.length === 0) {
@@ -172,33 +172,33 @@ function emitGroup(
     let store: StoreRecord;
     if (!target.storeEntry) counters.space?.newEntry(storePath.subarray(ctx.store!.length === 1 ? 1 : ctx.store!.length + 1).toString('latin1'));
     if (target.storeEntry || ctx.adopt) {
-      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat }, target.xattrs);
-      if (!target.storeEntry) store.from = encodePath(target.paths[0]);
+      store = withXattrs({ type: 'store' as const, group, integrity, ...encodePath(storePath), stat: target.stat() }, target.xattrs);
+      if (!target.storeEntry) store.from = encodePath(target.path(0));
     } else {
       // Copy-in: the entry is a new inode made from the keeper's checked bytes, and the
       // keeper's own paths are relinked to it like every other path of the group.
-      const keeper = withXattrs({ ...encodePath(target.paths[0]), stat: target.stat }, target.xattrs);
+      const keeper = withXattrs({ ...encodePath(target.path(0)), stat: target.stat() }, target.xattrs);
       store = { type: 'store' as const, group, integrity, ...encodePath(storePath), keeper };
       ops = [target, ...take];
-      cost = BigInt(target.stat.size);
+      cost = target.size;
       counters.space?.copied(cost);
     }
     out.store(store);
     counters.storeEntries++;
     targetRef = encodePath(storePath);
   } else {
-    targetRef = encodePath(target.paths[0]);
+    targetRef = encodePath(target.path(0));
   }
-  const targetRecord = withXattrs({ ...targetRef, stat: target.stat }, target.xattrs);
+  const targetRecord = withXattrs({ ...targetRef, stat: target.stat() }, target.xattrs);
   let freed = 0n;
   for (const inode of ops) {
-    if (inode.paths.length >= inode.stat.nlink) {
-      const size = BigInt(inode.stat.size);
+    if (inode.pathCount >= inode.nlink) {
+      const size = inode.size;
       freed += size;
       counters.space?.freed(size);
     }
     out.links(counters.op, group, inode, integrity, targetRecord);
-    counters.op += inode.paths.length;
+    counters.op += inode.pathCount;
   }
   if (freed > cost) counters.bytesReclaimable += freed - cost;
 }

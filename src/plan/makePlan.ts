@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import { newCounters, planContent } from './assemblePlan.js';
 import { SpaceFigures } from './spaceFigures.js';
 import { planInput } from './planInput.js';
+import { RowStats } from './rowStat.js';
 import { stopYoungGenerationGrowth } from './youngGeneration.js';
 
 /** Everything a plan is made from, settled and checked beforehand (src/cli/plan.ts). */
@@ -133,9 +134,10 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     const lookup = req.store ? storeLookup(req.store) : undefined;
     counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
     const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
+    const stats = new RowStats(scan.table);
     for (let g = 0; g < dups.groups.count; g++) {
       const integrity = dups.groups.integrity(g);
-      planContent(planInput(g, integrity, scan.table, dups, lookup ? lookup(integrity) : []), ctx, counters, writer);
+      planContent(planInput(g, integrity, scan.table, stats, dups, lookup ? lookup(integrity) : []), ctx, counters, writer);
     }
     lookup?.close();
     written = writer.finish({

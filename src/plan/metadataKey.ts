@@ -7,12 +7,16 @@
 import type { MatchOptions, StatRecord, XattrRecord } from '../planfile/records.js';
 
 export function metadataKey(stat: StatRecord, xattrs: XattrRecord | undefined, match: MatchOptions): string {
-  const parts: string[] = [];
-  if (match.mode) parts.push((stat.mode & 0o7777).toString(8));
-  if (match.owner) parts.push(`${stat.uid}:${stat.gid}`);
-  if (match.mtime) parts.push(stat.mtime);
+  return metadataKeyOf(stat.mode, stat.uid, stat.gid, stat.mtime, xattrs, match);
+}
+
+/** The same from the fields; `mtime` is any text that differs exactly when the mtime does. */
+export function metadataKeyOf(mode: number, uid: number, gid: number, mtime: string, xattrs: XattrRecord | undefined, match: MatchOptions): string {
+  let key = match.mode ? (mode & 0o7777).toString(8) : '';
+  if (match.owner) key += `\u0000${uid}:${gid}`;
+  if (match.mtime) key += `\u0000${mtime}`;
   if (match.xattrs && xattrs) {
-    for (const name of Object.keys(xattrs).sort()) parts.push(`${name}=${xattrs[name]}`);
+    for (const name of Object.keys(xattrs).sort()) key += `\u0000${name}=${xattrs[name]}`;
   }
-  return parts.join('\u0000');
+  return key;
 }

@@ -3,11 +3,14 @@
  * JSON.stringify(rec) for a record as the planner makes it (keys type, op, group, path,
  * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds them
  * equal), with no line string and no copy of the record. The target (one per group, the
- * largest part of the line), the stat (one per inode) and the integrity are serialised once
- * each and copied; numbers are written digit by digit.
+ * largest part of the line) and the integrity are serialised once each and copied; a planner's
+ * inode writes its own path and stat (from the scan table's bytes and columns: rowPaths.ts,
+ * rowStat.ts); numbers are written digit by digit.
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
+import type { PlanInode } from '../plan/planInode.js';
+import { STAT_MOST } from '../plan/rowStat.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const HEAD = bytes('{"type":"link","op":');
@@ -46,20 +49,25 @@ export class LinkEncoder {
    * path's bytes: a path of printable ASCII without `"` or `\` is its own JSON text, copied as
    * it is; any other goes through encodePath and JSON.stringify like a record's.
    */
-  encodePath(op: number, group: number, path: Buffer, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
-    const x = xattrs && Object.keys(xattrs).length ? xattrs : undefined;
-    if (plain(path)) return this.line(op, group, path, '', stat, integrity, target, x, out, at);
-    const e = encodePath(path);
-    return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), stat, integrity, target, x, out, at);
+  encodePath(op: number, group: number, inode: PlanInode, k: number, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
+    const x = inode.xattrs && Object.keys(inode.xattrs).length ? inode.xattrs : undefined;
+    const n = this.line(op, group, k, '', inode, integrity, target, x, out, at);
+    if (n !== NOT_PLAIN) return n;
+    const e = encodePath(inode.path(k));
+    return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), inode, integrity, target, x, out, at);
   }
 
-  /** `path`: its JSON text, or plain bytes to quote. */
-  private line(op: number, group: number, path: string | Buffer, path64: string, stat: StatRecord, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+  /**
+   * `path`: its JSON text, or the number of the inode's path to copy in quotes (NOT_PLAIN when
+   * it needs escapes); `stat`: a record, or the inode that writes its own.
+   */
+  private line(op: number, group: number, path: string | number, path64: string, stat: StatRecord | PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
     if (target !== this.target) {
       this.target = target;
       this.targetJson = bytes(JSON.stringify(target));
     }
-    if (stat !== this.stat) {
+    const record = !('writeStat' in stat);
+    if (record && stat !== this.stat) {
       this.stat = stat;
       this.statJson = JSON.stringify(stat);
     }
@@ -68,10 +76,10 @@ export class LinkEncoder {
       this.integrityJson = bytes(JSON.stringify(integrity));
     }
     const xattrsJson = xattrs === undefined ? '' : JSON.stringify(xattrs);
-    const raw = typeof path !== 'string';
+    const raw = typeof path === 'number';
     // UTF-8 takes at most three bytes per UTF-16 unit.
-    const pathBytes = raw ? path.length + 2 : path.length * 3;
-    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + this.statJson.length + this.integrityJson.length + this.targetJson.length;
+    const pathBytes = raw ? (stat as PlanInode).pathLength(path) + 2 : path.length * 3;
+    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + (record ? this.statJson.length : STAT_MOST) + this.integrityJson.length + this.targetJson.length;
     if (most > out.length - at) return -1;
     let p = at;
     p = put(out, p, HEAD);
@@ -81,7 +89,7 @@ export class LinkEncoder {
     p = put(out, p, PATH);
     if (raw) {
       out[p++] = QUOTE;
-      p = put(out, p, path);
+      if ((p = (stat as PlanInode).writePath(path, out, p)) < 0) return NOT_PLAIN;
       out[p++] = QUOTE;
     } else p += out.write(path, p);
     if (path64) {
@@ -89,7 +97,8 @@ export class LinkEncoder {
       p += out.write(path64, p);
     }
     p = put(out, p, STAT);
-    p += out.write(this.statJson, p, 'latin1');
+    if (record) p += out.write(this.statJson, p, 'latin1');
+    else if ((p = stat.writeStat(out, p)) < 0) return -1;
     p = put(out, p, INTEGRITY);
     p = put(out, p, this.integrityJson);
     p = put(out, p, TARGET);
@@ -104,16 +113,8 @@ export class LinkEncoder {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** Bytes that JSON.stringify of their string would copy unchanged: printable ASCII except `"` and `\`. */
-function plain(b: Buffer): boolean {
-  for (let k = 0; k < b.length; k++) {
-    const c = b[k];
-    if (c < 0x20 || c >= 0x7f || c === QUOTE || c === BACKSLASH) return false;
-  }
-  return true;
-}
+/** line's answer when the inode's path needs escapes (nothing counts as written). */
+const NOT_PLAIN = -2;
 
 function put(out: Buffer, at: number, b: Buffer): number {
   if (b.length < 32) for (let k = 0; k < b.length; k++) out[at + k] = b[k];

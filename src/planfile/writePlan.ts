@@ -2,9 +2,12 @@
  * Streams plan records into FILE atomically: lines go to a temp file beside FILE, the
  * trailer carries the totals and the integrity of every line before it, then fsync and
  * rename. A crash leaves either no plan or the previous one, never half a plan.
+ *
+ * Lines are encoded into one of a ring of buffers while the addon's writer thread
+ * (native/planwrite.c) writes and hashes the ones before it: the main thread never waits
+ * for write(2) or SHA-256 unless it is a whole ring ahead.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
 import { trailerJson, type BodyRecord, type HeaderRecord, type StoreRecord, type TargetRecord, type TrailerRecord } from './records.js';
@@ -12,9 +15,11 @@ import { linkRecord, type PlanInode, type PlanSink } from '../plan/assemblePlan.
 import { LinkEncoder } from './linkEncoder.js';
 import { fsyncDir } from '../fsyncDir.js';
 import { integrityOf } from '../integrity.js';
+import { linux, type PlanWriteHandle } from '../native/addon.js';
 
-/** Bytes gathered before a write(2). */
+/** Bytes gathered before a buffer goes to the writer thread, and buffers in the ring. */
 const BUFFER_BYTES = 1 << 20;
+const RING = 4;
 
 export interface WrittenPlan {
   digest: string;
@@ -24,9 +29,12 @@ export interface WrittenPlan {
 export class PlanWriter implements PlanSink {
   private fd: number;
   private tmp: string;
-  private buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** The ring: the writer thread may be reading any buffer but `buf` (the one being filled). */
+  private ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(BUFFER_BYTES));
+  private at = 0;
+  private buf = this.ring[0];
   private used = 0;
-  private lines: Hash = createHash('sha256');
+  private thread: PlanWriteHandle;
   private closed = false;
   private encoder = new LinkEncoder();
 
@@ -36,6 +44,12 @@ export class PlanWriter implements PlanSink {
       this.fd = openSync(this.tmp, 'wx', 0o644);
     } catch (err) {
       throw new HashifyError('IO', `Cannot create the plan file ${JSON.stringify(this.tmp)}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      this.thread = linux().planWriteOpen(this.fd);
+    } catch (err) {
+      this.abort();
+      throw err;
     }
     this.write(header);
   }
@@ -54,14 +68,20 @@ export class PlanWriter implements PlanSink {
     this.writeJson(rec);
   }
 
-  /** The link line of every path of `inode`, encoded from the path's bytes: no record object per path. */
+  /**
+   * The link line of every path of `inode`, encoded from the inode's bytes: no record object
+   * (and no closure) per path. A line that does not fit an empty buffer is written from its record.
+   */
   links(first: number, group: number, inode: PlanInode, integrity: string, target: TargetRecord): void {
-    const { stat, xattrs, paths } = inode;
-    for (let k = 0; k < paths.length; k++) {
-      const p = paths[k];
-      if (!this.encoded((buf, at) => this.encoder.encodePath(first + k, group, p, stat, integrity, target, xattrs, buf, at))) {
-        this.writeJson(linkRecord(first + k, group, p, inode, integrity, target));
+    const enc = this.encoder;
+    for (let k = 0; k < inode.pathCount; k++) {
+      let n = enc.encodePath(first + k, group, inode, k, integrity, target, this.buf, this.used);
+      if (n < 0) {
+        this.flush();
+        n = enc.encodePath(first + k, group, inode, k, integrity, target, this.buf, this.used);
       }
+      if (n >= 0) this.used += n;
+      else this.writeJson(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
     }
   }
 
@@ -86,34 +106,45 @@ export class PlanWriter implements PlanSink {
     else this.used += this.buf.write(line, this.used);
   }
 
+  /** Hands the filled buffer to the writer thread and moves on to the next one of the ring (waiting until it is written). */
   private flush(): void {
     if (this.used === 0) return;
-    const bytes = this.buf.subarray(0, this.used);
+    this.queue(this.buf, this.used, RING - 1);
+    this.at = (this.at + 1) % RING;
+    this.buf = this.ring[this.at];
     this.used = 0;
-    this.put(bytes);
   }
 
-  /** Hashes and writes bytes that follow everything written so far. */
+  /** Writes and hashes bytes that follow everything written so far, before returning (`bytes` is not the ring's). */
   private put(bytes: Buffer): void {
-    this.lines.update(bytes);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.flush();
+    this.queue(bytes, bytes.length, 0);
+  }
+
+  /** Queues bytes for the writer thread; its first write error (ENOSPC, EIO) stops the plan. */
+  private queue(bytes: Buffer, length: number, maxInFlight: number): void {
+    try {
+      linux().planWritePut(this.thread, bytes, length, maxInFlight);
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): HashifyError {
+    return new HashifyError('IO', `Cannot write the plan file ${JSON.stringify(this.file)}: ${(err as Error).message}`, { cause: err });
   }
 
   /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */
   finish(totals: Omit<TrailerRecord, 'type' | 'linesIntegrity'>): WrittenPlan {
-    this.flush();
-    const whole = this.lines.copy();
-    const trailer: TrailerRecord = {
-      type: 'trailer',
-      ...totals,
-      linesIntegrity: integrityOf('sha256', this.lines.digest()),
-    };
-    const line = Buffer.from(trailerJson(trailer) + '\n', 'utf8');
-    whole.update(line);
+    const addon = linux();
+    let whole: Buffer;
+    let trailer: TrailerRecord;
     try {
-      let off = 0;
-      while (off < line.length) off += writeSync(this.fd, line, off, line.length - off);
+      this.flush();
+      trailer = { type: 'trailer', ...totals, linesIntegrity: integrityOf('sha256', addon.planWriteDigest(this.thread)) };
+      this.put(Buffer.from(trailerJson(trailer) + '\n', 'utf8'));
+      whole = addon.planWriteDigest(this.thread);
+      addon.planWriteClose(this.thread);
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.closed = true;
@@ -121,13 +152,18 @@ export class PlanWriter implements PlanSink {
       fsyncDir(dirname(this.file));
     } catch (err) {
       this.abort();
-      throw new HashifyError('IO', `Cannot write the plan file ${JSON.stringify(this.file)}: ${(err as Error).message}`, { cause: err });
+      throw err instanceof HashifyError ? err : this.failed(err);
     }
-    return { digest: integrityOf('sha256', whole.digest()), trailer };
+    return { digest: integrityOf('sha256', whole), trailer };
   }
 
   /** Removes the temp file (after an error or an interrupt). */
   abort(): void {
+    try {
+      if (this.thread) linux().planWriteClose(this.thread);
+    } catch {
+      /* closed already */
+    }
     if (!this.closed) {
       try {
         closeSync(this.fd);

@@ -62,12 +62,12 @@ export class FileTable {
   nameAt!: Uint32Array;
   /** The (mode, uid, gid) triples the rows' `meta` numbers name. */
   private metas = new Metas();
-  private names!: Uint8Array;
+  names!: Uint8Array;
   namesUsed = 0;
-  private dirBytes!: Uint8Array;
+  dirBytes!: Uint8Array;
   private dirUsed = 0;
-  private dirStart!: Uint32Array;
-  private dirEnd!: Uint32Array;
+  dirStart!: Uint32Array;
+  dirEnd!: Uint32Array;
   /** Root (index into `roots`) of each directory. */
   dirRoot!: Uint32Array;
   dirCount = 0;

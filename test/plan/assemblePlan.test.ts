@@ -1,7 +1,7 @@
 /**
  * The pure planner, in memory: inodes of one content in, store and link records out.
  */
-import { planContent, newCounters, type PlanContent, type PlanInode, type PlannerContext } from '../../src/plan/assemblePlan.js';
+import { planContent, newCounters, recordInode, type PlanContent, type PlanInode, type PlannerContext, type RecordInode } from '../../src/plan/assemblePlan.js';
 import { storeEntryPath } from '../../src/store/storePath.js';
 import type { BodyRecord, LinkRecord, MatchOptions, StoreRecord } from '../../src/planfile/records.js';
 
@@ -13,24 +13,20 @@ let nextIno = 1000;
 function inode(
   paths: Array<string | Buffer>,
   o: { nlink?: number; mode?: number; uid?: number; gid?: number; mtime?: string; xattrs?: Record<string, string>; size?: number; storeEntry?: number } = {},
-): PlanInode {
+): RecordInode {
   const bytes = paths.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p)));
-  return {
-    stat: {
-      dev: '64768',
-      ino: String(nextIno++),
-      size: String(o.size ?? 100),
-      mode: 0o100000 | (o.mode ?? 0o644),
-      uid: o.uid ?? 1000,
-      gid: o.gid ?? 1000,
-      nlink: o.nlink ?? bytes.length,
-      mtime: o.mtime ?? '1700000000123456789',
-      ctime: '1700000000123456789',
-    },
-    paths: bytes,
-    xattrs: o.xattrs,
-    storeEntry: o.storeEntry === undefined ? undefined : { path: storeEntryPath(STORE, INTEGRITY, o.storeEntry), suffix: o.storeEntry },
+  const stat = {
+    dev: '64768',
+    ino: String(nextIno++),
+    size: String(o.size ?? 100),
+    mode: 0o100000 | (o.mode ?? 0o644),
+    uid: o.uid ?? 1000,
+    gid: o.gid ?? 1000,
+    nlink: o.nlink ?? bytes.length,
+    mtime: o.mtime ?? '1700000000123456789',
+    ctime: '1700000000123456789',
   };
+  return recordInode(stat, bytes, o.xattrs, o.storeEntry === undefined ? undefined : { path: storeEntryPath(STORE, INTEGRITY, o.storeEntry), suffix: o.storeEntry });
 }
 
 /** Plans one content; `adopt` (the keeper's own inode becomes the entry) unless ctx says otherwise. */
@@ -56,7 +52,7 @@ describe('keeper rule without a store', () => {
     const { out, links, counters } = plan([a, z], noStore);
     expect(out.every((r) => r.type === 'link')).toBe(true);
     expect(ops(links)).toEqual(['0 0: /r/a/x -> /r/z/x']);
-    expect(links[0].target.stat).toBe(z.stat);
+    expect(links[0].target.stat).toBe(z.stat());
     expect(counters).toEqual({ group: 1, op: 1, storeEntries: 0, bytesReclaimable: 100n });
   });
 
@@ -96,10 +92,10 @@ describe('store mode', () => {
   test('copy-in (the default): the entry is copied from the keeper, whose paths are operations too; the copy is paid from what is freed', () => {
     const keeper = inode(['/r/a/x', '/r/a/y']);
     const { stores, links, counters } = plan([inode(['/r/b/x']), keeper, inode(['/r/c/x'])], { adopt: false });
-    expect(stores).toEqual([{ type: 'store', group: 0, integrity: INTEGRITY, path: entry(0), keeper: { path: '/r/a/x', stat: keeper.stat } }]);
+    expect(stores).toEqual([{ type: 'store', group: 0, integrity: INTEGRITY, path: entry(0), keeper: { path: '/r/a/x', stat: keeper.stat() } }]);
     expect(ops(links)).toEqual([`0 0: /r/a/x -> ${entry(0)}`, `1 0: /r/a/y -> ${entry(0)}`, `2 0: /r/b/x -> ${entry(0)}`, `3 0: /r/c/x -> ${entry(0)}`]);
     // The target's identity is the keeper's: the metadata the entry is given.
-    expect(links.every((l) => l.target.stat === keeper.stat)).toBe(true);
+    expect(links.every((l) => l.target.stat === keeper.stat())).toBe(true);
     // Three inodes freed (300), one copy made (100).
     expect(counters).toEqual({ group: 1, op: 4, storeEntries: 1, bytesReclaimable: 200n });
   });
@@ -202,7 +198,7 @@ describe('a file that already is a store entry', () => {
     expect(stores).toHaveLength(1);
     expect(stores[0].path).toBe(entry(0));
     expect(stores[0]).not.toHaveProperty('from');
-    expect(stores[0].stat).toBe(existing.stat);
+    expect(stores[0].stat).toBe(existing.stat());
     expect(ops(links)).toEqual([`0 0: /r/0/x -> ${entry(0)}`, `1 0: /r/b/x -> ${entry(0)}`]);
     expect(counters.storeEntries).toBe(1);
   });

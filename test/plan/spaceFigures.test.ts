@@ -19,6 +19,22 @@ describe('space figures (pure)', () => {
     expect(s.bytesReclaimable).toBe(12288n);
   });
 
+  test('sums stay exact past 2^53 (kept in float only while exact), with copies subtracted', () => {
+    const sizes = [2n ** 52n - 1n, 2n ** 52n - 1n, 2n ** 52n - 1n, 2n ** 60n + 1n, 12345n, 1n, 2n ** 53n + 3n];
+    const s = new SpaceFigures(4000);
+    let apparent = 0n;
+    let allocated = 0n;
+    for (const [k, size] of sizes.entries()) {
+      const sign = k === 5 ? -1n : 1n;
+      if (sign < 0n) s.copied(size);
+      else s.freed(k % 2 ? String(size) : size);
+      apparent += sign * size;
+      allocated += sign * allocatedBytes(size, 4000);
+      expect(s.bytesApparent).toBe(apparent);
+    }
+    expect(s.bytesReclaimable).toBe(allocated);
+  });
+
   test('the directories a new store needs are subtracted once each: root, marker, algorithm, each new shard', () => {
     const s = new SpaceFigures(4096, shape([]));
     for (let i = 0; i < 3; i++) s.freed(100n);

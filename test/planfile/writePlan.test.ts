@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planContent, newCounters, type PlanInode, type PlannerContext } from '../../src/plan/assemblePlan.js';
+import { planContent, newCounters, recordInode, type PlanInode, type PlannerContext, type RecordInode } from '../../src/plan/assemblePlan.js';
 import { PlanWriter } from '../../src/planfile/writePlan.js';
 import { PLAN_KIND, PLAN_VERSION, type BodyRecord, type HeaderRecord, type MatchOptions } from '../../src/planfile/records.js';
 
@@ -20,12 +20,8 @@ const header: HeaderRecord = {
 };
 
 let ino = 1;
-function inode(paths: Buffer[], xattrs?: Record<string, string>): PlanInode {
-  return {
-    stat: { dev: '1', ino: String(ino++), size: '10', mode: 0o100644, uid: 0, gid: 0, nlink: paths.length, mtime: '1', ctime: '2', atime: '3' },
-    paths: paths.sort(Buffer.compare),
-    xattrs,
-  };
+function inode(paths: Buffer[], xattrs?: Record<string, string>): RecordInode {
+  return recordInode({ dev: '1', ino: String(ino++), size: '10', mode: 0o100644, uid: 0, gid: 0, nlink: paths.length, mtime: '1', ctime: '2', atime: '3' }, paths.sort(Buffer.compare), xattrs);
 }
 
 /** Plans the same contents every time into `out`: an array of records, or the writer itself. */

@@ -1,0 +1,68 @@
+/**
+ * A PlanInode read from the scan table's rows: links, size and metadata key straight from the
+ * columns, the stat JSON written from them (rowStat.ts), the paths copied from the table's
+ * directory and name bytes (rowPaths.ts); a StatRecord or a path's Buffer is made only when a
+ * record needs one (a group's target or store entry, a path that needs escapes).
+ */
+import type { FileTable } from '../scan/fileTable.js';
+import type { MatchOptions, StatRecord, XattrRecord } from '../planfile/records.js';
+import type { PlanInode } from './planInode.js';
+import { metadataKeyOf } from './metadataKey.js';
+import type { RowStats } from './rowStat.js';
+import { compareRowPaths, copyRowPath, rowPathLength } from './rowPaths.js';
+
+export class RowInode implements PlanInode {
+  private record?: StatRecord;
+
+  constructor(
+    private table: FileTable,
+    private stats: RowStats,
+    /** The row whose columns are the inode's (the one hashed). */
+    private row: number,
+    /** The inode's rows, one per path, in path order. */
+    private rows: number[],
+    readonly xattrs?: XattrRecord,
+    readonly storeEntry?: { path: Buffer; suffix: number },
+  ) {}
+
+  get pathCount(): number {
+    return this.rows.length;
+  }
+
+  path(k: number): Buffer {
+    return this.table.path(this.rows[k]);
+  }
+
+  pathLength(k: number): number {
+    return rowPathLength(this.table, this.rows[k]);
+  }
+
+  writePath(k: number, out: Buffer, at: number): number {
+    return copyRowPath(this.table, this.rows[k], out, at);
+  }
+
+  comparePath(other: PlanInode): number {
+    return compareRowPaths(this.table, this.rows[0], (other as RowInode).rows[0]);
+  }
+
+  get nlink(): number {
+    return this.table.nlink[this.row];
+  }
+
+  get size(): bigint {
+    return this.table.size[this.row];
+  }
+
+  key(match: MatchOptions): string {
+    const { table, row } = this;
+    return metadataKeyOf(table.modeOf(row), table.uidOf(row), table.gidOf(row), this.stats.mtimeKey(row), this.xattrs, match);
+  }
+
+  stat(): StatRecord {
+    return (this.record ??= this.table.stat(this.row));
+  }
+
+  writeStat(out: Buffer, at: number): number {
+    return this.stats.write(this.row, out, at);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Inodes read in place from the scan table (RowInode: paths from the directory and name
+ * bytes, stat JSON from the columns) plan and write exactly what the same inodes made from
+ * records do, for paths at the filesystem root, with escapes and with bytes that are not
+ * UTF-8; paths order as Buffer.compare orders their bytes.
+ */
+import * as fs from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileTable } from '../../src/scan/fileTable.js';
+import { DirRecords } from '../../src/scan/dirRecords.js';
+import { planContent, newCounters, recordInode, type PlanInode, type PlannerContext } from '../../src/plan/assemblePlan.js';
+import { RowInode } from '../../src/plan/rowInode.js';
+import { RowStats } from '../../src/plan/rowStat.js';
+import { compareRowPaths, rowPathLength } from '../../src/plan/rowPaths.js';
+import { PlanWriter } from '../../src/planfile/writePlan.js';
+import { PLAN_KIND, PLAN_VERSION, type HeaderRecord } from '../../src/planfile/records.js';
+import { encodeRecords } from '../helpers/dirRecords.js';
+
+const INTEGRITY = 'sha256-' + Buffer.alloc(32, 0x5a).toString('base64');
+const DIRS = [Buffer.from('/'), Buffer.from('/r'), Buffer.from('/r/\xff"x\\', 'latin1'), Buffer.from('/r/a')];
+const NAMES = ['a', 'b', 'é', 'q"', 'tab\t', '~', 'z', 'ab'];
+
+function table(): FileTable {
+  const t = new FileTable();
+  t.roots = { fds: [-1], skip: [1], devs: [77n] };
+  let ino = 1n;
+  for (const dir of DIRS) {
+    const d = t.addDir(dir, 0);
+    const entries = NAMES.map((name, k) => ({ name, dev: 77n, ino: ino++, size: 4096n * BigInt(k) + 5n, mtime: 1700000000123456789n, ctime: 1700000000123456789n + BigInt(k), atime: 2n ** 62n, mode: 0o100644, uid: 1000, gid: 1000, nlink: 1 }));
+    const rec = new DirRecords(encodeRecords(entries));
+    while (rec.next()) t.addRecord(d, rec);
+  }
+  return t;
+}
+
+test('row paths have the length and order of their bytes', () => {
+  const t = table();
+  for (let a = 0; a < t.length; a++) {
+    expect(rowPathLength(t, a)).toBe(t.path(a).length);
+    for (let b = 0; b < t.length; b++) expect(Math.sign(compareRowPaths(t, a, b))).toBe(Math.sign(Buffer.compare(t.path(a), t.path(b))));
+  }
+  expect(t.path(0).toString()).toBe('/a');
+});
+
+const header: HeaderRecord = {
+  type: 'header', kind: PLAN_KIND, version: PLAN_VERSION, tool: 'test', created: '2026-01-01T00:00:00.000Z', roots: [{ path: '/r' }], store: { path: '/r/.hash' },
+  link: 'hardlink', algorithm: 'sha256', minSize: '1', match: { mode: true, owner: true, mtime: true, xattrs: true }, exclude: [], linkMax: 65000,
+};
+
+test.each([
+  ['copy-in to a store', {}],
+  ['adopt into a store', { adopt: true }],
+  ['no store', { store: null }],
+])('a plan of inodes from the table is the plan of the same inodes from records (%s)', (_name, ctx) => {
+  const t = table();
+  const stats = new RowStats(t);
+  const context: PlannerContext = { store: Buffer.from('/r/.hash'), link: 'hardlink', match: header.match, linkMax: 65000, ...ctx };
+  // Contents of three, two and (with two paths of one inode) the rest.
+  const contents = [[0, 9, 18], [27, 4], [5, 6, 7, 30, 31, 12, 20]];
+  const write = (file: string, make: (rows: number[]) => PlanInode) => {
+    const w = new PlanWriter(file, header);
+    const counters = newCounters();
+    for (const rows of contents) {
+      const inodes = rows.length > 3 ? [make(rows.slice(0, 2)), ...rows.slice(2).map((r) => make([r]))] : rows.map((r) => make([r]));
+      planContent({ integrity: INTEGRITY, inodes }, context, counters, w);
+    }
+    w.finish({ files: t.length, groups: counters.group, ops: counters.op, storeEntries: counters.storeEntries, bytesReclaimable: '0', sharedInodes: 0 });
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'hashify-rows-'));
+  try {
+    const byPath = (rows: number[]) => [...rows].sort((a, b) => Buffer.compare(t.path(a), t.path(b)));
+    write(join(dir, 'rows.jsonl'), (rows) => new RowInode(t, stats, rows[0], byPath(rows)));
+    write(join(dir, 'records.jsonl'), (rows) => recordInode(t.stat(rows[0]), byPath(rows).map((r) => t.path(r))));
+    const rows = fs.readFileSync(join(dir, 'rows.jsonl'), 'utf8');
+    expect(rows).toBe(fs.readFileSync(join(dir, 'records.jsonl'), 'utf8'));
+    expect(rows).toContain('"path64"');
+    expect(rows).toContain('\\"');
+    expect(rows).toContain('"path":"/a"');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
