@@ -1,22 +1,18 @@
 /**
- * Worker thread entry. Two kinds of work: walking subtrees into a FileTable of its own
- * (scan), and hashing batches of rows of the main thread's shared FileTable (hash).
+ * Worker thread entry: walking subtrees into a FileTable of its own (scan). Hashing runs on
+ * libuv's pool instead (workerPool.ts).
  */
 import { parentPort } from 'node:worker_threads';
-import { FileTable, type RootFds, type TableShare } from '../scan/fileTable.js';
-import { hashRows, type HashKind } from '../hash/hashRows.js';
+import { FileTable, type RootFds } from '../scan/fileTable.js';
 import { newCounts, walk, type WalkContext } from '../scan/walk.js';
 import { excludeMatcher } from '../scan/excludeMatcher.js';
 
 export type ToWorker =
-  | { table: TableShare }
-  | { batch: number; rows: Int32Array; ends?: Int32Array; kind: HashKind; algorithm: string }
   | { scanInit: { roots: Uint8Array[]; rootFds: RootFds; skip: Uint8Array[]; minSize: bigint; exclude: string[] } }
   | { scanDir: { id: number; dirs: Uint8Array[]; roots: number[] } };
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-let table: FileTable | undefined;
 let scan: { ctx: WalkContext; warnings: string[] } | undefined;
 /**
  * The scan's two tables, used in turn: the main thread has copied a run's rows before it
@@ -27,12 +23,7 @@ const scanTables: FileTable[] = [];
 let scanRuns = 0;
 
 parentPort!.on('message', (msg: ToWorker) => {
-  if ('table' in msg) {
-    table = FileTable.fromShare(msg.table);
-  } else if ('batch' in msg) {
-    const result = hashRows(table!, msg.rows, msg.kind, msg.algorithm, msg.ends);
-    parentPort!.postMessage({ batch: msg.batch, result }, [result.digests.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
-  } else if ('scanInit' in msg) {
+  if ('scanInit' in msg) {
     const init = msg.scanInit;
     const roots = init.roots.map(buf);
     const warnings: string[] = [];

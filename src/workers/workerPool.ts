@@ -1,15 +1,15 @@
 /**
- * One worker thread per core, for the two jobs that need every core: walking subtrees
- * (scan) and reading and hashing files (hash). Both use synchronous I/O inside the worker:
- * measured faster than the libuv pool for the many small files of OS trees. Workers see
- * FileTables through shared memory, so a message carries row numbers and flat results,
- * and each worker keeps two requests queued so it never waits for the main thread.
- * `threads: 0` runs everything inline (tests).
+ * The two jobs that need every core: walking subtrees (scan: one worker thread per core,
+ * synchronous I/O inside, handing back FileTables in shared memory, two requests queued so
+ * it never waits for the main thread) and reading and hashing files (hash: batches of rows
+ * run by the addon on libuv's pool, `threads` at a time, reading the table's columns in
+ * place; no thread of ours to start). `threads: 0` runs everything inline (tests).
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { hashRows, type BatchResult, type HashKind } from '../hash/hashRows.js';
+import { hashRows, hashRowsAsync, type BatchResult, type HashKind } from '../hash/hashRows.js';
 import { FileTable, type TableShare } from '../scan/fileTable.js';
 import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/walk.js';
 import type { ToWorker } from './worker.js';
@@ -20,15 +20,8 @@ export interface HashBatch {
   ends?: Int32Array;
 }
 
-/** A single batch of at most this many bytes to read is read on the calling thread when no thread runs yet. */
-const INLINE_BYTES = 4n << 20n;
-
-/** What a batch reads at most: whole files, or two 4 KiB blocks a file for partial hashes and xattrs. */
-function batchBytes(table: FileTable, b: HashBatch, kind: HashKind): bigint {
-  let bytes = 0n;
-  for (const i of b.rows) bytes += kind === 'full' || kind === 'compare' ? table.size[i] : 8192n;
-  return bytes;
-}
+// libuv's pool (hashing) has 4 threads unless told before its first use: one a core, if more.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 /** Subtree runs per scanning thread: enough to even out uneven subtrees. */
 const SCAN_RUNS_PER_THREAD = 8;
@@ -88,7 +81,6 @@ function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (ms
 
 export class WorkerPool {
   private started: Worker[] = [];
-  private shared?: FileTable;
 
   constructor(readonly threads: number) {}
 
@@ -181,42 +173,53 @@ export class WorkerPool {
     return this.started.length;
   }
 
+  /**
+   * Batches on libuv's pool (native/hash.c), `threads` at a time: no thread of ours to start,
+   * no message per batch. A batch's successor is queued before its results are taken in, so
+   * the pool's threads do not wait for this one. Settles only once no batch runs any more (the
+   * caller closes the roots' descriptors next), also when `onBatch` throws.
+   */
   private async run(table: FileTable, take: () => HashBatch | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
-    // The first two batches are looked at before any thread is asked.
-    const ahead: HashBatch[] = [];
-    for (let b = take(); b; b = ahead.length < 2 ? take() : undefined) ahead.push(b);
-    if (ahead.length === 0) return;
-    const nextBatch = (): HashBatch | undefined => ahead.shift() ?? take();
-    // One small batch and no thread up yet (a re-plan whose digests are cached, but for a few
-    // partial hashes): read here rather than start threads (~50 ms of CPU each).
-    if (this.threads === 0 || (this.started.length === 0 && ahead.length === 1 && batchBytes(table, ahead[0], kind) <= INLINE_BYTES)) {
-      for (let b = nextBatch(); b; b = nextBatch()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
+    if (this.threads === 0) {
+      for (let b = take(); b; b = take()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
       return;
     }
-    if (this.shared !== table) {
-      for (const w of this.workers) w.postMessage({ table: table.share() });
-      this.shared = table;
-    }
-    let id = 0;
-    const batches = new Map<number, Int32Array>();
-    await Promise.all(
-      this.workers.map((w) =>
-        drive<{ batch: number; result: BatchResult }>(
-          w,
-          () => {
-            const b = nextBatch();
-            if (!b) return undefined;
-            batches.set(id, b.rows);
-            return { batch: id++, rows: b.rows, ends: b.ends, kind, algorithm };
+    await new Promise<void>((resolve, reject) => {
+      let pending = 0;
+      let failure: { err: unknown } | undefined;
+      const settle = () => {
+        if (pending > 0) return;
+        if (failure) reject(failure.err);
+        else resolve();
+      };
+      const fail = (err: unknown) => {
+        failure ??= { err };
+      };
+      const send = () => {
+        const b = failure ? undefined : take();
+        if (!b) return;
+        pending++;
+        hashRowsAsync(table, b.rows, kind, algorithm, b.ends).then(
+          (r) => {
+            pending--;
+            send();
+            try {
+              if (!failure) onBatch(b.rows, r);
+            } catch (err) {
+              fail(err);
+            }
+            settle();
           },
-          (msg) => {
-            const b = batches.get(msg.batch)!;
-            batches.delete(msg.batch);
-            onBatch(b, msg.result);
+          (err) => {
+            pending--;
+            fail(err);
+            settle();
           },
-        ),
-      ),
-    );
+        );
+      };
+      for (let k = 0; k < this.threads; k++) send();
+      settle();
+    });
   }
 
   async close(): Promise<void> {
