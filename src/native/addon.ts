@@ -18,6 +18,8 @@ export interface LinuxAddon {
    * src/scan/dirRecords.ts); `rel` is opened beneath `rootFd` ("" for the root itself).
    */
   readDir(rootFd: number, rel: Buffer): ArrayBuffer;
+  /** readDir of each (rootFds[k], rels[k]) on a thread of libuv's pool: its records, or its errno when it cannot be read. */
+  readDirsAsync(rootFds: Int32Array, rels: Buffer[]): Promise<Array<ArrayBuffer | number>>;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**

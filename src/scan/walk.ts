@@ -79,26 +79,40 @@ const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
 
+/** The path of `task`'s directory relative to its root ("" for the root itself). */
+export function relativeDir(task: DirTask, ctx: WalkContext): Buffer {
+  return task.dir.length <= ctx.roots[task.root].length ? EMPTY : task.dir.subarray(ctx.rootFds.skip[task.root]);
+}
+
 /** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
 export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
-  const { dir, root } = task;
   let records: ArrayBuffer;
   try {
-    const rel = dir.length <= ctx.roots[root].length ? EMPTY : dir.subarray(ctx.rootFds.skip[root]);
-    records = linux().readDir(ctx.rootFds.fds[root], rel);
+    records = linux().readDir(ctx.rootFds.fds[task.root], relativeDir(task, ctx));
   } catch (err) {
-    const code = errnoCode(err);
-    // Vanished, or no longer a directory (a symlink now stands on the way: never followed).
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
-    else if (code === 'EXDEV') {
-      counts.otherDevice++; // a mount point on the same device (a bind mount): not crossed
-      ctx.warn(`Not crossing into another mount at ${JSON.stringify(dir.toString())}`);
-    } else {
-      counts.unreadable++;
-      ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
-    }
+    unreadDirectory(task, ctx, counts, errnoCode(err) ?? (err as Error).message);
     return [];
   }
+  return takeListing(task, records, ctx, table, counts);
+}
+
+/** Counts (and warns about) a directory that could not be read: `code` is its error's. */
+export function unreadDirectory(task: DirTask, ctx: WalkContext, counts: ScanCounts, code: string): void {
+  const { dir } = task;
+  // Vanished, or no longer a directory (a symlink now stands on the way: never followed).
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
+  else if (code === 'EXDEV') {
+    counts.otherDevice++; // a mount point on the same device (a bind mount): not crossed
+    ctx.warn(`Not crossing into another mount at ${JSON.stringify(dir.toString())}`);
+  } else {
+    counts.unreadable++;
+    ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code}; skipped`);
+  }
+}
+
+/** A directory's listing (readDir's records): its files go into `table`, its subdirectories are returned in name order. */
+export function takeListing(task: DirTask, records: ArrayBuffer, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
+  const { dir, root } = task;
   const rec = new DirRecords(records);
   let dirIndex = -1;
   const subdirs: DirTask[] = [];
