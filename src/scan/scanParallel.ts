@@ -11,7 +11,7 @@ import { getSystemErrorName } from 'node:util';
 import { linux } from '../native/addon.js';
 import { FileTable } from './fileTable.js';
 import { newCounts, relativeDir, takeListing, unreadDirectory, walk, walkContext, type DirTask, type ScanCounts, type ScanOptions, type ScanResult, type WalkContext } from './walk.js';
-import type { WorkerPool } from '../workers/workerPool.js';
+import { runQueued, type WorkerPool } from '../workers/workerPool.js';
 
 /** Directories per request at most: few enough that the threads share the tree evenly. */
 const MAX_BATCH = 64;
@@ -28,57 +28,22 @@ export async function scanParallel(opts: ScanOptions, patterns: string[], pool: 
   return { table, ...counts };
 }
 
-/**
- * Reads the subtrees below `tasks` on libuv's pool, `threads` requests at a time. A request's
- * successor is queued before its listings are taken in, so the pool does not wait for this
- * thread. Settles once no request runs any more (the roots' descriptors stay open until then).
- */
+/** Reads the subtrees below `tasks` on libuv's pool, `threads` requests at a time (runQueued). */
 function walkOnPool(tasks: DirTask[], ctx: WalkContext, table: FileTable, counts: ScanCounts, threads: number, onProgress?: (files: number) => void): Promise<void> {
   const stack = [...tasks].reverse();
-  return new Promise((resolve, reject) => {
-    let pending = 0;
-    let failure: { err: unknown } | undefined;
-    const send = () => {
-      while (!failure && pending < threads && stack.length) {
-        const n = Math.min(MAX_BATCH, Math.max(1, Math.floor(stack.length / (threads * 2))));
-        const batch = stack.splice(stack.length - n, n).reverse();
-        pending++;
-        linux()
-          .readDirsAsync(Int32Array.from(batch, (t) => ctx.rootFds.fds[t.root]), batch.map((t) => relativeDir(t, ctx)))
-          .then(
-            (listings) => {
-              pending--;
-              send();
-              try {
-                if (!failure) take(batch, listings);
-              } catch (err) {
-                failure ??= { err };
-              }
-              send();
-              settle();
-            },
-            (err) => {
-              pending--;
-              failure ??= { err };
-              settle();
-            },
-          );
-      }
-    };
-    const take = (batch: DirTask[], listings: Array<ArrayBuffer | number>) => {
-      for (let k = 0; k < batch.length; k++) {
-        const listing = listings[k];
-        const subdirs = typeof listing === 'number' ? (unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing)), []) : takeListing(batch[k], listing, ctx, table, counts);
-        for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
-      }
-      onProgress?.(counts.files);
-    };
-    const settle = () => {
-      if (pending > 0 || (stack.length > 0 && !failure)) return;
-      if (failure) reject(failure.err);
-      else resolve();
-    };
-    send();
-    settle();
-  });
+  const next = (): DirTask[] | undefined => {
+    if (stack.length === 0) return undefined;
+    const n = Math.min(MAX_BATCH, Math.max(1, Math.floor(stack.length / (threads * 2))));
+    return stack.splice(stack.length - n, n).reverse();
+  };
+  const read = (batch: DirTask[]) => linux().readDirsAsync(Int32Array.from(batch, (t) => ctx.rootFds.fds[t.root]), batch.map((t) => relativeDir(t, ctx)));
+  const take = (batch: DirTask[], listings: Array<ArrayBuffer | number>) => {
+    for (let k = 0; k < batch.length; k++) {
+      const listing = listings[k];
+      const subdirs = typeof listing === 'number' ? (unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing)), []) : takeListing(batch[k], listing, ctx, table, counts);
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+    }
+    onProgress?.(counts.files);
+  };
+  return runQueued(threads, next, read, take);
 }

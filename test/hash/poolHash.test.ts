@@ -1,7 +1,6 @@
 /**
- * Hashing with threads runs the addon's batches on libuv's pool (hashRowsAsync): no worker
- * thread is started for it, a throwing onBatch ends the run, and the digests are the ones
- * read inline (threads: 0).
+ * Hashing with threads runs the addon's batches on libuv's pool (hashRowsAsync): the digests
+ * are the ones read inline (threads: 0), and a throwing onBatch ends the run.
  */
 import { createHash } from 'node:crypto';
 import { scanParallel } from '../../src/scan/scanParallel.js';
@@ -17,7 +16,7 @@ async function scanned(files: Record<string, string>) {
   return { t, table };
 }
 
-test('hashing on the pool starts no worker thread and gives the inline digests', async () => {
+test('hashing on the pool gives the inline digests', async () => {
   const files: Record<string, string> = {};
   for (let k = 0; k < 600; k++) files[`d/f${k}`] = `content ${k}\n`;
   const { t, table } = await scanned(files);
@@ -32,7 +31,6 @@ test('hashing on the pool starts no worker thread and gives the inline digests',
     const expected = (i: number) => createHash('sha256').update(`content ${table.path(i).toString().split('/f').pop()}\n`).digest('hex');
     const all = Array.from({ length: table.length }, (_, i) => i);
     await pool.hash(table, all, 'full', 'sha256', collect);
-    expect(pool.running).toBe(0);
     expect(batches).toBeGreaterThan(1);
     expect(all.map((i) => digests.get(i))).toEqual(all.map(expected));
   } finally {
