@@ -40,7 +40,12 @@ function walkOnPool(tasks: DirTask[], ctx: WalkContext, table: FileTable, counts
   const take = (batch: DirTask[], listings: Array<ArrayBuffer | number>) => {
     for (let k = 0; k < batch.length; k++) {
       const listing = listings[k];
-      const subdirs = typeof listing === 'number' ? (unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing)), []) : takeListing(batch[k], listing, ctx, table, counts);
+      let subdirs: DirTask[] = [];
+      if (typeof listing === 'number') unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing));
+      else {
+        subdirs = takeListing(batch[k], listing, ctx, table, counts);
+        linux().dropListing(listing); // its memory now, not at some later collection
+      }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
     }
     onProgress?.(counts.files);

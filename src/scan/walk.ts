@@ -93,7 +93,9 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
     unreadDirectory(task, ctx, counts, errnoCode(err) ?? (err as Error).message);
     return [];
   }
-  return takeListing(task, records, ctx, table, counts);
+  const subdirs = takeListing(task, records, ctx, table, counts);
+  linux().dropListing(records);
+  return subdirs;
 }
 
 /** Counts (and warns about) a directory that could not be read: `code` is its error's. */
