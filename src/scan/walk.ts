@@ -7,7 +7,8 @@
  * NO_SYMLINKS | NO_XDEV: a directory swapped for a symlink mid-scan fails with ELOOP instead
  * of leading outside) and read by one native call (readdir and an fstatat per entry, relative
  * to the directory's descriptor, into one buffer): no stats object and no path string per
- * file. Synchronous on purpose; `scanParallel` hands whole subtrees to worker threads.
+ * file. `scanParallel` reads the directories on libuv's pool instead and takes each listing in
+ * with `takeListing`.
  */
 import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
@@ -49,7 +50,7 @@ export interface DirTask {
   root: number;
 }
 
-/** Everything a walk needs, shared by the threads (each gets its own copy from scanInit). */
+/** Everything a walk needs. */
 export interface WalkContext {
   roots: Buffer[];
   /** Each root's descriptor, and the bytes of a path below it that name the root. */
@@ -64,15 +65,6 @@ export interface WalkContext {
 /** Counts at zero. */
 export function newCounts(): ScanCounts {
   return { files: 0, bytes: 0n, unreadable: 0, otherDevice: 0, vanished: 0 };
-}
-
-/** Adds a thread's counts to the total. */
-export function addCounts(to: ScanCounts, from: ScanCounts): void {
-  to.files += from.files;
-  to.bytes += from.bytes;
-  to.unreadable += from.unreadable;
-  to.otherDevice += from.otherDevice;
-  to.vanished += from.vanished;
 }
 
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');

@@ -2,7 +2,8 @@
  * The scan on libuv's pool (readDirsAsync, batches of directories, listings taken in on the
  * main thread) records exactly what the inline walk records, and a directory it cannot open
  * gives its errno in place of a listing: a symlink on the way (ELOOP) or at the end (ENOTDIR),
- * never followed; a file (ENOTDIR); a name that is gone (ENOENT).
+ * never followed; a file (ENOTDIR); a name that is gone (ENOENT). A listing taken in is freed
+ * at once.
  */
 import { scanParallel } from '../../src/scan/scanParallel.js';
 import { excludeMatcher } from '../../src/scan/excludeMatcher.js';
@@ -44,6 +45,11 @@ test('readDirsAsync gives each directory its records, or its errno', async () =>
     expect(Buffer.from(out[0] as ArrayBuffer)).toEqual(Buffer.from(linux().readDir(fd, rels[0])));
     expect(Buffer.from(out[1] as ArrayBuffer)).toEqual(Buffer.from(linux().readDir(fd, rels[1])));
     expect(out.slice(2)).toEqual([40, 20, 20, 2]); // ELOOP, ENOTDIR (O_DIRECTORY | O_NOFOLLOW), ENOTDIR, ENOENT
+    // A listing taken in is freed at once (detached), not left to a later collection.
+    const listing = out[0] as ArrayBuffer;
+    expect(listing.byteLength).toBeGreaterThan(0);
+    linux().dropListing(listing);
+    expect(listing.byteLength).toBe(0);
   } finally {
     linux().close(fd);
     t.cleanup();
