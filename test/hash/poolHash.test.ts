@@ -7,7 +7,7 @@ import { scanParallel } from '../../src/scan/scanParallel.js';
 import { excludeMatcher } from '../../src/scan/excludeMatcher.js';
 import { closeRoots } from '../../src/scan/walk.js';
 import { WorkerPool } from '../../src/workers/workerPool.js';
-import { STATUS_OK, type BatchResult } from '../../src/hash/hashRows.js';
+import { STATUS_OK, hashRows, hashRowsAsync, type BatchResult } from '../../src/hash/hashRows.js';
 import { makeTree } from '../helpers/tree.js';
 
 async function scanned(files: Record<string, string>) {
@@ -58,6 +58,26 @@ test('a throwing onBatch rejects the run, and no batch is taken in after it', as
     expect(settled).toBe(1);
   } finally {
     await pool.close();
+    closeRoots(table.roots);
+    t.cleanup();
+  }
+});
+
+test('hashRowsAsync gives what hashRows gives, for every kind', async () => {
+  const files: Record<string, string> = {};
+  for (let k = 0; k < 40; k++) files[`d/f${k}`] = `same ${k % 4}\n`;
+  const { t, table } = await scanned(files);
+  try {
+    const rows = Int32Array.from({ length: table.length }, (_, i) => i);
+    for (const kind of ['partial', 'full', 'xattrs', 'compare'] as const) {
+      const want = hashRows(table, rows, kind, 'sha256');
+      const got = await hashRowsAsync(table, rows, kind, 'sha256');
+      expect(got).toEqual(want);
+      expect(got.status.every((s) => s === STATUS_OK)).toBe(true);
+    }
+    const ends = Int32Array.of(10, 25, rows.length);
+    expect(await hashRowsAsync(table, rows, 'compare', 'sha512', ends)).toEqual(hashRows(table, rows, 'compare', 'sha512', ends));
+  } finally {
     closeRoots(table.roots);
     t.cleanup();
   }
