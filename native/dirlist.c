@@ -55,18 +55,16 @@ int list_dir(DIR *d, int (*keep)(unsigned char d_type), struct listed **out, siz
   return 0;
 }
 
-napi_value pack_listed(napi_env env, struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
-                       void (*fill)(const struct listed *e, int kind, uint8_t *rec)) {
+/* The packed size of the kept entries. */
+static size_t packed_bytes(const struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e)) {
   size_t bytes = 0;
   for (size_t i = 0; i < n; i++) if (kind(&ents[i]) >= 0) bytes += head + ((ents[i].len + 7) & ~(size_t)7);
-  napi_value out = NULL;
-  void *data;
-  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) {
-    free_listed(ents, n);
-    return throw_errno(env, "readdir", ENOMEM);
-  }
-  uint8_t *p = data;
-  memset(p, 0, bytes);
+  return bytes;
+}
+
+/* Writes the records into p (zeroed, packed_bytes long) and frees the entries. */
+static void pack_into(uint8_t *p, struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
+                      void (*fill)(const struct listed *e, int kind, uint8_t *rec)) {
   for (size_t i = 0; i < n; i++) {
     int k = kind(&ents[i]);
     if (k < 0) continue;
@@ -75,5 +73,27 @@ napi_value pack_listed(napi_env env, struct listed *ents, size_t n, size_t head,
     p += head + ((ents[i].len + 7) & ~(size_t)7);
   }
   free_listed(ents, n);
+}
+
+napi_value pack_listed(napi_env env, struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
+                       void (*fill)(const struct listed *e, int kind, uint8_t *rec)) {
+  size_t bytes = packed_bytes(ents, n, head, kind);
+  napi_value out = NULL;
+  void *data;
+  if (napi_create_arraybuffer(env, bytes, &data, &out) != napi_ok) {
+    free_listed(ents, n);
+    return throw_errno(env, "readdir", ENOMEM);
+  }
+  memset(data, 0, bytes);
+  pack_into(data, ents, n, head, kind, fill);
   return out;
+}
+
+uint8_t *pack_listed_raw(struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
+                         void (*fill)(const struct listed *e, int kind, uint8_t *rec), size_t *bytes) {
+  *bytes = packed_bytes(ents, n, head, kind);
+  uint8_t *p = calloc(*bytes ? *bytes : 1, 1);
+  if (!p) { free_listed(ents, n); return NULL; }
+  pack_into(p, ents, n, head, kind, fill);
+  return p;
 }

@@ -29,4 +29,7 @@ void free_listed(struct listed *l, size_t n);
  */
 napi_value pack_listed(napi_env env, struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
                        void (*fill)(const struct listed *e, int kind, uint8_t *rec));
+/* The same records in calloc'd memory (`bytes` long; no napi call, for any thread); NULL without memory. */
+uint8_t *pack_listed_raw(struct listed *ents, size_t n, size_t head, int (*kind)(const struct listed *e),
+                         void (*fill)(const struct listed *e, int kind, uint8_t *rec), size_t *bytes);
 #endif

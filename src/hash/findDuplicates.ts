@@ -63,7 +63,7 @@ export async function findDuplicates(table: FileTable, opts: FindOptions): Promi
 }
 
 async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResult> {
-  linux().trimMemory(); // what the scanning threads (ended by now) left in their malloc arenas
+  linux().trimMemory(); // what the scan's listings left free in the malloc arenas of libuv's threads
   const n = table.length;
   const warn = opts.onWarning ?? (() => {});
   const aliases = new Map<number, number[]>();
@@ -202,8 +202,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
   };
   await digestCandidates();
-  // The threads' memory goes before the groups are made; the xattrs step below starts them
-  // again only when cached inodes with xattrs are in a group.
+  // What the batches left free in the pool threads' malloc arenas goes before the groups are made.
   await opts.pool.close();
   linux().trimMemory();
 

@@ -70,11 +70,24 @@ function decodeXattrs(blob: Buffer | undefined): BatchResult['xattrs'] {
  * member found equal to another gets the same digest, from one read of the bytes.
  */
 export function hashRows(table: FileTable, rows: Int32Array, kind: HashKind, algorithm: string, ends?: Int32Array): BatchResult {
+  const args = batchArgs(table, rows, kind, algorithm);
+  return batchResult(args, ends ? linux().hashRows(...args, ends) : linux().hashRows(...args));
+}
+
+/** `hashRows` on a thread of libuv's pool (native/hash.c), leaving this thread free meanwhile. */
+export async function hashRowsAsync(table: FileTable, rows: Int32Array, kind: HashKind, algorithm: string, ends?: Int32Array): Promise<BatchResult> {
+  const args = batchArgs(table, rows, kind, algorithm);
+  return batchResult(args, await linux().hashRowsAsync(...args, ends));
+}
+
+type BatchArgs = readonly [ArrayBufferView[], Int32Array, number, number, Uint8Array, Uint8Array, Int32Array];
+
+function batchArgs(table: FileTable, rows: Int32Array, kind: HashKind, algorithm: string): BatchArgs {
   const digests = new Uint8Array(rows.length * digestBytes(kind, algorithm));
-  const status = new Uint8Array(rows.length);
-  const errnos = new Int32Array(rows.length);
-  const args = [table.nativeColumns(), rows, MODE[kind], algorithm === 'sha512' ? 1 : 0, digests, status, errnos] as const;
-  const [bytesRead, xattrs] = ends ? linux().hashRows(...args, ends) : linux().hashRows(...args);
+  return [table.nativeColumns(), rows, MODE[kind], algorithm === 'sha512' ? 1 : 0, digests, new Uint8Array(rows.length), new Int32Array(rows.length)];
+}
+
+function batchResult([, rows, , , digests, status, errnos]: BatchArgs, [bytesRead, xattrs]: [number, Buffer | undefined]): BatchResult {
   const errors: Array<[number, string]> = [];
   for (let k = 0; k < rows.length; k++) if (status[k] === STATUS_ERROR) errors.push([k, errnos[k] ? getSystemErrorName(-errnos[k]) : 'EIO']);
   return { digests, status, xattrs: decodeXattrs(xattrs), errors, bytesRead };

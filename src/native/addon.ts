@@ -18,6 +18,10 @@ export interface LinuxAddon {
    * src/scan/dirRecords.ts); `rel` is opened beneath `rootFd` ("" for the root itself).
    */
   readDir(rootFd: number, rel: Buffer): ArrayBuffer;
+  /** readDir of each (rootFds[k], rels[k]) on a thread of libuv's pool: its records, or its errno when it cannot be read. */
+  readDirsAsync(rootFds: Int32Array, rels: Buffer[]): Promise<Array<ArrayBuffer | number>>;
+  /** Frees a listing of readDir or readDirsAsync now (detaches it): it must not be read any more. */
+  dropListing(records: ArrayBuffer): void;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**
@@ -64,6 +68,8 @@ export interface LinuxAddon {
    * errnos; returns the bytes read and the xattrs of rows that have any (see src/hash/hashRows.ts).
    */
   hashRows(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds?: Int32Array): [number, Buffer | undefined];
+  /** hashRows on a thread of libuv's pool; the arrays must not change until it settles. */
+  hashRowsAsync(columns: ArrayBufferView[], rows: Int32Array, mode: number, algorithm: number, digests: Uint8Array, status: Uint8Array, errnos: Int32Array, groupEnds: Int32Array | undefined): Promise<[number, Buffer | undefined]>;
   /** malloc_trim(0): returns the free pages of every malloc arena (ended threads' too) to the kernel; true when any were. */
   trimMemory(): boolean;
   /** Closes a descriptor this addon opened (fs.closeSync warns about those in a worker thread). */

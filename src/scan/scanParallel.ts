@@ -1,45 +1,54 @@
 /**
- * Scans with every core: the top levels of the roots are read here until there are enough
- * subtrees to share out, then worker threads walk whole subtrees, each handing back its
- * rows in a FileTable in shared memory that is appended to this one and dropped. Row order does
- * not matter: everything after the scan sorts by path. The roots are opened once, here; the
- * table keeps their descriptors (`table.roots`) so that hashing opens each file beneath its
- * root too, and `findDuplicates` closes them when it is done.
+ * Scans with every core: directories are read by the addon on libuv's pool (readDirsAsync:
+ * open beneath the root, readdir, an fstatat per entry), a batch of directories per request
+ * and `threads` requests at a time, while this thread takes each listing into the table
+ * (walk.ts `takeListing`) and queues the subdirectories it names. No thread of ours to start,
+ * no table to copy back. Row order does not matter: everything after the scan sorts by path.
+ * The roots are opened once, here; the table keeps their descriptors (`table.roots`) so that
+ * hashing opens each file beneath its root too, and `findDuplicates` closes them when it is done.
  */
+import { getSystemErrorName } from 'node:util';
+import { linux } from '../native/addon.js';
 import { FileTable } from './fileTable.js';
-import { addCounts, newCounts, readDirectory, walkContext, type DirTask, type ScanOptions, type ScanResult } from './walk.js';
-import type { WorkerPool } from '../workers/workerPool.js';
+import { newCounts, relativeDir, takeListing, unreadDirectory, walk, walkContext, type DirTask, type ScanCounts, type ScanOptions, type ScanResult, type WalkContext } from './walk.js';
+import { runQueued, type WorkerPool } from '../workers/workerPool.js';
 
-/** Enough subtrees to keep the threads evenly busy. */
-const SPLIT_AT = 64;
-const MAX_SPLIT_DEPTH = 4;
+/** Directories per request at most: few enough that the threads share the tree evenly. */
+const MAX_BATCH = 64;
 
 export async function scanParallel(opts: ScanOptions, patterns: string[], pool: WorkerPool): Promise<ScanResult> {
-  pool.start(); // the threads come up while the top levels are read here
   const ctx = walkContext(opts);
   const table = new FileTable();
   table.roots = ctx.rootFds;
   const counts = newCounts();
-  let frontier: DirTask[] = opts.roots.map((dir, root) => ({ dir, root }));
-  for (let depth = 0; depth < MAX_SPLIT_DEPTH && frontier.length > 0 && frontier.length < SPLIT_AT; depth++) {
-    const next: DirTask[] = [];
-    for (const task of frontier) for (const sub of readDirectory(task, ctx, table, counts)) next.push(sub);
-    frontier = next;
-  }
-  if (frontier.length) {
-    const progress = opts.onProgress ?? (() => {});
-    await pool.scan(
-      frontier,
-      ctx,
-      patterns,
-      (rows, c) => {
-        table.append(rows);
-        addCounts(counts, c);
-        progress(counts.files);
-      },
-      opts.onWarning ?? (() => {}),
-    );
-  }
+  const tasks: DirTask[] = opts.roots.map((dir, root) => ({ dir, root }));
+  if (pool.threads === 0) walk(tasks, ctx, table, counts, opts.onProgress);
+  else await walkOnPool(tasks, ctx, table, counts, pool.threads, opts.onProgress);
   opts.onProgress?.(counts.files);
   return { table, ...counts };
+}
+
+/** Reads the subtrees below `tasks` on libuv's pool, `threads` requests at a time (runQueued). */
+function walkOnPool(tasks: DirTask[], ctx: WalkContext, table: FileTable, counts: ScanCounts, threads: number, onProgress?: (files: number) => void): Promise<void> {
+  const stack = [...tasks].reverse();
+  const next = (): DirTask[] | undefined => {
+    if (stack.length === 0) return undefined;
+    const n = Math.min(MAX_BATCH, Math.max(1, Math.floor(stack.length / (threads * 2))));
+    return stack.splice(stack.length - n, n).reverse();
+  };
+  const read = (batch: DirTask[]) => linux().readDirsAsync(Int32Array.from(batch, (t) => ctx.rootFds.fds[t.root]), batch.map((t) => relativeDir(t, ctx)));
+  const take = (batch: DirTask[], listings: Array<ArrayBuffer | number>) => {
+    for (let k = 0; k < batch.length; k++) {
+      const listing = listings[k];
+      let subdirs: DirTask[] = [];
+      if (typeof listing === 'number') unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing));
+      else {
+        subdirs = takeListing(batch[k], listing, ctx, table, counts);
+        linux().dropListing(listing); // its memory now, not at some later collection
+      }
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+    }
+    onProgress?.(counts.files);
+  };
+  return runQueued(threads, next, read, take);
 }

@@ -7,7 +7,8 @@
  * NO_SYMLINKS | NO_XDEV: a directory swapped for a symlink mid-scan fails with ELOOP instead
  * of leading outside) and read by one native call (readdir and an fstatat per entry, relative
  * to the directory's descriptor, into one buffer): no stats object and no path string per
- * file. Synchronous on purpose; `scanParallel` hands whole subtrees to worker threads.
+ * file. `scanParallel` reads the directories on libuv's pool instead and takes each listing in
+ * with `takeListing`.
  */
 import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
@@ -49,7 +50,7 @@ export interface DirTask {
   root: number;
 }
 
-/** Everything a walk needs, shared by the threads (each gets its own copy from scanInit). */
+/** Everything a walk needs. */
 export interface WalkContext {
   roots: Buffer[];
   /** Each root's descriptor, and the bytes of a path below it that name the root. */
@@ -66,39 +67,46 @@ export function newCounts(): ScanCounts {
   return { files: 0, bytes: 0n, unreadable: 0, otherDevice: 0, vanished: 0 };
 }
 
-/** Adds a thread's counts to the total. */
-export function addCounts(to: ScanCounts, from: ScanCounts): void {
-  to.files += from.files;
-  to.bytes += from.bytes;
-  to.unreadable += from.unreadable;
-  to.otherDevice += from.otherDevice;
-  to.vanished += from.vanished;
-}
-
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
 
+/** The path of `task`'s directory relative to its root ("" for the root itself). */
+export function relativeDir(task: DirTask, ctx: WalkContext): Buffer {
+  return task.dir.length <= ctx.roots[task.root].length ? EMPTY : task.dir.subarray(ctx.rootFds.skip[task.root]);
+}
+
 /** Reads one directory: its files go into `table`, its subdirectories are returned in name order. */
 export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
-  const { dir, root } = task;
   let records: ArrayBuffer;
   try {
-    const rel = dir.length <= ctx.roots[root].length ? EMPTY : dir.subarray(ctx.rootFds.skip[root]);
-    records = linux().readDir(ctx.rootFds.fds[root], rel);
+    records = linux().readDir(ctx.rootFds.fds[task.root], relativeDir(task, ctx));
   } catch (err) {
-    const code = errnoCode(err);
-    // Vanished, or no longer a directory (a symlink now stands on the way: never followed).
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
-    else if (code === 'EXDEV') {
-      counts.otherDevice++; // a mount point on the same device (a bind mount): not crossed
-      ctx.warn(`Not crossing into another mount at ${JSON.stringify(dir.toString())}`);
-    } else {
-      counts.unreadable++;
-      ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code ?? (err as Error).message}; skipped`);
-    }
+    unreadDirectory(task, ctx, counts, errnoCode(err) ?? (err as Error).message);
     return [];
   }
+  const subdirs = takeListing(task, records, ctx, table, counts);
+  linux().dropListing(records);
+  return subdirs;
+}
+
+/** Counts (and warns about) a directory that could not be read: `code` is its error's. */
+export function unreadDirectory(task: DirTask, ctx: WalkContext, counts: ScanCounts, code: string): void {
+  const { dir } = task;
+  // Vanished, or no longer a directory (a symlink now stands on the way: never followed).
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') counts.vanished++;
+  else if (code === 'EXDEV') {
+    counts.otherDevice++; // a mount point on the same device (a bind mount): not crossed
+    ctx.warn(`Not crossing into another mount at ${JSON.stringify(dir.toString())}`);
+  } else {
+    counts.unreadable++;
+    ctx.warn(`Cannot read directory ${JSON.stringify(dir.toString())}: ${code}; skipped`);
+  }
+}
+
+/** A directory's listing (readDir's records): its files go into `table`, its subdirectories are returned in name order. */
+export function takeListing(task: DirTask, records: ArrayBuffer, ctx: WalkContext, table: FileTable, counts: ScanCounts): DirTask[] {
+  const { dir, root } = task;
   const rec = new DirRecords(records);
   let dirIndex = -1;
   const subdirs: DirTask[] = [];

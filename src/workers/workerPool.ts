@@ -1,18 +1,13 @@
 /**
- * One worker thread per core, for the two jobs that need every core: walking subtrees
- * (scan) and reading and hashing files (hash). Both use synchronous I/O inside the worker:
- * measured faster than the libuv pool for the many small files of OS trees. Workers see
- * FileTables through shared memory, so a message carries row numbers and flat results,
- * and each worker keeps two requests queued so it never waits for the main thread.
+ * The reading work that needs every core, run by the addon on libuv's pool, `threads`
+ * requests at a time: the scan's directory listings (src/scan/scanParallel.ts) and the
+ * hashing of batches of rows (here), which read the scan table's columns in place. No thread
+ * of ours to start (a Node worker cost ~55 ms of CPU to boot), no message per batch.
  * `threads: 0` runs everything inline (tests).
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { hashRows, type BatchResult, type HashKind } from '../hash/hashRows.js';
-import { FileTable, type TableShare } from '../scan/fileTable.js';
-import { newCounts, walk, type DirTask, type ScanCounts, type WalkContext } from '../scan/walk.js';
-import type { ToWorker } from './worker.js';
+import { availableParallelism } from 'node:os';
+import { hashRows, hashRowsAsync, type BatchResult, type HashKind } from '../hash/hashRows.js';
+import type { FileTable } from '../scan/fileTable.js';
 
 /** Rows to hash in one request; for 'compare', candidate groups ending at `ends` (see hashRows). */
 export interface HashBatch {
@@ -20,136 +15,68 @@ export interface HashBatch {
   ends?: Int32Array;
 }
 
-/** A single batch of at most this many bytes to read is read on the calling thread when no thread runs yet. */
-const INLINE_BYTES = 4n << 20n;
-
-/** What a batch reads at most: whole files, or two 4 KiB blocks a file for partial hashes and xattrs. */
-function batchBytes(table: FileTable, b: HashBatch, kind: HashKind): bigint {
-  let bytes = 0n;
-  for (const i of b.rows) bytes += kind === 'full' || kind === 'compare' ? table.size[i] : 8192n;
-  return bytes;
-}
-
-/** Subtree runs per scanning thread: enough to even out uneven subtrees. */
-const SCAN_RUNS_PER_THREAD = 8;
+// libuv's pool has 4 threads unless told otherwise before its first use: one a core, if more.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 const BATCH_ROWS = 256;
 const BATCH_BYTES = 16n << 20n;
-/** Requests queued per worker; a scanning worker reuses as many tables in turn (worker.ts). */
-const IN_FLIGHT = 2;
 
-function workerPath(): string {
-  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  // Running from src/ under jest: the compiled worker of `make build`.
-  return fileURLToPath(new URL('../../dist/workers/worker.js', import.meta.url));
-}
-
-/** Sends requests to one worker, keeping up to IN_FLIGHT queued, until `next` has no more. */
-function drive<T>(worker: Worker, next: () => ToWorker | undefined, onReply: (msg: T) => void): Promise<void> {
+/**
+ * Keeps up to `threads` jobs of `next` running (`start` hands one to libuv's pool) until
+ * `next` has none while none runs: `onDone` may make more (the scan's subdirectories). A
+ * job's successor is started before its result is taken in, so the pool does not wait for
+ * this thread. Settles only once no job runs any more, also when a job or `onDone` fails
+ * (with its error): the caller may close what the jobs read beneath right after.
+ */
+export function runQueued<J, R>(threads: number, next: () => J | undefined, start: (job: J) => Promise<R>, onDone: (job: J, result: R) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let pending = 0;
-    const send = () => {
-      const msg = next();
-      if (!msg) return;
-      pending++;
-      worker.postMessage(msg);
+    let failure: { err: unknown } | undefined;
+    const settle = () => {
+      if (pending > 0) return;
+      if (failure) reject(failure.err);
+      else resolve();
     };
-    let done = false;
-    const finish = () => {
-      done = true;
-      worker.off('message', onMessage);
-      worker.off('error', reject);
-      resolve();
+    const failed = (err: unknown) => {
+      failure ??= { err };
     };
-    const onMessage = (msg: T) => {
-      pending--;
-      try {
-        onReply(msg);
-      } catch (err) {
-        worker.off('message', onMessage);
-        reject(err);
-        return;
+    const fill = () => {
+      for (let job = failure || pending >= threads ? undefined : next(); job !== undefined; job = failure || pending >= threads ? undefined : next()) {
+        const j = job;
+        pending++;
+        let run: Promise<R>;
+        try {
+          run = start(j);
+        } catch (err) {
+          run = Promise.reject(err);
+        }
+        run.then(
+          (r) => {
+            pending--;
+            fill();
+            try {
+              if (!failure) onDone(j, r);
+            } catch (err) {
+              failed(err);
+            }
+            fill();
+            settle();
+          },
+          (err) => {
+            pending--;
+            failed(err);
+            settle();
+          },
+        );
       }
-      send();
-      if (pending === 0) finish();
     };
-    worker.on('message', onMessage);
-    worker.on('error', reject);
-    // One request now; the rest once every worker has had its first, so that a few large
-    // requests are spread over the workers instead of queueing on the first one.
-    send();
-    if (pending === 0) return finish();
-    setImmediate(() => {
-      for (let k = 1; k < IN_FLIGHT && !done; k++) send();
-    });
+    fill();
+    settle();
   });
 }
 
 export class WorkerPool {
-  private started: Worker[] = [];
-  private shared?: FileTable;
-
   constructor(readonly threads: number) {}
-
-  /**
-   * The threads, started at the first request: a pool with nothing to do (a re-plan whose
-   * every digest is cached) costs no thread start-up (~50 ms of CPU each).
-   */
-  private get workers(): Worker[] {
-    this.start();
-    return this.started;
-  }
-
-  /** Starts the threads now (the scan: they come up while the top levels are read). */
-  start(): void {
-    if (this.started.length === 0) for (let i = 0; i < this.threads; i++) this.started.push(new Worker(workerPath()));
-  }
-
-  /**
-   * Walks the subtrees, sharing them out; `onSubtree` gets each subtree's rows (a table to
-   * copy from, then drop) and counts as it finishes.
-   */
-  async scan(
-    tasks: DirTask[],
-    ctx: WalkContext,
-    patterns: string[],
-    onSubtree: (table: FileTable, counts: ScanCounts) => void,
-    onWarning: (m: string) => void,
-  ): Promise<void> {
-    if (this.threads === 0) {
-      const table = new FileTable();
-      const counts = newCounts();
-      walk(tasks, { ...ctx, warn: onWarning }, table, counts);
-      onSubtree(table, counts);
-      return;
-    }
-    const init: ToWorker = {
-      scanInit: { roots: ctx.roots, rootFds: ctx.rootFds, skip: ctx.skip, minSize: ctx.minSize, exclude: patterns },
-    };
-    for (const w of this.workers) w.postMessage(init);
-    // Runs of consecutive subtrees, a few per thread: each run costs one table and one
-    // message each way, whatever its number of directories.
-    const runLength = Math.ceil(tasks.length / (this.threads * SCAN_RUNS_PER_THREAD));
-    let next = 0;
-    const nextRun = (): ToWorker | undefined => {
-      if (next >= tasks.length) return undefined;
-      const run = tasks.slice(next, (next += runLength));
-      return { scanDir: { id: next, dirs: run.map((t) => t.dir), roots: run.map((t) => t.root) } };
-    };
-    await Promise.all(
-      this.workers.map((w) =>
-        drive<{ table: TableShare; counts: ScanCounts; warnings: string[] }>(
-          w,
-          nextRun,
-          (msg) => {
-            msg.warnings.forEach(onWarning);
-            onSubtree(FileTable.fromShare(msg.table), msg.counts);
-          },
-        ),
-      ),
-    );
-  }
 
   /**
    * Runs `kind` on every row of `table`; `onBatch` gets each batch's rows and result, in no
@@ -176,51 +103,25 @@ export class WorkerPool {
     await this.run(table, () => batches[next++], kind, algorithm, onBatch);
   }
 
-  /** Threads running now. */
-  get running(): number {
-    return this.started.length;
-  }
-
+  /**
+   * Batches on libuv's pool (native/hash.c), `threads` at a time: no thread of ours to start,
+   * no message per batch. A batch's successor is queued before its results are taken in, so
+   * the pool's threads do not wait for this one. Settles only once no batch runs any more (the
+   * caller closes the roots' descriptors next), also when `onBatch` throws.
+   */
   private async run(table: FileTable, take: () => HashBatch | undefined, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
-    // The first two batches are looked at before any thread is asked.
-    const ahead: HashBatch[] = [];
-    for (let b = take(); b; b = ahead.length < 2 ? take() : undefined) ahead.push(b);
-    if (ahead.length === 0) return;
-    const nextBatch = (): HashBatch | undefined => ahead.shift() ?? take();
-    // One small batch and no thread up yet (a re-plan whose digests are cached, but for a few
-    // partial hashes): read here rather than start threads (~50 ms of CPU each).
-    if (this.threads === 0 || (this.started.length === 0 && ahead.length === 1 && batchBytes(table, ahead[0], kind) <= INLINE_BYTES)) {
-      for (let b = nextBatch(); b; b = nextBatch()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
+    if (this.threads === 0) {
+      for (let b = take(); b; b = take()) onBatch(b.rows, hashRows(table, b.rows, kind, algorithm, b.ends));
       return;
     }
-    if (this.shared !== table) {
-      for (const w of this.workers) w.postMessage({ table: table.share() });
-      this.shared = table;
-    }
-    let id = 0;
-    const batches = new Map<number, Int32Array>();
-    await Promise.all(
-      this.workers.map((w) =>
-        drive<{ batch: number; result: BatchResult }>(
-          w,
-          () => {
-            const b = nextBatch();
-            if (!b) return undefined;
-            batches.set(id, b.rows);
-            return { batch: id++, rows: b.rows, ends: b.ends, kind, algorithm };
-          },
-          (msg) => {
-            const b = batches.get(msg.batch)!;
-            batches.delete(msg.batch);
-            onBatch(b, msg.result);
-          },
-        ),
-      ),
+    await runQueued(
+      this.threads,
+      take,
+      (b) => hashRowsAsync(table, b.rows, kind, algorithm, b.ends),
+      (b, r) => onBatch(b.rows, r),
     );
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.started.map((w) => w.terminate()));
-    this.started = [];
-  }
+  /** Nothing of its own runs between calls (every batch has settled when a call returns): kept for callers' `finally`. */
+  async close(): Promise<void> {}
 }
