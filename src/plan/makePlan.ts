@@ -92,8 +92,8 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
   const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => Buffer.from(req.output + ext));
   if (req.store) skip.push(req.store);
 
-  // Scan and hash on every core; the pool's threads keep the process alive until closed.
-  let pool = new WorkerPool(req.threads);
+  // Scan and hash on every core (libuv's pool, `threads` requests at a time).
+  const pool = new WorkerPool(req.threads);
   let scan, dups;
   try {
     scan = await scanParallel(
@@ -102,10 +102,6 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
       pool,
     );
     events.phase?.(`scan (${scan.files} files)`);
-    // Fresh threads for hashing: the scanning ones may still hold the tables they handed
-    // back until their collectors run; ending them frees that memory now (~60 ms).
-    await pool.close();
-    pool = new WorkerPool(req.threads);
     dups = await findDuplicates(scan.table, {
       algorithm: req.algorithm,
       // A clone keeps each file's own inode and metadata: only the content must match.

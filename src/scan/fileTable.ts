@@ -18,22 +18,6 @@ const BIG = ['ino', 'size', 'mtime', 'ctime', 'atime'] as const;
 /** `nameAt` has one element more than there are rows: row i's name is names[nameAt[i]..nameAt[i+1]). */
 const SMALL = ['meta', 'nlink', 'dir', 'nameAt'] as const;
 
-/** The shared buffers of a table: what a worker needs to rebuild a read-only view. */
-export interface TableShare {
-  length: number;
-  namesUsed: number;
-  dirCount: number;
-  dirUsed: number;
-  metas: number[];
-  columns: Record<string, SharedArrayBuffer>;
-  names: SharedArrayBuffer;
-  dirBytes: SharedArrayBuffer;
-  dirStart: SharedArrayBuffer;
-  dirEnd: SharedArrayBuffer;
-  dirRoot: SharedArrayBuffer;
-  roots: RootFds;
-}
-
 /**
  * The roots' descriptors (opened once by the scan, shared by every thread of the process)
  * and, per root, how many bytes of a directory's absolute path to skip to get its path
@@ -74,36 +58,17 @@ export class FileTable {
   roots: RootFds = { fds: [], skip: [], devs: [] };
   private devTexts: string[] = [];
 
-  /** A new empty table, or (with `share`) a view over the shared buffers of another thread's table. */
-  constructor(share?: TableShare) {
+  /** A new empty table. */
+  constructor() {
     const self = this as unknown as Record<string, Column>;
-    if (share) {
-      this.length = share.length;
-      this.namesUsed = share.namesUsed;
-      this.dirCount = share.dirCount;
-      this.dirUsed = share.dirUsed;
-      this.roots = share.roots;
-      this.metas = new Metas(share.metas);
-    }
-    for (const k of BIG) {
-      const buffer = share ? share.columns[k] : big(1024);
-      self[k] = view(k === 'mtime' || k === 'ctime' || k === 'atime' ? BigInt64Array : BigUint64Array, buffer);
-    }
+    for (const k of BIG) self[k] = view(k === 'mtime' || k === 'ctime' || k === 'atime' ? BigInt64Array : BigUint64Array, big(1024));
     // (nameAt has room for one element more than the other columns have rows.)
-    for (const k of SMALL) self[k] = view(Uint32Array, share ? share.columns[k] : small(k === 'nameAt' ? 1025 : 1024));
-    this.names = view(Uint8Array, share ? share.names : growable(1 << 16, MAX_BYTES));
-    this.dirBytes = view(Uint8Array, share ? share.dirBytes : growable(1 << 14, MAX_BYTES));
-    this.dirStart = view(Uint32Array, share ? share.dirStart : small(256));
-    this.dirEnd = view(Uint32Array, share ? share.dirEnd : small(256));
-    this.dirRoot = view(Uint32Array, share ? share.dirRoot : small(256));
-  }
-
-  /** Empties the table, keeping its buffers (a scanning thread's, reused for its next run). */
-  clear(): void {
-    this.length = 0;
-    this.namesUsed = 0;
-    this.dirCount = 0;
-    this.dirUsed = 0;
+    for (const k of SMALL) self[k] = view(Uint32Array, small(k === 'nameAt' ? 1025 : 1024));
+    this.names = view(Uint8Array, growable(1 << 16, MAX_BYTES));
+    this.dirBytes = view(Uint8Array, growable(1 << 14, MAX_BYTES));
+    this.dirStart = view(Uint32Array, small(256));
+    this.dirEnd = view(Uint32Array, small(256));
+    this.dirRoot = view(Uint32Array, small(256));
   }
 
   /** Makes the byte array `k` (names, directory arena) hold at least `bytes`, growing in place. */
@@ -113,30 +78,6 @@ export class FileTable {
     if (v.byteLength >= bytes) return;
     grow(v.buffer, bytes);
     self[k] = view(v.constructor as unknown as ViewCtor, v.buffer);
-  }
-
-  /** A read-only view over the shared buffers of another thread's table (nothing is copied). */
-  static fromShare(share: TableShare): FileTable {
-    return new FileTable(share);
-  }
-
-  share(): TableShare {
-    const columns: Record<string, SharedArrayBuffer> = {};
-    for (const k of [...BIG, ...SMALL]) columns[k] = (this as unknown as Record<string, Column>)[k].buffer as SharedArrayBuffer;
-    return {
-      length: this.length,
-      namesUsed: this.namesUsed,
-      dirCount: this.dirCount,
-      dirUsed: this.dirUsed,
-      metas: this.metas.list,
-      columns,
-      names: this.names.buffer as SharedArrayBuffer,
-      dirBytes: this.dirBytes.buffer as SharedArrayBuffer,
-      dirStart: this.dirStart.buffer as SharedArrayBuffer,
-      dirEnd: this.dirEnd.buffer as SharedArrayBuffer,
-      dirRoot: this.dirRoot.buffer as SharedArrayBuffer,
-      roots: this.roots,
-    };
   }
 
   /** Adds a directory (its absolute path) under root number `root`; returns its index. */
@@ -251,46 +192,6 @@ export class FileTable {
       ctime: this.ctime[i].toString(),
       atime: this.atime[i].toString(),
     };
-  }
-
-  /**
-   * Makes room for exactly `rows` rows, `names` name bytes and `dirs` directories more, so
-   * that appending the tables of the scanning threads grows each column once.
-   */
-  reserve(rows: number, names: number, dirs: number, dirBytes: number): void {
-    this.growRows(this.length + rows);
-    this.fit('names', this.namesUsed + names);
-    this.fit('dirStart', (this.dirCount + dirs) * 4);
-    this.fit('dirEnd', (this.dirCount + dirs) * 4);
-    this.fit('dirRoot', (this.dirCount + dirs) * 4);
-    this.fit('dirBytes', this.dirUsed + dirBytes);
-  }
-
-  /** Bytes of directory paths held (for `reserve`). */
-  get dirBytesUsed(): number {
-    return this.dirUsed;
-  }
-
-  /** Appends every row of another table (a scanning thread's) to this one. */
-  append(other: FileTable): void {
-    const base = this.length;
-    const n = other.length;
-    this.reserve(n, other.namesUsed, other.dirCount, other.dirBytesUsed);
-    const self = this as unknown as Record<string, { set(a: unknown, at: number): void }>;
-    const theirs = other as unknown as Record<string, Column>;
-    for (const k of [...BIG, 'nlink'] as const) self[k].set(theirs[k].subarray(0, n), base);
-    const dirBase = this.dirCount;
-    for (let d = 0; d < other.dirCount; d++) this.addDir(other.dirPath(d), other.dirRoot[d]);
-    const nameBase = this.namesUsed;
-    this.names.set(other.names.subarray(0, other.namesUsed), this.namesUsed);
-    this.namesUsed += other.namesUsed;
-    const metaMap = this.metas.mapFrom(other.metas);
-    for (let r = 0; r < n; r++) {
-      this.dir[base + r] = other.dir[r] + dirBase;
-      this.nameAt[base + r + 1] = other.nameAt[r + 1] + nameBase;
-      this.meta[base + r] = metaMap[other.meta[r]];
-    }
-    this.length = base + n;
   }
 
   /** Bytes held, for the memory-per-file measurement. */

@@ -28,12 +28,6 @@ export class Metas {
     return id;
   }
 
-  /** For each triple of `other`, its number here (added when new). */
-  mapFrom(other: Metas): Uint32Array {
-    const m = other.list;
-    return Uint32Array.from({ length: m.length / 3 }, (_, id) => this.of(m[id * 3], m[id * 3 + 1], m[id * 3 + 2]));
-  }
-
   mode(id: number): number {
     return this.list[id * 3];
   }

@@ -32,22 +32,6 @@ describe('the file table', () => {
     for (const row of [0, 1, 1023, 1024, 1535, 1536, 99_999, 131_072, 199_999]) expectRow(t, row, row, '/data');
   });
 
-  test('appends the tables of other threads with their directories and names', () => {
-    const a = new FileTable();
-    fill(a, 0, 3000, '/a');
-    const b = new FileTable();
-    fill(b, 3000, 5000, '/b/x');
-    fill(b, 5000, 9000, '/b/y');
-    const viewOfB = FileTable.fromShare(b.share());
-    a.append(viewOfB);
-    expect(a.length).toBe(9000);
-    // Appending grows only as far as needed (half again at most), however often it is called.
-    expect(a.ino.length).toBeLessThan(9000 * 1.5 + 2);
-    expectRow(a, 2999, 2999, '/a');
-    expectRow(a, 3000, 3000, '/b/x');
-    expectRow(a, 8999, 8999, '/b/y');
-  });
-
   test('joins a file in the root directory without a double slash', () => {
     const t = new FileTable();
     const rec = new DirRecords(encodeRecords([{ ...fakeEntry(1), name: 'etc' }]));
