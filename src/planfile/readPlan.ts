@@ -41,7 +41,7 @@ const TRAILER_START = '{"type":"trailer"';
  * `linesHash`, when given, is fed every complete line (in runs, not line by line), and has
  * been fed every line before a line that begins as the trailer does when that line is yielded.
  */
-function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number; bytes: Buffer }> {
+function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number }> {
   const buf = Buffer.allocUnsafe(CHUNK);
   let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let pos = 0;
@@ -67,7 +67,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, lin
         linesHash.update(data.subarray(hashed, start));
         hashed = start;
       }
-      yield { text, line, bytes: data.subarray(start, nl + 1) };
+      yield { text, line };
       start = nl + 1;
     }
     linesHash?.update(data.subarray(hashed, start));
@@ -77,7 +77,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, lin
   }
   if (carry.length) {
     line++;
-    yield { text: carry.toString('utf8'), line: -line, bytes: carry };
+    yield { text: carry.toString('utf8'), line: -line };
   }
 }
 
@@ -95,11 +95,12 @@ function parse(text: string, line: number): PlanRecord {
 
 /**
  * Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. `onRecord`
- * sees each record once it passed its checks, in order (apply compiles its steps from them):
+ * sees each record once it passed its checks, in order, with the checked bytes of its own
+ * `path` (store and link records; apply compiles its steps from them):
  * what it builds must not be acted on before openPlan returned, since a later line may still
  * make the whole plan invalid.
  */
-export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord) => void } = {}): OpenPlan {
+export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord, path: Buffer | undefined) => void } = {}): OpenPlan {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -128,7 +129,7 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
           beforeTrailer = integrityOf('sha256', linesHash.copy().digest());
         }
         checker.add(rec);
-        options.onRecord?.(rec);
+        options.onRecord?.(rec, checker.path);
       }
       var totals = checker.finish();
     } catch (err) {
