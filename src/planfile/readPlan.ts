@@ -40,6 +40,8 @@ const TRAILER_START = '{"type":"trailer"';
  * Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first.
  * `linesHash`, when given, is fed every complete line (in runs, not line by line), and has
  * been fed every line before a line that begins as the trailer does when that line is yielded.
+ * Once the lines are all yielded without a last one that lacks its newline, it has been fed
+ * the whole file, in order: its digest is then the file's.
  */
 function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number }> {
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -112,13 +114,11 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
   try {
     if (!fstatSync(fd).isFile()) throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} is not a regular file`);
     const checker = new PlanChecker();
-    const whole = createHash('sha256');
     const linesHash = createHash('sha256');
     const chunkDigests: string[] = [];
     let beforeTrailer = '';
     try {
       for (const { text, line } of lines(fd, (_i, chunk) => {
-        whole.update(chunk);
         chunkDigests.push(createHash('sha256').update(chunk).digest('base64'));
       }, linesHash)) {
         if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
@@ -140,7 +140,8 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
     if (trailer.linesIntegrity !== beforeTrailer) {
       throw invalid(file, totals.ops + totals.storeEntries + 2, 'the trailer integrity does not match the lines before it (edited or corrupted)');
     }
-    const digest = integrityOf('sha256', whole.digest());
+    // Every byte went through linesHash (the last line ended with its newline): the file's digest, without a second pass.
+    const digest = integrityOf('sha256', linesHash.digest());
     if (options.expect !== undefined && options.expect !== digest) {
       throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${JSON.stringify(file)} has digest ${digest}, not the expected ${options.expect}`, {
         hint: 'the plan changed since it was approved: review it again with `hashify show`',
