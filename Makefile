@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_INCLUDE := $(shell node -p "require('path').join(process.execPath,'../../include/node')")
 JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js
 
-.PHONY: all install build native test test-unit typecheck demo bench clean
+.PHONY: all install build native validator test test-unit typecheck demo bench clean
 
 all: build
 
@@ -27,6 +27,13 @@ native: dist/native/linux.node
 build: install native
 	node_modules/.bin/tsc -p tsconfig.json
 	@chmod +x dist/cli.js
+
+# src/planfile/planRecordValidator.ts is ajv's standalone code for schemas/plan-record.schema.json,
+# checked in (test/planfile/validator.test.ts fails when it is stale): after editing the schema, run this.
+validator: install
+	node_modules/.bin/tsc -p tsconfig.json
+	node --input-type=module -e "import { writeFileSync } from 'node:fs'; import { validatorSource, VALIDATOR_URL } from './dist/planfile/validatorSource.js'; writeFileSync(VALIDATOR_URL, validatorSource())"
+	node_modules/.bin/tsc -p tsconfig.json
 
 typecheck: install
 	node_modules/.bin/tsc -p tsconfig.test.json

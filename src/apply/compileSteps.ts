@@ -47,8 +47,8 @@ export class StepCompiler {
     this.spill = new UnitSpill(spillMemory);
   }
 
-  /** Takes the plan's records in order (each already checked by openPlan). */
-  readonly add = (rec: PlanRecord): void => {
+  /** Takes the plan's records in order (each already checked by openPlan), with the bytes of their own `path` when known. */
+  readonly add = (rec: PlanRecord, path?: Buffer): void => {
     if (rec.type === 'header') {
       this.places = new Places(executorRoots(rec));
       this.method = linkMethodOf(rec.link);
@@ -56,14 +56,14 @@ export class StepCompiler {
       this.store = rec;
       this.group = rec.group;
       this.targetDone = false;
-      const s = this.placeOf(rec);
+      const s = this.placeOf(rec, path);
       this.entry = this.method!.name === 'hardlink' ? { sr: s.r, sd: s.d, sn: Buffer.from(s.n.toString('latin1').replace(/-[0-9]+$/, ''), 'latin1') } : undefined;
     } else if (rec.type === 'link') {
-      this.link(rec);
+      this.link(rec, path);
     }
   };
 
-  private link(rec: LinkRecord): void {
+  private link(rec: LinkRecord, path: Buffer | undefined): void {
     if (rec.group !== this.group) {
       this.store = undefined;
       this.entry = undefined;
@@ -78,13 +78,13 @@ export class StepCompiler {
     }
     const tmp = Buffer.from(`${TMP_PREFIX}${TAG_PLACEHOLDER}-${rec.op}`);
     const e = encodeExpect(rec.stat, EXP.inode | (this.verifyContent ? EXP.content : 0));
-    const p = this.placeOf(rec);
+    const p = this.placeOf(rec, path);
     const s = this.entry;
     this.put(U_OP, rec.op, { k: this.method!.replaceKind, r: p.r, d: p.d, n: p.n, t: tmp, e, g, a, x: encodeXattrs(rec.xattrs), sr: s?.sr, sd: s?.sd, sn: s?.sn }, 0n);
   }
 
-  private placeOf(rec: { path: string; path64?: string }) {
-    const p = this.places!.place(decodePath(rec));
+  private placeOf(rec: { path: string; path64?: string }, path = decodePath(rec)) {
+    const p = this.places!.place(path);
     if (!p) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
     return p;
   }

@@ -3,13 +3,20 @@
  * the first frame that is short or fails its checksum, so a torn last write vanishes.
  */
 import { crc32 } from 'node:zlib';
-import { pack, unpack } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type * as msgpackrType from 'msgpackr';
+import { packRecord } from './packRecord.js';
+
+// Loaded only to read a journal or write a record packRecord does not encode.
+const require = createRequire(import.meta.url);
+let msgpackrModule: typeof msgpackrType | undefined;
+const msgpackr = (): typeof msgpackrType => (msgpackrModule ??= require('msgpackr') as typeof msgpackrType);
 
 const HEAD = 8;
 const MAX_FRAME = 1 << 24;
 
 export function encodeFrame(record: unknown): Buffer {
-  const payload = pack(record);
+  const payload = (record !== null && typeof record === 'object' && packRecord(record)) || msgpackr().pack(record);
   const frame = Buffer.allocUnsafe(HEAD + payload.length);
   frame.writeUInt32LE(payload.length, 0);
   frame.writeUInt32LE(crc32(payload), 4);
@@ -27,7 +34,7 @@ export function decodeFrames(buf: Buffer): { records: unknown[]; valid: number }
     const payload = buf.subarray(at + HEAD, at + HEAD + len);
     if (crc32(payload) !== buf.readUInt32LE(at + 4)) break;
     try {
-      records.push(unpack(payload));
+      records.push(msgpackr().unpack(payload));
     } catch {
       break;
     }

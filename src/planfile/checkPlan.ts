@@ -8,9 +8,7 @@ import { decodePath, isNormalAbsolute, isWithin } from '../pathBytes.js';
 import { PLAN_KIND, PLAN_VERSION } from './records.js';
 import type { HeaderRecord, LinkRecord, PlanRecord, StatRecord, StoreRecord, TrailerRecord } from './records.js';
 import { parseStoreEntryPath } from '../store/storePath.js';
-
-const U64_MAX = (1n << 64n) - 1n;
-const I64_MAX = (1n << 63n) - 1n;
+import { U64_MAX, above, checkStat, sameInode, sameStat, sameXattrs } from './checkFields.js';
 
 /** Raised for a plan that breaks a rule; `line` is 1-based. */
 export class PlanRuleError extends Error {
@@ -29,51 +27,12 @@ export interface PlanTotals {
   largestCopy: bigint;
 }
 
-/**
- * Whether a decimal string (the schema's form: digits, no leading zero, an optional minus)
- * is above `max` in magnitude, compared as text: digit strings of one length sort as their
- * numbers do. No BigInt per field: this runs for every number of every record.
- */
-function above(digits: string, max: string): boolean {
-  return digits.length > max.length || (digits.length === max.length && digits > max);
-}
-const U64_MAX_TEXT = U64_MAX.toString();
-const I64_MAX_TEXT = I64_MAX.toString();
-const I64_MIN_MAGNITUDE = (I64_MAX + 1n).toString();
-
-function checkStat(s: StatRecord, what: string): void {
-  for (const k of ['dev', 'ino', 'size'] as const) {
-    if (above(s[k], U64_MAX_TEXT)) throw new Error(`${what}.${k} is larger than 64 bits`);
-  }
-  for (const k of ['mtime', 'ctime', 'atime'] as const) {
-    const v = s[k];
-    if (v === undefined) continue;
-    if (v[0] === '-' ? above(v.slice(1), I64_MIN_MAGNITUDE) : above(v, I64_MAX_TEXT)) throw new Error(`${what}.${k} is out of range`);
-  }
-  if ((s.mode & 0o170000) !== 0o100000) throw new Error(`${what}.mode is not a regular file's mode`);
-}
-
-function sameInode(a: StatRecord, b: StatRecord): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
-
-function sameStat(a: StatRecord, b: StatRecord): boolean {
-  return (
-    a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mode === b.mode && a.uid === b.uid &&
-    a.gid === b.gid && a.nlink === b.nlink && a.mtime === b.mtime && a.ctime === b.ctime
-  );
-}
-
-function sameXattrs(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ka = Object.keys(a ?? {}).sort();
-  const kb = Object.keys(b ?? {}).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a![k] === b![k]);
-}
-
 /** Feeds records one at a time; throws PlanRuleError at the first broken rule. */
 export class PlanChecker {
   header?: HeaderRecord;
   trailer?: TrailerRecord;
+  /** The bytes of the last record's own `path` (store and link records), checked: not decoded again. */
+  path?: Buffer;
   private roots: Buffer[] = [];
   private store?: Buffer;
   private line = 0;
@@ -98,6 +57,7 @@ export class PlanChecker {
   /** Checks one parsed, schema-valid record. */
   add(rec: PlanRecord): void {
     this.line++;
+    this.path = undefined;
     try {
       this.check(rec);
     } catch (err) {
@@ -173,6 +133,7 @@ export class PlanChecker {
     checkStat(stat, rec.keeper ? 'keeper.stat' : 'stat');
     const p = this.absolute(rec, 'path');
     if (!isWithin(p, this.store) || p.equals(this.store)) throw new Error('the store entry path is outside the store');
+    this.path = p;
     const parsed = parseStoreEntryPath(this.store, p);
     if (!parsed || parsed.integrity !== rec.integrity) {
       throw new Error(`the store entry path does not belong to integrity ${rec.integrity}`);
@@ -246,6 +207,7 @@ export class PlanChecker {
     this.currentPaths++;
     if (this.lastPath && Buffer.compare(this.lastPath, p) >= 0) throw new Error('paths of one inode are not in increasing order');
     this.lastPath = p;
+    this.path = p;
   }
 
   /** An inode is freed by apply when every one of its links is a path of the plan. */

@@ -40,8 +40,10 @@ const TRAILER_START = '{"type":"trailer"';
  * Splits the chunks of a descriptor into lines; calls onChunk with each chunk's bytes first.
  * `linesHash`, when given, is fed every complete line (in runs, not line by line), and has
  * been fed every line before a line that begins as the trailer does when that line is yielded.
+ * Once the lines are all yielded without a last one that lacks its newline, it has been fed
+ * the whole file, in order: its digest is then the file's.
  */
-function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number; bytes: Buffer }> {
+function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, linesHash?: Hash): Generator<{ text: string; line: number }> {
   const buf = Buffer.allocUnsafe(CHUNK);
   let carry: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   let pos = 0;
@@ -67,7 +69,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, lin
         linesHash.update(data.subarray(hashed, start));
         hashed = start;
       }
-      yield { text, line, bytes: data.subarray(start, nl + 1) };
+      yield { text, line };
       start = nl + 1;
     }
     linesHash?.update(data.subarray(hashed, start));
@@ -77,7 +79,7 @@ function* lines(fd: number, onChunk: (index: number, bytes: Buffer) => void, lin
   }
   if (carry.length) {
     line++;
-    yield { text: carry.toString('utf8'), line: -line, bytes: carry };
+    yield { text: carry.toString('utf8'), line: -line };
   }
 }
 
@@ -95,11 +97,12 @@ function parse(text: string, line: number): PlanRecord {
 
 /**
  * Opens and fully validates a plan. Throws HashifyError (exit 2) for any defect. `onRecord`
- * sees each record once it passed its checks, in order (apply compiles its steps from them):
+ * sees each record once it passed its checks, in order, with the checked bytes of its own
+ * `path` (store and link records; apply compiles its steps from them):
  * what it builds must not be acted on before openPlan returned, since a later line may still
  * make the whole plan invalid.
  */
-export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord) => void } = {}): OpenPlan {
+export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord, path: Buffer | undefined) => void } = {}): OpenPlan {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -111,13 +114,11 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
   try {
     if (!fstatSync(fd).isFile()) throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} is not a regular file`);
     const checker = new PlanChecker();
-    const whole = createHash('sha256');
     const linesHash = createHash('sha256');
     const chunkDigests: string[] = [];
     let beforeTrailer = '';
     try {
       for (const { text, line } of lines(fd, (_i, chunk) => {
-        whole.update(chunk);
         chunkDigests.push(createHash('sha256').update(chunk).digest('base64'));
       }, linesHash)) {
         if (line < 0) throw new PlanRuleError(-line, 'the last line has no newline (truncated?)');
@@ -128,7 +129,7 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
           beforeTrailer = integrityOf('sha256', linesHash.copy().digest());
         }
         checker.add(rec);
-        options.onRecord?.(rec);
+        options.onRecord?.(rec, checker.path);
       }
       var totals = checker.finish();
     } catch (err) {
@@ -139,7 +140,8 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
     if (trailer.linesIntegrity !== beforeTrailer) {
       throw invalid(file, totals.ops + totals.storeEntries + 2, 'the trailer integrity does not match the lines before it (edited or corrupted)');
     }
-    const digest = integrityOf('sha256', whole.digest());
+    // Every byte went through linesHash (the last line ended with its newline): the file's digest, without a second pass.
+    const digest = integrityOf('sha256', linesHash.digest());
     if (options.expect !== undefined && options.expect !== digest) {
       throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${JSON.stringify(file)} has digest ${digest}, not the expected ${options.expect}`, {
         hint: 'the plan changed since it was approved: review it again with `hashify show`',

@@ -10,11 +10,25 @@ type Field = (typeof FIELDS)[number];
 const HEAD = 12;
 const ABSENT = 0xffffffff;
 
+/** Bytes of one field encoded: its length, its bytes and a NUL, or the length's ABSENT alone. */
+const fieldSize = (v: Buffer | undefined): number => (v ? v.length + 5 : 4);
+
 /** Bytes a step takes encoded. */
 export function sizeOf(s: Step): number {
-  let size = HEAD + 4 * FIELDS.length;
-  for (const f of FIELDS) size += s[f] ? s[f]!.length + 1 : 0;
-  return size;
+  // The fields one by one, in FIELDS' order: named reads stay fast where s[name] in a loop does not.
+  return HEAD + fieldSize(s.d) + fieldSize(s.n) + fieldSize(s.t) + fieldSize(s.t2) + fieldSize(s.sd) + fieldSize(s.sn) + fieldSize(s.e) + fieldSize(s.g) + fieldSize(s.x);
+}
+
+/** Writes one field at `at`; returns the offset after it. */
+function writeField(v: Buffer | undefined, b: Buffer, at: number): number {
+  if (!v) {
+    b.writeUInt32LE(ABSENT, at);
+    return at + 4;
+  }
+  b.writeUInt32LE(v.length, at);
+  b.set(v, at + 4); // (not copy(): it makes a view of every source that is a slice)
+  b[at + 4 + v.length] = 0;
+  return at + 5 + v.length;
 }
 
 /** Encodes a step into b at `at`; returns the offset after it. */
@@ -25,19 +39,15 @@ export function write(s: Step, b: Buffer, at: number): number {
   b[at + 3] = s.a ?? 0;
   b.writeInt32LE(s.r, at + 4);
   b.writeInt32LE(s.sr ?? 0, at + 8);
-  at += HEAD;
-  for (let i = 0; i < FIELDS.length; i++) {
-    const v = s[FIELDS[i]];
-    if (!v) {
-      b.writeUInt32LE(ABSENT, at);
-      at += 4;
-      continue;
-    }
-    b.writeUInt32LE(v.length, at);
-    at += 4 + v.copy(b, at + 4);
-    b[at++] = 0;
-  }
-  return at;
+  at = writeField(s.d, b, at + HEAD);
+  at = writeField(s.n, b, at);
+  at = writeField(s.t, b, at);
+  at = writeField(s.t2, b, at);
+  at = writeField(s.sd, b, at);
+  at = writeField(s.sn, b, at);
+  at = writeField(s.e, b, at);
+  at = writeField(s.g, b, at);
+  return writeField(s.x, b, at);
 }
 
 /** One step's bytes. */

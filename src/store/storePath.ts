@@ -4,12 +4,13 @@
  * for further entries of the same content (other metadata, or the link-count limit reached
  * on the first). One level of at most 256 shard directories per algorithm: a directory costs
  * a block, so a small store must not pay for 65,536 of them (layout 1 had two levels).
- * Integrity strings are read and made with ssri, loaded when first needed: `clone` reads this
+ * Integrity strings are read with ssri, loaded when first needed: `clone` reads this
  * file's naming rules at start-up and never makes an integrity string.
  */
 import { createRequire } from 'node:module';
 import type ssriType from 'ssri';
 import { joinPath } from '../pathBytes.js';
+import { integrityOf } from '../integrity.js';
 
 const require = createRequire(import.meta.url);
 let ssriModule: typeof ssriType | undefined;
@@ -48,7 +49,7 @@ export function integrityHex(integrity: string): { algorithm: StoreAlgorithm; he
 
 /** The SRI integrity string of a hex digest. */
 export function integrityOfHex(algorithm: StoreAlgorithm, hex: string): string {
-  return ssri().fromHex(hex, algorithm).toString();
+  return integrityOf(algorithm, Buffer.from(hex, 'hex')); // what ssri's fromHex makes, without loading ssri
 }
 
 /** The entry's path relative to the store: `sha256/ab/<62 hex>[-N]`. */
