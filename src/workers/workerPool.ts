@@ -18,6 +18,9 @@ export interface HashBatch {
 // libuv's pool has 4 threads unless told otherwise before its first use: one a core, if more.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
+/** Requests queued per thread: a thread done with one finds the next already waiting while this one takes in the result. */
+const IN_FLIGHT = 2;
+
 const BATCH_ROWS = 256;
 const BATCH_BYTES = 16n << 20n;
 
@@ -41,7 +44,8 @@ export function runQueued<J, R>(threads: number, next: () => J | undefined, star
       failure ??= { err };
     };
     const fill = () => {
-      for (let job = failure || pending >= threads ? undefined : next(); job !== undefined; job = failure || pending >= threads ? undefined : next()) {
+      const full = () => failure !== undefined || pending >= threads * IN_FLIGHT;
+      for (let job = full() ? undefined : next(); job !== undefined; job = full() ? undefined : next()) {
         const j = job;
         pending++;
         let run: Promise<R>;
