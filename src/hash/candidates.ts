@@ -72,37 +72,34 @@ export function primaryRows(table: FileTable, aliases: Map<number, number[]>): U
   return isPrimary;
 }
 
-/** Candidate groups packed into requests of about BATCH_ROWS rows or BATCH_BYTES bytes, in order. */
-export class Packer {
-  readonly out: HashBatch[] = [];
-  private rows = new RowList();
-  private ends: number[] = [];
-  private bytes = 0n;
+/** Rows from..to of `rows`: a candidate group, or a chunk of one (its first row the one hashed). */
+export type Chunk = readonly [rows: ArrayLike<number>, from: number, to: number];
 
-  constructor(private table: FileTable) {}
-
-  /** Adds one chunk (rows of one candidate group, its first the one hashed). */
-  add(chunk: ArrayLike<number>, from = 0, to = chunk.length): void {
-    for (let k = from; k < to; k++) this.rows.push(chunk[k]);
-    this.ends.push(this.rows.length);
-    this.bytes += this.table.size[chunk[from]] * BigInt(to - from);
-    if (this.rows.length >= BATCH_ROWS || this.bytes >= BATCH_BYTES) this.cut();
+/**
+ * Candidate groups packed into requests of about BATCH_ROWS rows or BATCH_BYTES bytes, in
+ * order, each made only when the pool asks for it: no request's rows are held before it is
+ * sent (at a million small files, the batches made up front were 4 MB more and one more copy
+ * of every candidate row). A chunk of more than COMPARE_BATCH rows is cut into such chunks.
+ */
+export function* packBatches(table: FileTable, chunks: Iterable<Chunk>): Generator<HashBatch, void, undefined> {
+  const rows = new RowList();
+  let ends: number[] = [];
+  let bytes = 0n;
+  const cut = (): HashBatch => {
+    const batch = { rows: rows.view().slice(), ends: Int32Array.from(ends) };
+    rows.length = 0;
+    ends = [];
+    bytes = 0n;
+    return batch;
+  };
+  for (const [chunk, from, to] of chunks) {
+    for (let s = from; s < to; s += COMPARE_BATCH) {
+      const e = Math.min(to, s + COMPARE_BATCH);
+      for (let k = s; k < e; k++) rows.push(chunk[k]);
+      ends.push(rows.length);
+      bytes += table.size[chunk[s]] * BigInt(e - s);
+      if (rows.length >= BATCH_ROWS || bytes >= BATCH_BYTES) yield cut();
+    }
   }
-
-  /** Every chunk of `group` (COMPARE_BATCH rows at most each). */
-  addGroup(group: ArrayLike<number>, from: number, to: number): void {
-    for (let s = from; s < to; s += COMPARE_BATCH) this.add(group, s, Math.min(to, s + COMPARE_BATCH));
-  }
-
-  finish(): HashBatch[] {
-    if (this.rows.length) this.cut();
-    return this.out;
-  }
-
-  private cut(): void {
-    this.out.push({ rows: this.rows.view().slice(), ends: Int32Array.from(this.ends) });
-    this.rows.length = 0;
-    this.ends = [];
-    this.bytes = 0n;
-  }
+  if (rows.length) yield cut();
 }

@@ -19,7 +19,7 @@ import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hash
 import type { Algorithm } from '../integrity.js';
 import { DigestSet } from './digestSet.js';
 import { ContentGroups } from './contentGroups.js';
-import { COMPARE_BATCH, Chains, Packer, RowList, primaryRows } from './candidates.js';
+import { COMPARE_BATCH, Chains, RowList, packBatches, primaryRows, type Chunk } from './candidates.js';
 import { statGroups } from './statGroups.js';
 
 const SMALL = 64n * 1024n;
@@ -110,9 +110,8 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     /** The stat group of each partial row (its partial digest is compared within it). */
     let groupOf: Int32Array | undefined;
     const compareGroups: number[][] = [];
-    // Groups of small files none of which is cached: rows smallRows[smallEnds[g-1]..smallEnds[g]).
-    const smallRows = new RowList();
-    const smallEnds = new RowList();
+    // Stat groups of small files none of which is cached (compared whole, in place in byStat.rows).
+    const smallGroups = new RowList();
     const unknown = new RowList();
     for (let g = 0; g < byStat.count; g++) {
       const members = byStat.rows.subarray(byStat.start[g], byStat.end[g]);
@@ -129,10 +128,8 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
       if (unknown.length === 0) continue;
       const small = table.size[members[0]] <= SMALL;
       const rest = unknown.view();
-      if (small && known === 0) {
-        for (const i of rest) smallRows.push(i);
-        smallEnds.push(smallRows.length);
-      } else if (small) for (const i of rest) fullRows.push(i);
+      if (small && known === 0) smallGroups.push(g);
+      else if (small) for (const i of rest) fullRows.push(i);
       else {
         groupOf ??= new Int32Array(n);
         for (const i of rest) {
@@ -194,12 +191,12 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
     }
     const bytes = (c: number[]) => table.size[c[0]] * BigInt(c.length);
     chunks.sort((a, b) => (bytes(a) > bytes(b) ? -1 : bytes(a) < bytes(b) ? 1 : 0));
-    const packer = new Packer(table);
-    for (const c of chunks) packer.add(c);
     // A last chunk of one small row is simply hashed: its digest still meets its equals below.
-    const small = smallRows.view();
-    for (let g = 0, s = 0; g < smallEnds.length; s = smallEnds.rows[g++]) packer.addGroup(small, s, smallEnds.rows[g]);
-    await opts.pool.hashBatches(table, packer.finish(), 'compare', algorithm, onFull);
+    function* all(): Generator<Chunk> {
+      for (const c of chunks) yield [c, 0, c.length];
+      for (const g of smallGroups.view()) yield [byStat.rows, byStat.start[g], byStat.end[g]];
+    }
+    await opts.pool.hashBatches(table, packBatches(table, all()), 'compare', algorithm, onFull);
   };
   await digestCandidates();
   // What the batches left free in the pool threads' malloc arenas goes before the groups are made.

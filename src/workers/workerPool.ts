@@ -102,9 +102,8 @@ export class WorkerPool {
   }
 
   /** Runs `kind` on batches made by the caller (a 'compare' batch holds whole candidate groups). */
-  async hashBatches(table: FileTable, batches: HashBatch[], kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
-    let next = 0;
-    await this.run(table, () => batches[next++], kind, algorithm, onBatch);
+  async hashBatches(table: FileTable, batches: Iterator<HashBatch, void, undefined>, kind: HashKind, algorithm: string, onBatch: (rows: Int32Array, result: BatchResult) => void): Promise<void> {
+    await this.run(table, () => batches.next().value ?? undefined, kind, algorithm, onBatch);
   }
 
   /**
