@@ -19,7 +19,7 @@ import { STATUS_CHANGED, STATUS_OK, digestBytes, type BatchResult } from './hash
 import type { Algorithm } from '../integrity.js';
 import { DigestSet } from './digestSet.js';
 import { ContentGroups } from './contentGroups.js';
-import { COMPARE_BATCH, Chains, RowList, packBatches, primaryRows, type Chunk } from './candidates.js';
+import { COMPARE_BATCH, Chains, RowList, packBatches, primaryRows, release, type Chunk } from './candidates.js';
 import { statGroups } from './statGroups.js';
 
 const SMALL = 64n * 1024n;
@@ -105,6 +105,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   const digestCandidates = async (): Promise<void> => {
     // 2. Distinct inodes by (device, size, metadata that must match).
     const byStat = statGroups(table, isPrimary, opts.match);
+    release(isPrimary);
     const fullRows = new RowList();
     const partialRows = new RowList();
     /** The stat group of each partial row (its partial digest is compared within it). */
@@ -148,7 +149,8 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
 
     // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.
     if (partialRows.length) {
-      const partial = new Chains<string>(new Int32Array(n));
+      const next = new Int32Array(n);
+      const partial = new Chains<string>(next);
       await opts.pool.hash(table, partialRows.view(), 'partial', algorithm, (rows, r) => {
         account(rows, r);
         const len = digestBytes('partial', algorithm);
@@ -159,6 +161,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
         }
       });
       for (const [k, count] of partial.counts) if (count >= 2) compareGroups.push(partial.members(k));
+      release(next, groupOf!);
     }
 
     // 4. Full hashes (and xattrs, with the file already open): rows one by one, and candidate
@@ -197,6 +200,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
       for (const g of smallGroups.view()) yield [byStat.rows, byStat.start[g], byStat.end[g]];
     }
     await opts.pool.hashBatches(table, packBatches(table, all()), 'compare', algorithm, onFull);
+    release(byStat.rows, byStat.start, byStat.end);
   };
   await digestCandidates();
   // What the batches left free in the pool threads' malloc arenas goes before the groups are made.
@@ -205,9 +209,11 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
 
   // 5. Group by (device, digest); a digest held by one inode is done.
   const groups = ContentGroups.of(table, set, ids, algorithm);
+  release(ids);
   set.freeze();
   const needXattrs: number[] = [];
   for (let g = 0; g < groups.count; g++) for (const i of groups.members(g)) if (has[i] === 1) needXattrs.push(i);
+  release(has);
 
   // 6. Xattrs of cached inodes that had some and are in a group (content not read this time).
   const dropped = new Set<number>();

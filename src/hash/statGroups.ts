@@ -6,7 +6,7 @@
  * so that a group is one run of one Int32Array.
  */
 import type { FileTable } from '../scan/fileTable.js';
-import { RowList } from './candidates.js';
+import { RowList, release } from './candidates.js';
 
 export interface StatGroups {
   /** Group g is rows[start[g]..end[g]), ascending; only groups of two rows or more. */
@@ -121,5 +121,6 @@ export function statGroups(table: FileTable, isPrimary: Uint8Array, match: { mod
       r = q;
     }
   }
+  release(offset, at);
   return { rows, start: start.view(), end: end.view(), count: start.length };
 }

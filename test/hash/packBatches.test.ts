@@ -1,9 +1,9 @@
 /**
  * Comparison requests are packed as the pool asks for them: a request is made before the
  * chunks after it are read, groups longer than COMPARE_BATCH are cut, and a request ends at
- * about 256 rows.
+ * about 256 rows. Row arrays are freed once done with (release).
  */
-import { COMPARE_BATCH, packBatches, type Chunk } from '../../src/hash/candidates.js';
+import { COMPARE_BATCH, packBatches, release, type Chunk } from '../../src/hash/candidates.js';
 import type { FileTable } from '../../src/scan/fileTable.js';
 
 const table = { size: new BigUint64Array(10_000).fill(100n) } as unknown as FileTable;
@@ -32,4 +32,13 @@ test('a group longer than COMPARE_BATCH rows is cut into chunks of COMPARE_BATCH
   expect(more).toEqual([]);
   expect(Array.from(batch.rows)).toEqual(Array.from(rows));
   expect(Array.from(batch.ends!)).toEqual([COMPARE_BATCH, 2 * COMPARE_BATCH, 150]);
+});
+
+test('release frees a row array at once (its buffer detached) and leaves shared columns alone', () => {
+  const mine = new Int32Array(1 << 20);
+  const shared = new Int32Array(new SharedArrayBuffer(64));
+  release(mine, shared);
+  expect(mine.length).toBe(0);
+  expect(mine.buffer.byteLength).toBe(0);
+  expect(shared.length).toBe(16);
 });
