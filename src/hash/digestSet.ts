@@ -4,6 +4,8 @@
  * An open-addressing table in typed arrays (no string or map entry per digest), keyed by
  * the digest's first four bytes (a cryptographic digest's bytes are uniform).
  */
+import { release } from './candidates.js';
+
 export class DigestSet {
   count = 0;
   private store: Uint8Array;
@@ -45,8 +47,10 @@ export class DigestSet {
 
   /** Drops the lookup slots and the spare room: the set is only read from now on (intern no longer works). */
   freeze(): void {
+    const { slots, store } = this;
     this.slots = new Int32Array(0);
-    this.store = this.store.slice(0, this.count * this.len);
+    this.store = store.slice(0, this.count * this.len);
+    release(slots, store); // now, not at a collection during assembly (several MB at 100,000 digests)
   }
 
   /** The digest of `id` (a view: valid until the next intern). */
