@@ -109,6 +109,8 @@ long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size,
       ex_lane_free(&bl->lane[l]); free(steps); free(*res); *res = NULL; errno = ENOMEM; return -1;
     }
   }
+  if (!bl->reap) { const char *e = getenv("HASHIFY_REAPERS"); bl->reap = ex_reap_start(e ? atoi(e) : REAPERS_DEFAULT); }
+  for (int l = 0; l < LANES; l++) bl->lane[l].reap = bl->reap;
   if (fresh) bl->stop = 0;
   struct lane_job jobs[LANES]; pthread_t tid[LANES]; int started[LANES] = { 0 };
   for (int l = 0; l < LANES; l++) jobs[l] = (struct lane_job){ &bl->lane[l], steps, *res, n, l, abort_drift, &bl->stop };

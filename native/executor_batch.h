@@ -9,6 +9,7 @@ struct batch_lanes {
   int nroots; int *rootfd; int busy;
   long threads; /* lane threads started so far (execThreads: tests) */
   int stop;     /* a fatal error (or an abort on drift) stopped the run: no step of a later batch starts */
+  struct reaper *reap; /* started with the first batch, stopped by execClose */
   struct executor lane[LANES];
 };
 

@@ -96,6 +96,31 @@ describe('apply on two lanes', () => {
     }
   });
 
+  test('a closed executor leaves no descriptor or thread behind (its reapers close the freed inodes first)', async () => {
+    const warm = await fixture(); // libuv's pool threads start with the first run
+    const f = await fixture();
+    try {
+      await applyWith(warm.plan, 2);
+      const threads = fs.readdirSync('/proc/self/task').length;
+      const { counts } = await applyWith(f.plan, 2);
+      expect(counts.inodesFreed).toBeGreaterThan(100);
+      expect(fs.readdirSync('/proc/self/task').length).toBe(threads);
+      // (the roots' own descriptors are closed by the handle's finalizer, later)
+      const link = (fd: string) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return ''; // the listing's own descriptor
+        }
+      };
+      const held = fs.readdirSync('/proc/self/fd').map(link);
+      expect(held.filter((p) => p.startsWith(f.t.root) && p.endsWith(' (deleted)'))).toEqual([]);
+    } finally {
+      warm.t.cleanup();
+      f.t.cleanup();
+    }
+  });
+
   test('--on-drift abort: the batch sent before the drift was read starts no step', async () => {
     // The next batch goes to the executor before the results of the last one are read: the
     // executor itself must refuse to start it after the drift (one step per batch here).
