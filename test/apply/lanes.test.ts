@@ -15,6 +15,7 @@ import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
 import { openExecutor } from '../../src/cli/apply.js';
 import { readJournal, JournalWriter } from '../../src/journal/journal.js';
 import { decodeFrames } from '../../src/journal/frame.js';
+import { undoPlan } from '../../src/undo/undoPlan.js';
 
 const ROOTS = ['g0', 'g1', 'g2'];
 const MTIME = new Date('2021-02-03T04:05:06Z');
@@ -119,6 +120,47 @@ describe('apply on two lanes', () => {
     } finally {
       warm.t.cleanup();
       f.t.cleanup();
+    }
+  });
+
+  test('undo on two lanes restores exactly what undo on one lane does', async () => {
+    const one = await fixture();
+    const two = await fixture();
+    try {
+      const before = contentAndMetadata(two.t.root, ROOTS);
+      await applyWith(one.plan, 2);
+      await applyWith(two.plan, 2);
+      const undoWith = async (planFile: string, lanes: number) => {
+        const plan = openPlan(planFile);
+        const applied = readJournal(`${planFile}.journal`, plan.digest, 'apply', plan.totals.ops);
+        const state = readJournal(`${planFile}.undo.journal`, plan.digest, 'undo', plan.totals.ops);
+        const journal = new JournalWriter(`${planFile}.undo.journal`, plan.digest, 'undo', state.valid, state.exists);
+        const { exec } = openExecutor(plan);
+        try {
+          const counts = await undoPlan(plan, { exec, journal, state, applied, stopRequested: () => undefined, lanes });
+          return { counts, threads: exec.threadsStarted() };
+        } finally {
+          journal.checkpoint();
+          journal.close();
+          exec.close();
+          plan.close();
+        }
+      };
+      const a = await undoWith(one.plan, 1);
+      const b = await undoWith(two.plan, 2);
+      expect([a.threads, b.threads]).toEqual([1, 2]);
+      const { removedEntries: ra, ...countsOne } = a.counts;
+      const { removedEntries: rb, ...countsTwo } = b.counts;
+      expect(countsTwo).toEqual(countsOne);
+      expect(rb.length).toBe(ra.length);
+      expect(b.counts).toMatchObject({ failed: 0, notReached: 0 });
+      expect(b.counts.applied).toBeGreaterThan(100);
+      expect(journalOf(`${two.plan}.undo`)).toEqual(journalOf(`${one.plan}.undo`));
+      expect(sharing(two.t.root, ROOTS)).toEqual(sharing(one.t.root, ROOTS));
+      expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
+    } finally {
+      one.t.cleanup();
+      two.t.cleanup();
     }
   });
 
