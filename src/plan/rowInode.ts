@@ -42,7 +42,7 @@ export class RowInode implements PlanInode {
   }
 
   comparePath(other: PlanInode): number {
-    return compareRowPaths(this.table, this.rows[0], (other as RowInode).rows[0]);
+    return compareRowPaths(this.table, this.rows[0], (other as RowInode).rows[0], this.stats.shared);
   }
 
   get nlink(): number {

@@ -7,6 +7,7 @@
  */
 import type { FileTable } from '../scan/fileTable.js';
 import { linux, type PlanStatHandle } from '../native/addon.js';
+import { sharedPrefixes } from './rowPaths.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
@@ -20,10 +21,13 @@ export class RowStats {
   /** `{"dev":"D","ino":"` for each root, and `","mode":M,"uid":U,"gid":G,"nlink":` for each (mode, uid, gid) number. */
   private heads: Buffer[] = [];
   private metas: Buffer[] = [];
+  /** What each root's directories' paths share (rowPaths.ts sharedPrefixes), for the table's RowInodes to compare paths past. */
+  readonly shared: Uint32Array;
 
   constructor(private table: FileTable) {
     const m = table.mtime;
     this.mtime = new Uint32Array(m.buffer, m.byteOffset, m.length * 2);
+    this.shared = sharedPrefixes(table);
     this.handle = linux().planStatOpen(table.ino, table.size, table.mtime, table.ctime, table.atime, table.nlink);
   }
 

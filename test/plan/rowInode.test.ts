@@ -13,7 +13,7 @@ import { DirRecords } from '../../src/scan/dirRecords.js';
 import { planContent, newCounters, recordInode, type PlanInode, type PlannerContext } from '../../src/plan/assemblePlan.js';
 import { RowInode } from '../../src/plan/rowInode.js';
 import { RowStats } from '../../src/plan/rowStat.js';
-import { compareRowPaths, rowPathLength } from '../../src/plan/rowPaths.js';
+import { compareRowPaths, rowPathLength, sharedPrefixes } from '../../src/plan/rowPaths.js';
 import { PlanWriter } from '../../src/planfile/writePlan.js';
 import { PLAN_KIND, PLAN_VERSION, type HeaderRecord } from '../../src/planfile/records.js';
 import { encodeRecords } from '../helpers/dirRecords.js';
@@ -42,6 +42,21 @@ test('row paths have the length and order of their bytes', () => {
     for (let b = 0; b < t.length; b++) expect(Math.sign(compareRowPaths(t, a, b))).toBe(Math.sign(Buffer.compare(t.path(a), t.path(b))));
   }
   expect(t.path(0).toString()).toBe('/a');
+});
+
+test('rows of one root compare past what its directories share, and order as their bytes do', () => {
+  const t = new FileTable();
+  t.roots = { fds: [-1, -1], skip: [1, 1], devs: [77n, 78n] };
+  const dirs: Array<[string, number]> = [['/r/deep', 0], ['/r/deep/x', 0], ['/r/deep/xy', 0], ['/r/deeper', 0], ['/s', 1], ['/', 1]];
+  for (const [dir, root] of dirs) {
+    const d = t.addDir(Buffer.from(dir), root);
+    const rec = new DirRecords(encodeRecords(['a', 'x', 'xy', 'z'].map((name, k) => ({ name, dev: 77n, ino: BigInt(k + 1), size: 1n, mtime: 1n, ctime: 1n, atime: 1n, mode: 0o100644, uid: 0, gid: 0, nlink: 1 }))));
+    while (rec.next()) t.addRecord(d, rec);
+  }
+  const shared = sharedPrefixes(t);
+  expect(Array.from(shared)).toEqual(['/r/deep'.length, 1]);
+  for (let a = 0; a < t.length; a++)
+    for (let b = 0; b < t.length; b++) expect(Math.sign(compareRowPaths(t, a, b, shared))).toBe(Math.sign(Buffer.compare(t.path(a), t.path(b))));
 });
 
 const header: HeaderRecord = {
