@@ -58,6 +58,18 @@ export class RowInode implements PlanInode {
     return metadataKeyOf(table.modeOf(row), table.uidOf(row), table.gidOf(row), this.stats.mtimeKey(row), this.xattrs, match);
   }
 
+  sameKey(other: PlanInode, match: MatchOptions): boolean {
+    const { table, row } = this;
+    const o = (other as RowInode).row;
+    if (this.xattrs !== undefined || other.xattrs !== undefined) return this.key(match) === other.key(match);
+    // One (mode, uid, gid) number is one (mode, uid, gid).
+    if (table.meta[row] !== table.meta[o]) {
+      if (match.mode && (table.modeOf(row) & 0o7777) !== (table.modeOf(o) & 0o7777)) return false;
+      if (match.owner && (table.uidOf(row) !== table.uidOf(o) || table.gidOf(row) !== table.gidOf(o))) return false;
+    }
+    return !match.mtime || this.stats.sameMtime(row, o);
+  }
+
   stat(): StatRecord {
     return (this.record ??= this.table.stat(this.row));
   }

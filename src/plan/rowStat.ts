@@ -36,6 +36,12 @@ export class RowStats {
     return `${this.mtime[2 * i + 1]}.${this.mtime[2 * i]}`;
   }
 
+  /** Whether rows i and j have one mtime (mtimeKey(i) === mtimeKey(j)). */
+  sameMtime(i: number, j: number): boolean {
+    const m = this.mtime;
+    return m[2 * i] === m[2 * j] && m[2 * i + 1] === m[2 * j + 1];
+  }
+
   /** Writes row i's stat JSON into `out` at `at`; returns where it ends, or -1 when it might not fit. */
   write(i: number, out: Buffer, at: number): number {
     if (out.length - at < STAT_MOST) return -1;

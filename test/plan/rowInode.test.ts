@@ -59,6 +59,25 @@ test('rows of one root compare past what its directories share, and order as the
     for (let b = 0; b < t.length; b++) expect(Math.sign(compareRowPaths(t, a, b, shared))).toBe(Math.sign(Buffer.compare(t.path(a), t.path(b))));
 });
 
+test('sameKey of two table inodes is the equality of their keys, for every match option', () => {
+  const t = new FileTable();
+  t.roots = { fds: [-1], skip: [1], devs: [77n] };
+  const d = t.addDir(Buffer.from('/r'), 0);
+  const entries = [];
+  for (let k = 0; k < 16; k++) entries.push({ name: `f${k}`, dev: 77n, ino: BigInt(k + 1), size: 1n, mtime: 1700000000000000000n + BigInt(k & 1) * 2n ** 32n, ctime: 1n, atime: 1n, mode: k & 2 ? 0o100644 : 0o104644, uid: k & 4 ? 1 : 0, gid: 0, nlink: 1 });
+  const rec = new DirRecords(encodeRecords(entries));
+  while (rec.next()) t.addRecord(d, rec);
+  const stats = new RowStats(t);
+  const inodes = entries.map((_, k) => new RowInode(t, stats, k, [k], k & 8 ? { 'user.a': k & 1 ? 'AA==' : 'AQ==' } : undefined));
+  for (const mode of [true, false])
+    for (const owner of [true, false])
+      for (const mtime of [true, false])
+        for (const xattrs of [true, false]) {
+          const match = { mode, owner, mtime, xattrs };
+          for (const a of inodes) for (const b of inodes) expect(a.sameKey(b, match)).toBe(a.key(match) === b.key(match));
+        }
+});
+
 const header: HeaderRecord = {
   type: 'header', kind: PLAN_KIND, version: PLAN_VERSION, tool: 'test', created: '2026-01-01T00:00:00.000Z', roots: [{ path: '/r' }], store: { path: '/r/.hash' },
   link: 'hardlink', algorithm: 'sha256', minSize: '1', match: { mode: true, owner: true, mtime: true, xattrs: true }, exclude: [], linkMax: 65000,
