@@ -37,6 +37,12 @@ export interface PlanInode {
   stat(): StatRecord;
   /** Writes JSON.stringify(stat()) into `out` at `at`: where it ends, or -1 when it might not fit. */
   writeStat(out: Buffer, at: number): number;
+  /**
+   * Writes path k's link line up to its stat, then `tail` (the rest of the line), when the
+   * inode can (rowInode.ts): where it ends, -1 when it might not fit, NOT_PLAIN (rowStat.ts)
+   * when the path needs escapes.
+   */
+  writeLink?(k: number, op: number, group: number, tail: Buffer, out: Buffer, at: number): number;
 }
 
 /** A PlanInode made from records: its paths are Buffers. */

@@ -77,4 +77,8 @@ export class RowInode implements PlanInode {
   writeStat(out: Buffer, at: number): number {
     return this.stats.write(this.row, out, at);
   }
+
+  writeLink(k: number, op: number, group: number, tail: Buffer, out: Buffer, at: number): number {
+    return this.stats.writeLink(this.row, this.rows[k], op, group, tail, out, at);
+  }
 }
