@@ -5,7 +5,8 @@
  * equal), with no line string and no copy of the record. The target (one per group, the
  * largest part of the line) and the integrity are serialised once each and copied; a planner's
  * inode writes its own path and stat (from the scan table's bytes and columns: rowPaths.ts,
- * rowStat.ts); numbers are written digit by digit.
+ * rowStat.ts), or, a table's inode without xattrs, its whole line up to the integrity in one
+ * call to the addon (native/planstat.c); numbers are written digit by digit.
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
