@@ -105,7 +105,8 @@ test.each([
   const dir = mkdtempSync(join(tmpdir(), 'hashify-rows-'));
   try {
     const byPath = (rows: number[]) => [...rows].sort((a, b) => Buffer.compare(t.path(a), t.path(b)));
-    write(join(dir, 'rows.jsonl'), (rows) => new RowInode(t, stats, rows[0], byPath(rows)));
+    // An inode of one path has no array of rows (as planInput makes it).
+    write(join(dir, 'rows.jsonl'), (rows) => new RowInode(t, stats, rows[0], rows.length > 1 ? byPath(rows) : undefined));
     write(join(dir, 'records.jsonl'), (rows) => recordInode(t.stat(rows[0]), byPath(rows).map((r) => t.path(r))));
     const rows = fs.readFileSync(join(dir, 'rows.jsonl'), 'utf8');
     expect(rows).toBe(fs.readFileSync(join(dir, 'records.jsonl'), 'utf8'));
