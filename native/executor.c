@@ -18,7 +18,10 @@
 #include <uv.h>
 
 static void close_lanes(struct batch_lanes *bl) {
+  ex_lanes_stop(bl);
   for (int l = 0; l < LANES; l++) if (bl->lane[l].cache) ex_lane_free(&bl->lane[l]);
+  ex_reap_stop(bl->reap);
+  bl->reap = NULL;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -26,6 +29,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   close_lanes(bl);
   for (int i = 0; i < bl->nroots; i++) if (bl->rootfd[i] >= 0) close(bl->rootfd[i]);
   free(bl->rootfd);
+  pthread_mutex_destroy(&bl->mu); pthread_cond_destroy(&bl->work); pthread_cond_destroy(&bl->done);
   free(bl);
 }
 
@@ -44,6 +48,7 @@ static napi_value xopen(napi_env env, napi_callback_info info) {
   bl->rootfd = calloc(n ? n : 1, sizeof(int));
   for (uint32_t i = 0; i < n; i++) bl->rootfd[i] = -1;
   bl->nroots = n;
+  ex_lanes_init(bl);
   for (uint32_t i = 0; i < n; i++) {
     napi_value b; napi_get_element(env, argv[0], i, &b);
     char *path = get_bytes_z(env, b, NULL);
@@ -72,18 +77,18 @@ static void put_result(unsigned char *o, const struct result *r) {
   memcpy(o + 16, v, 32);
 }
 
-/* One batch in flight: run on a thread of libuv's pool (its lanes on threads of their own),
-   so that JavaScript prepares the next batch and writes the journal meanwhile. */
+/* One batch in flight: sent to the lanes' threads (executor_batch.c) and waited for on a thread
+   of libuv's pool, so that JavaScript prepares and sends the next batches and writes the
+   journal meanwhile. */
 struct run_job {
   napi_async_work work; napi_deferred deferred; napi_ref batch_ref, handle_ref; /* both kept alive while it runs */
-  struct batch_lanes *bl; const unsigned char *buf; size_t size; int abort_drift, fresh;
+  struct batch_lanes *bl; struct job *job;
   struct result *res; long n; int err;
 };
 
 static void run_execute(napi_env env, void *data) {
   struct run_job *j = data;
-  j->n = ex_run_batch(j->bl, j->buf, j->size, j->abort_drift, j->fresh, &j->res);
-  j->err = j->n < 0 ? errno : 0;
+  if (j->job) j->n = ex_wait(j->bl, j->job, &j->res);
 }
 
 /* Resolves with [results: Buffer, messages: (number|string)[]]: one RESULT record per step
@@ -91,7 +96,7 @@ static void run_execute(napi_env env, void *data) {
    reason and the errno's name ("" without one). */
 static void run_complete(napi_env env, napi_status status, void *data) {
   struct run_job *j = data;
-  j->bl->busy = 0;
+  j->bl->busy--;
   napi_value out, msgs, pair, err;
   if (j->n < 0) {
     napi_create_string_utf8(env, j->err == ENOMEM ? "out of memory" : "malformed batch", NAPI_AUTO_LENGTH, &out);
@@ -124,27 +129,30 @@ static void run_complete(napi_env env, napi_status status, void *data) {
 }
 
 /* execRun(handle, batch: Buffer, abortOnDrift, fresh) -> Promise of the results (run_complete);
-   fresh: the first batch of a run (a stop of an earlier run no longer holds). One
-   batch at a time per executor: a second call, or execClose, before it settles throws. */
+   fresh: the first batch of a run (a stop of an earlier run no longer holds; only when no batch
+   is in flight). Batches sent before the last one settles queue: each lane runs them in the
+   order sent. execClose before every batch settled throws. */
 static napi_value xrun(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value argv[4]; bool abort_drift = false, fresh = false;
   void *data = NULL; size_t size = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *bl = argc >= 2 ? get_ex(env, argv[0]) : NULL;
   if (!bl || napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) { napi_throw_type_error(env, NULL, "executor and batch expected"); return NULL; }
-  if (bl->busy) { napi_throw_error(env, NULL, "the executor is running a batch"); return NULL; }
   if (argc > 2) napi_get_value_bool(env, argv[2], &abort_drift);
   if (argc > 3) napi_get_value_bool(env, argv[3], &fresh);
   struct run_job *j = calloc(1, sizeof *j);
   if (!j) return throw_errno(env, "calloc", ENOMEM);
-  j->bl = bl; j->buf = data; j->size = size; j->abort_drift = abort_drift; j->fresh = fresh;
+  if (fresh && bl->busy) { free(j); napi_throw_error(env, NULL, "a fresh run while a batch is in flight"); return NULL; }
+  j->bl = bl;
+  j->job = ex_submit(bl, data, size, abort_drift, fresh);
+  if (!j->job) { j->n = -1; j->err = errno; }
   napi_value promise, name;
   napi_create_promise(env, &j->deferred, &promise);
   napi_create_reference(env, argv[1], 1, &j->batch_ref);
   napi_create_reference(env, argv[0], 1, &j->handle_ref);
   napi_create_string_utf8(env, "hashify.execRun", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, run_execute, run_complete, j, &j->work);
-  bl->busy = 1;
+  bl->busy++;
   napi_queue_async_work(env, j->work);
   return promise;
 }

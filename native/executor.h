@@ -15,6 +15,8 @@
 #define SEEN 4096
 #define LANES 4
 #define WHY 400
+#define REAPERS 8         /* at most; see executor_reap.c */
+#define REAPERS_DEFAULT 4
 
 /* What one step must find: the recorded identity of an inode (see src/run/encodeSteps.ts). */
 struct expect {
@@ -51,6 +53,7 @@ struct executor {
   int sib_fd;             /* undo: the restored inode of the current original inode */
   uint64_t sib_dev, sib_ino; /* the original inode sib_fd stands for */
   unsigned char *buf;     /* BUF bytes: hashing and copying */
+  struct reaper *reap;    /* closes the descriptors of freed inodes (executor_reap.c); shared by the lanes */
 };
 #define BUF (1 << 20)
 
@@ -91,6 +94,12 @@ void ex_drift(struct result *r, const char *why);
 void ex_group_set(struct executor *ex, const struct result *r, const char *prefix);
 /** -1: open for writing (no read lease can be had); 1: lease held; 0: leases unavailable here. */
 int ex_take_lease(int fd);
+
+/* executor_reap.c */
+struct reaper;
+struct reaper *ex_reap_start(int threads);
+void ex_reap(struct reaper *rp, int fd);
+void ex_reap_stop(struct reaper *rp);
 
 /* executor_ops.c and executor_target.c */
 void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,

@@ -5,10 +5,12 @@
  * xattrs), each a u32 length (0xffffffff: absent) and that many bytes and a NUL. The
  * expectation is ASCII: "dev ino size mode uid gid nlink mtime ctime atime flags".
  *
- * Each lane runs its steps in batch order on its own thread (lane 0 on the caller's); a lane
- * is a content's (src/apply/applySteps.ts), so a group's steps and its inodes stay on one
- * thread and the results are exactly those of a run on one thread. After a fatal error (or,
- * with abortOnDrift, a drift) no lane starts another step: those are ST_NOT_REACHED.
+ * Each lane runs its steps in the order sent on a thread of its own that lives as long as the
+ * executor's lanes (batches queue: a lane done with one batch goes on to the next without
+ * waiting for the others); a lane is a content's (src/apply/applySteps.ts), so a group's steps
+ * and its inodes stay on one thread and the results are exactly those of a run on one thread.
+ * After a fatal error (or, with abortOnDrift, a drift) no lane starts another step, also of a
+ * batch sent later (until a `fresh` one): those are ST_NOT_REACHED.
  */
 #include "executor.h"
 #include "executor_batch.h"
@@ -78,49 +80,124 @@ static void run_step(struct executor *ex, const struct step *s, struct result *r
 
 static int fatal(int err) { return err == ENOSPC || err == EROFS || err == EDQUOT || err == EIO || err == ENOSYS; }
 
-struct lane_job { struct executor *ex; const struct step *steps; struct result *res; long n; int lane, abort_drift; int *stop; };
+/* A batch in flight: decoded when it is sent, run by each lane it uses in turn, freed by its waiter. */
+struct job {
+  struct step *steps; struct result *res; long n; int abort_drift;
+  unsigned long seq; int used;  /* lanes with steps in it (bit l) */
+  int pending;                  /* lanes (with a thread) not finished with it yet */
+  struct job *next;
+};
 
-static void *run_lane(void *arg) {
-  struct lane_job *j = arg;
+static void run_share(struct batch_lanes *bl, struct job *j, int l) {
+  struct executor *ex = &bl->lane[l];
   for (long i = 0; i < j->n; i++) {
-    if (j->steps[i].lane != j->lane) continue;
+    if (j->steps[i].lane != l) continue;
     struct result *r = &j->res[i];
-    if (__atomic_load_n(j->stop, __ATOMIC_ACQUIRE)) { r->status = ST_NOT_REACHED; continue; }
+    if (__atomic_load_n(&bl->stop, __ATOMIC_ACQUIRE)) { r->status = ST_NOT_REACHED; continue; }
     r->status = ST_FAILED;
-    j->ex->step++;
-    run_step(j->ex, &j->steps[i], r);
-    if ((r->status == ST_FAILED && fatal(r->err)) || (j->abort_drift && r->status == ST_DRIFT)) __atomic_store_n(j->stop, 1, __ATOMIC_RELEASE);
+    ex->step++;
+    run_step(ex, &j->steps[i], r);
+    if ((r->status == ST_FAILED && fatal(r->err)) || (j->abort_drift && r->status == ST_DRIFT)) __atomic_store_n(&bl->stop, 1, __ATOMIC_RELEASE);
   }
+}
+
+struct lane_arg { struct batch_lanes *bl; int lane; };
+
+/* A lane's thread: the oldest job with steps of this lane that it has not run yet, in the order
+   sent, then wait for the next; so a lane never waits for the other lanes between batches. */
+static void *lane_loop(void *arg) {
+  struct batch_lanes *bl = ((struct lane_arg *)arg)->bl; int l = ((struct lane_arg *)arg)->lane;
+  free(arg);
+  unsigned long done = 0;
+  pthread_mutex_lock(&bl->mu);
+  for (;;) {
+    struct job *j = bl->jobs;
+    while (j && (j->seq <= done || !(j->used >> l & 1))) j = j->next;
+    if (!j) {
+      if (bl->quit) break;
+      pthread_cond_wait(&bl->work, &bl->mu);
+      continue;
+    }
+    pthread_mutex_unlock(&bl->mu);
+    run_share(bl, j, l);
+    pthread_mutex_lock(&bl->mu);
+    done = j->seq;
+    if (--j->pending == 0) pthread_cond_broadcast(&bl->done);
+  }
+  pthread_mutex_unlock(&bl->mu);
   return NULL;
 }
 
-/* Runs the batch; res gets one result per step (n of them). -1 when malformed (res untouched). */
-long ex_run_batch(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, int fresh, struct result **res) {
+void ex_lanes_init(struct batch_lanes *bl) {
+  pthread_mutex_init(&bl->mu, NULL); pthread_cond_init(&bl->work, NULL); pthread_cond_init(&bl->done, NULL);
+}
+
+/* The lane threads end (after the jobs sent; none is in flight when this is called). */
+void ex_lanes_stop(struct batch_lanes *bl) {
+  pthread_mutex_lock(&bl->mu);
+  bl->quit = 1;
+  pthread_cond_broadcast(&bl->work);
+  pthread_mutex_unlock(&bl->mu);
+  for (int l = 0; l < LANES; l++) if (bl->running[l] > 0) pthread_join(bl->tid[l], NULL);
+  memset(bl->running, 0, sizeof bl->running);
+  bl->quit = 0;
+}
+
+/* Decodes the batch and sends it to its lanes (each on a thread of its own, started the first
+   time a batch uses it; a lane that cannot have one runs on its waiters' threads, one batch
+   after the other). NULL when malformed (errno EINVAL) or out of memory (ENOMEM). */
+struct job *ex_submit(struct batch_lanes *bl, const unsigned char *buf, size_t size, int abort_drift, int fresh) {
   size_t max = size / 48 + 1; /* a step takes at least 12 + 9 * 4 bytes */
-  struct step *steps = malloc(max * sizeof *steps);
-  if (!steps) return -1;
-  long n = decode(buf, size, steps, max);
-  *res = n > 0 ? calloc(n, sizeof **res) : NULL;
-  if (n <= 0 || !*res) { free(steps); return n == 0 ? 0 : -1; }
-  int used[LANES] = { 0 };
-  for (long i = 0; i < n; i++) used[steps[i].lane] = 1;
+  struct job *j = calloc(1, sizeof *j);
+  if (j) j->steps = malloc(max * sizeof *j->steps);
+  if (!j || !j->steps) { if (j) free(j); errno = ENOMEM; return NULL; }
+  j->abort_drift = abort_drift;
+  j->n = decode(buf, size, j->steps, max);
+  j->res = j->n > 0 ? calloc(j->n, sizeof *j->res) : NULL;
+  if (j->n < 0 || (j->n > 0 && !j->res)) { errno = j->n < 0 ? EINVAL : ENOMEM; free(j->steps); free(j); return NULL; }
+  for (long i = 0; i < j->n; i++) j->used |= 1 << j->steps[i].lane;
   for (int l = 0; l < LANES; l++) {
-    if (used[l] && !bl->lane[l].cache && ex_lane_init(&bl->lane[l], bl->nroots, bl->rootfd, LANES) < 0) {
-      ex_lane_free(&bl->lane[l]); free(steps); free(*res); *res = NULL; errno = ENOMEM; return -1;
+    if ((j->used >> l & 1) && !bl->lane[l].cache && ex_lane_init(&bl->lane[l], bl->nroots, bl->rootfd, LANES) < 0) {
+      ex_lane_free(&bl->lane[l]); free(j->steps); free(j->res); free(j); errno = ENOMEM; return NULL;
     }
   }
+  if (!bl->reap) { const char *e = getenv("HASHIFY_REAPERS"); bl->reap = ex_reap_start(e ? atoi(e) : REAPERS_DEFAULT); }
+  for (int l = 0; l < LANES; l++) if (bl->lane[l].reap != bl->reap) bl->lane[l].reap = bl->reap; /* (before its thread starts) */
+  pthread_mutex_lock(&bl->mu);
   if (fresh) bl->stop = 0;
-  struct lane_job jobs[LANES]; pthread_t tid[LANES]; int started[LANES] = { 0 };
-  for (int l = 0; l < LANES; l++) jobs[l] = (struct lane_job){ &bl->lane[l], steps, *res, n, l, abort_drift, &bl->stop };
-  int nused = 0;
-  for (int l = 0; l < LANES; l++) nused += used[l];
-  for (int l = 1; l < LANES; l++) if (used[l] && nused > 1) started[l] = pthread_create(&tid[l], NULL, run_lane, &jobs[l]) == 0;
-  for (int l = 1; l < LANES; l++) bl->threads += started[l];
-  if (used[0]) run_lane(&jobs[0]);
-  for (int l = 1; l < LANES; l++) {
-    if (started[l]) pthread_join(tid[l], NULL);
-    else if (used[l]) run_lane(&jobs[l]); /* the only lane, or no thread to be had: on this one */
+  for (int l = 0; l < LANES; l++) {
+    if (!(j->used >> l & 1)) continue;
+    if (!bl->running[l]) {
+      struct lane_arg *a = malloc(sizeof *a);
+      if (a) *a = (struct lane_arg){ bl, l };
+      bl->running[l] = a && pthread_create(&bl->tid[l], NULL, lane_loop, a) == 0 ? 1 : -1;
+      if (bl->running[l] > 0) bl->threads++; else free(a);
+    }
+    if (bl->running[l] > 0) j->pending++;
   }
-  free(steps);
+  j->seq = ++bl->seq;
+  struct job **at = &bl->jobs;
+  while (*at) at = &(*at)->next;
+  *at = j;
+  pthread_cond_broadcast(&bl->work);
+  pthread_mutex_unlock(&bl->mu);
+  return j;
+}
+
+/* Waits for the job (a lane without a thread runs its share here, once every job sent before it
+   is done), unlinks and frees it; res gets one result per step. Returns how many. */
+long ex_wait(struct batch_lanes *bl, struct job *j, struct result **res) {
+  pthread_mutex_lock(&bl->mu);
+  while (bl->jobs != j) pthread_cond_wait(&bl->done, &bl->mu);
+  pthread_mutex_unlock(&bl->mu);
+  for (int l = 0; l < LANES; l++) if ((j->used >> l & 1) && bl->running[l] < 0) run_share(bl, j, l);
+  pthread_mutex_lock(&bl->mu);
+  while (j->pending) pthread_cond_wait(&bl->done, &bl->mu);
+  bl->jobs = j->next;
+  pthread_cond_broadcast(&bl->done);
+  pthread_mutex_unlock(&bl->mu);
+  long n = j->n;
+  *res = j->res;
+  free(j->steps); free(j);
   return n;
 }

@@ -209,7 +209,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
   }
   int oldfd = ex_open_file(dfd, name, r), newfd = -1, own_new = 1; /* own_new: newfd is ours to close */
   if (oldfd < 0) return;
-  struct stat ost;
+  struct stat ost, after = { .st_nlink = 1 }; /* after: the old inode's status once replaced */
   const char *why = fstat(oldfd, &ost) < 0 ? "it cannot be examined" : NULL;
   if (!why && kind == K_RESTORE && !same_inode(&ost, &ex->target_st)) why = "it was replaced since it was checked";
   if (!why && kind != K_RESTORE) why = ex_check(ex, oldfd, &ost, e);
@@ -222,7 +222,7 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
     ex_group_set(ex, r, "its target: "); goto out;
   }
   const struct expect *twin = NULL;
-  struct stat made = ex->target_st, after;
+  struct stat made = ex->target_st;
   if (kind == K_LINK) { newfd = ex->target_fd; own_new = 0; }
   else if (kind == K_RESTORE && ex->sib_fd >= 0 && ex->sib_dev == e->dev && ex->sib_ino == e->ino) newfd = dup(ex->sib_fd);
   else {
@@ -268,7 +268,8 @@ void ex_replace(struct executor *ex, int kind, int root, const char *dir, const 
   }
 out:
   if (r->status != ST_APPLIED && r->status != ST_ALREADY) ex->group_clean = 0;
-  close(oldfd);
+  if (r->status == ST_APPLIED && !after.st_nlink) ex_reap(ex->reap, oldfd); /* its last close frees it: off this lane */
+  else close(oldfd);
   if (newfd >= 0 && own_new) close(newfd);
 }
 

@@ -12,5 +12,6 @@ NAPI_MODULE_INIT() {
   register_memory(env, exports);
   register_executor(env, exports);
   register_planwrite(env, exports);
+  register_planstat(env, exports);
   return exports;
 }

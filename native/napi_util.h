@@ -30,6 +30,7 @@ void register_fsinfo(napi_env env, napi_value exports);
 void register_memory(napi_env env, napi_value exports);
 void register_executor(napi_env env, napi_value exports);
 void register_planwrite(napi_env env, napi_value exports);
+void register_planstat(napi_env env, napi_value exports);
 
 /** openat2(RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV | NO_MAGICLINKS) relative to dirfd; -1 and errno on failure. */
 int open_beneath(int dirfd, const char *rel, int flags, int mode);

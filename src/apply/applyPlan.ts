@@ -9,8 +9,7 @@
  * step first looks at the filesystem, temp names are deterministic, and a path names the
  * old file or the new one at every instant (exchange, never a rename over it).
  */
-import { availableParallelism } from 'node:os';
-import { K, S, type Executor } from '../run/executor.js';
+import { defaultLanes, K, S, type Executor } from '../run/executor.js';
 import { runSteps, type RunCounts } from '../run/runSteps.js';
 import type { JournalRecord, JournalState } from '../journal/journal.js';
 import { OP_DONE, OP_SKIPPED } from '../journal/journal.js';
@@ -45,8 +44,7 @@ export interface ApplyCounts extends RunCounts {
  *  --on-drift abort one lane: nothing after the first drift in plan order is started. */
 function lanesOf(opts: ApplyOptions): number {
   if (opts.onDrift === 'abort') return 1;
-  const env = Number(process.env.HASHIFY_LANES);
-  return opts.lanes ?? (env > 0 ? Math.min(env, 4) : Math.min(2, availableParallelism()));
+  return opts.lanes ?? defaultLanes();
 }
 
 /** A plan opened for apply: validated and compiled into steps in one reading. */

@@ -97,12 +97,24 @@ export interface LinuxAddon {
   planWriteDigest(handle: PlanWriteHandle): Buffer;
   /** Waits for the queue and ends the thread (the descriptor stays the caller's). */
   planWriteClose(handle: PlanWriteHandle): void;
+  /** The scan table's columns, held for planStatWrite and planLinkWrite (native/planstat.c). */
+  planStatOpen(
+    ino: BigUint64Array, size: BigUint64Array, mtime: BigInt64Array, ctime: BigInt64Array, atime: BigInt64Array, nlink: Uint32Array,
+    dir: Uint32Array, nameAt: Uint32Array, names: Uint8Array, dirStart: Uint32Array, dirEnd: Uint32Array, dirBytes: Uint8Array,
+  ): PlanStatHandle;
+  /** Writes `head`, row's ino and size, `meta`, its nlink and times as stat JSON into `out` at `at`: where it ends, or -1 when it might not fit. */
+  planStatWrite(handle: PlanStatHandle, row: number, out: Buffer, at: number, head: Buffer, meta: Buffer): number;
+  /** Writes the link line `{"type":"link","op":…,"group":…,"path":…,"stat":…` of pathRow's path and row's stat, then `tail`: where it ends, -1 when it might not fit, -2 when the path needs escapes. */
+  planLinkWrite(handle: PlanStatHandle, row: number, out: Buffer, at: number, op: number, group: number, head: Buffer, meta: Buffer, tail: Buffer, pathRow: number): number;
   /** Flags Node's fs.constants lacks. */
   constants: { O_PATH: number; O_TMPFILE: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_NOATIME: number; RENAME_EXCHANGE: number; RENAME_NOREPLACE: number; AT_EMPTY_PATH: number };
 }
 
 /** An opaque plan writer thread (native/planwrite.c). */
 export type PlanWriteHandle = { readonly __planWrite: unique symbol };
+
+/** The scan table's columns as the addon holds them (native/planstat.c). */
+export type PlanStatHandle = { readonly __planStat: unique symbol };
 
 /** An opaque clone in progress (native/clone.c). */
 export type CloneHandle = { readonly __clone: unique symbol };

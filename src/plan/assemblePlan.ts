@@ -96,20 +96,26 @@ function withXattrs<T extends object>(rec: T, xattrs: XattrRecord | undefined): 
 /** Plans one content group; hands its records to `sink` (or appends them to an array) and advances the counters. */
 export function planContent(content: PlanContent, ctx: PlannerContext, counters: PlanCounters, sink: PlanSink | BodyRecord[]): void {
   const out = Array.isArray(sink) ? recordSink(sink) : sink;
+  const used = new Set<number>(ctx.store ? content.storeSuffixes : []);
+  for (const part of splitByKey(content.inodes, ctx)) {
+    if (part.length < 2) continue;
+    planPart(content.integrity, part, ctx, counters, used, out);
+  }
+}
+
+/** The content's inodes split by metadata key, each part and the parts in first-path order. */
+function splitByKey(inodes: PlanInode[], ctx: PlannerContext): PlanInode[][] {
+  // A clone keeps each file's own inode and metadata: nothing needs to match but content.
+  // Nearly always every inode has one key: one part, and no key made.
+  if (ctx.link === 'reflink' || inodes.every((i) => i.sameKey(inodes[0], ctx.match))) return [inodes.slice().sort(byFirstPath)];
   const parts = new Map<string, PlanInode[]>();
-  for (const inode of content.inodes) {
-    // A clone keeps each file's own inode and metadata: nothing needs to match but content.
-    const k = ctx.link === 'reflink' ? '' : inode.key(ctx.match);
+  for (const inode of inodes) {
+    const k = inode.key(ctx.match);
     const list = parts.get(k);
     if (list) list.push(inode);
     else parts.set(k, [inode]);
   }
-  const used = new Set<number>(ctx.store ? content.storeSuffixes : []);
-  const orderedParts = [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
-  for (const part of orderedParts) {
-    if (part.length < 2) continue;
-    planPart(content.integrity, part, ctx, counters, used, out);
-  }
+  return [...parts.values()].map((p) => p.sort(byFirstPath)).sort((a, b) => byFirstPath(a[0], b[0]));
 }
 
 function planPart(integrity: string, part: PlanInode[], ctx: PlannerContext, counters: PlanCounters, used: Set<number>, out: PlanSink): void {

@@ -31,10 +31,18 @@ export interface PlanInode {
   storeEntry?: { path: Buffer; suffix: number };
   /** What must match besides content for two inodes to become one (metadataKey.ts). */
   key(match: MatchOptions): string;
+  /** key(match) === other.key(match) (an inode of the same kind), without making either where it can. */
+  sameKey(other: PlanInode, match: MatchOptions): boolean;
   /** The identity as scanned (a target's or a store entry's record: once a group). */
   stat(): StatRecord;
   /** Writes JSON.stringify(stat()) into `out` at `at`: where it ends, or -1 when it might not fit. */
   writeStat(out: Buffer, at: number): number;
+  /**
+   * Writes path k's link line up to its stat, then `tail` (the rest of the line), when the
+   * inode can (rowInode.ts): where it ends, -1 when it might not fit, NOT_PLAIN (rowStat.ts)
+   * when the path needs escapes.
+   */
+  writeLink?(k: number, op: number, group: number, tail: Buffer, out: Buffer, at: number): number;
 }
 
 /** A PlanInode made from records: its paths are Buffers. */
@@ -45,6 +53,7 @@ export interface RecordInode extends PlanInode {
 /** A PlanInode from its stat record and sorted paths (tests, and any caller without a scan table). */
 export function recordInode(stat: StatRecord, paths: Buffer[], xattrs?: XattrRecord, storeEntry?: { path: Buffer; suffix: number }): RecordInode {
   let json: string | undefined;
+  const key = (match: MatchOptions) => metadataKey(stat, xattrs, match);
   return {
     paths,
     pathCount: paths.length,
@@ -56,7 +65,8 @@ export function recordInode(stat: StatRecord, paths: Buffer[], xattrs?: XattrRec
     size: BigInt(stat.size),
     xattrs,
     storeEntry,
-    key: (match) => metadataKey(stat, xattrs, match),
+    key,
+    sameKey: (other, match) => key(match) === other.key(match),
     stat: () => stat,
     writeStat(out, at) {
       json ??= JSON.stringify(stat);

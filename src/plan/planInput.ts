@@ -26,7 +26,7 @@ export function planInput(g: number, integrity: string, table: FileTable, stats:
   for (let k = 0; k < members.length; k++) {
     const row = members[k];
     const aliases = dups.aliases.get(row);
-    const rows = aliases ? [row, ...aliases].sort((x, y) => compareRowPaths(table, x, y)) : [row];
+    const rows = aliases ? [row, ...aliases].sort((x, y) => compareRowPaths(table, x, y, stats.shared)) : undefined;
     const entry = entries.length ? entries.find((e) => e.dev === table.devOf(row) && e.ino === table.ino[row]) : undefined;
     inodes.push(new RowInode(table, stats, row, rows, xattrRecord(dups.xattrs.get(row)), entry ? { path: entry.path, suffix: entry.suffix } : undefined));
   }

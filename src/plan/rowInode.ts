@@ -19,30 +19,35 @@ export class RowInode implements PlanInode {
     private stats: RowStats,
     /** The row whose columns are the inode's (the one hashed). */
     private row: number,
-    /** The inode's rows, one per path, in path order. */
-    private rows: number[],
+    /** The inode's rows, one per path, in path order; undefined when its one path is `row`'s (most inodes: no array each). */
+    private rows: number[] | undefined,
     readonly xattrs?: XattrRecord,
     readonly storeEntry?: { path: Buffer; suffix: number },
   ) {}
 
+  /** The row of path k. */
+  private rowOf(k: number): number {
+    return this.rows === undefined ? this.row : this.rows[k];
+  }
+
   get pathCount(): number {
-    return this.rows.length;
+    return this.rows === undefined ? 1 : this.rows.length;
   }
 
   path(k: number): Buffer {
-    return this.table.path(this.rows[k]);
+    return this.table.path(this.rowOf(k));
   }
 
   pathLength(k: number): number {
-    return rowPathLength(this.table, this.rows[k]);
+    return rowPathLength(this.table, this.rowOf(k));
   }
 
   writePath(k: number, out: Buffer, at: number): number {
-    return copyRowPath(this.table, this.rows[k], out, at);
+    return copyRowPath(this.table, this.rowOf(k), out, at);
   }
 
   comparePath(other: PlanInode): number {
-    return compareRowPaths(this.table, this.rows[0], (other as RowInode).rows[0]);
+    return compareRowPaths(this.table, this.rowOf(0), (other as RowInode).rowOf(0), this.stats.shared);
   }
 
   get nlink(): number {
@@ -58,11 +63,27 @@ export class RowInode implements PlanInode {
     return metadataKeyOf(table.modeOf(row), table.uidOf(row), table.gidOf(row), this.stats.mtimeKey(row), this.xattrs, match);
   }
 
+  sameKey(other: PlanInode, match: MatchOptions): boolean {
+    const { table, row } = this;
+    const o = (other as RowInode).row;
+    if (this.xattrs !== undefined || other.xattrs !== undefined) return this.key(match) === other.key(match);
+    // One (mode, uid, gid) number is one (mode, uid, gid).
+    if (table.meta[row] !== table.meta[o]) {
+      if (match.mode && (table.modeOf(row) & 0o7777) !== (table.modeOf(o) & 0o7777)) return false;
+      if (match.owner && (table.uidOf(row) !== table.uidOf(o) || table.gidOf(row) !== table.gidOf(o))) return false;
+    }
+    return !match.mtime || this.stats.sameMtime(row, o);
+  }
+
   stat(): StatRecord {
     return (this.record ??= this.table.stat(this.row));
   }
 
   writeStat(out: Buffer, at: number): number {
     return this.stats.write(this.row, out, at);
+  }
+
+  writeLink(k: number, op: number, group: number, tail: Buffer, out: Buffer, at: number): number {
+    return this.stats.writeLink(this.row, this.rowOf(k), op, group, tail, out, at);
   }
 }

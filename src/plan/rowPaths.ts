@@ -30,8 +30,35 @@ function byteAt(t: FileTable, i: number, k: number): number {
   return k === dlen && sep ? SLASH : t.names[t.nameAt[i] + k - dlen - sep];
 }
 
-/** Buffer.compare of the two rows' paths, read in place. */
-export function compareRowPaths(t: FileTable, a: number, b: number): number {
+/**
+ * For each root, how many leading bytes all its directories' paths have in common (the
+ * root's own path, at least): two rows of one root compare from there.
+ */
+export function sharedPrefixes(t: FileTable): Uint32Array {
+  let roots = 0;
+  for (let d = 0; d < t.dirCount; d++) roots = Math.max(roots, t.dirRoot[d] + 1);
+  const shared = new Uint32Array(roots);
+  const first = new Int32Array(shared.length).fill(-1);
+  const bytes = t.dirBytes;
+  for (let d = 0; d < t.dirCount; d++) {
+    const r = t.dirRoot[d];
+    const f = first[r];
+    if (f < 0) {
+      first[r] = d;
+      shared[r] = t.dirEnd[d] - t.dirStart[d];
+      continue;
+    }
+    const fs = t.dirStart[f];
+    const ds = t.dirStart[d];
+    let k = 0;
+    while (k < shared[r] && k < t.dirEnd[d] - ds && bytes[fs + k] === bytes[ds + k]) k++;
+    shared[r] = k;
+  }
+  return shared;
+}
+
+/** Buffer.compare of the two rows' paths, read in place; `shared` (sharedPrefixes) lets it skip what a root's directories share. */
+export function compareRowPaths(t: FileTable, a: number, b: number, shared?: Uint32Array): number {
   const da = t.dir[a];
   const db = t.dir[b];
   if (da !== db) {
@@ -41,7 +68,9 @@ export function compareRowPaths(t: FileTable, a: number, b: number): number {
     const bs = t.dirStart[db];
     const al = t.dirEnd[da] - as;
     const bl = t.dirEnd[db] - bs;
-    for (let k = 0; k < al && k < bl; k++) if (bytes[as + k] !== bytes[bs + k]) return bytes[as + k] - bytes[bs + k];
+    const r = t.dirRoot[da];
+    const from = shared !== undefined && r === t.dirRoot[db] ? shared[r] : 0;
+    for (let k = from; k < al && k < bl; k++) if (bytes[as + k] !== bytes[bs + k]) return bytes[as + k] - bytes[bs + k];
     // One directory's path is a prefix of the other's (or both are one path twice).
     if (al !== bl) return compareFrom(t, a, b, Math.min(al, bl));
   }

@@ -5,12 +5,13 @@
  * equal), with no line string and no copy of the record. The target (one per group, the
  * largest part of the line) and the integrity are serialised once each and copied; a planner's
  * inode writes its own path and stat (from the scan table's bytes and columns: rowPaths.ts,
- * rowStat.ts); numbers are written digit by digit.
+ * rowStat.ts), or, a table's inode without xattrs, its whole line up to the integrity in one
+ * call to the addon (native/planstat.c); numbers are written digit by digit.
  */
 import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
 import type { PlanInode } from '../plan/planInode.js';
-import { STAT_MOST } from '../plan/rowStat.js';
+import { NOT_PLAIN, STAT_MOST } from '../plan/rowStat.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const HEAD = bytes('{"type":"link","op":');
@@ -34,6 +35,9 @@ export class LinkEncoder {
   private statJson = '';
   private integrity = '';
   private integrityJson = Buffer.alloc(0);
+  private tailTarget?: TargetRecord;
+  private tailIntegrity = '';
+  private tailBytes = Buffer.alloc(0);
 
   /**
    * Writes the line of `rec` (with its newline) into `out` at `at`; returns the bytes written,
@@ -51,10 +55,25 @@ export class LinkEncoder {
    */
   encodePath(op: number, group: number, inode: PlanInode, k: number, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
     const x = inode.xattrs && Object.keys(inode.xattrs).length ? inode.xattrs : undefined;
+    if (x === undefined && inode.writeLink !== undefined) {
+      // The whole line from the scan table in one call to the addon (native/planstat.c).
+      const end = inode.writeLink(k, op, group, this.tail(integrity, target), out, at);
+      if (end !== NOT_PLAIN) return end < 0 ? -1 : end - at;
+    }
     const n = this.line(op, group, k, '', inode, integrity, target, x, out, at);
     if (n !== NOT_PLAIN) return n;
     const e = encodePath(inode.path(k));
     return this.line(op, group, JSON.stringify(e.path), e.path64 === undefined ? '' : JSON.stringify(e.path64), inode, integrity, target, x, out, at);
+  }
+
+  /** What follows a link line's stat when it has no xattrs: the integrity, the target and the line's end. */
+  private tail(integrity: string, target: TargetRecord): Buffer {
+    if (target !== this.tailTarget || integrity !== this.tailIntegrity) {
+      this.tailTarget = target;
+      this.tailIntegrity = integrity;
+      this.tailBytes = bytes(`,"integrity":${JSON.stringify(integrity)},"target":${JSON.stringify(target)}}\n`);
+    }
+    return this.tailBytes;
   }
 
   /**
@@ -113,8 +132,6 @@ export class LinkEncoder {
 }
 
 const QUOTE = 0x22;
-/** line's answer when the inode's path needs escapes (nothing counts as written). */
-const NOT_PLAIN = -2;
 
 function put(out: Buffer, at: number, b: Buffer): number {
   if (b.length < 32) for (let k = 0; k < b.length; k++) out[at + k] = b[k];

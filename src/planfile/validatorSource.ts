@@ -33,7 +33,9 @@ export function validatorSource(schemaText: string = readFileSync(SCHEMA_URL, 'u
   const imports: string[] = [];
   code = code.replace(/require\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)/gi, (_m, spec: string) => {
     const name = `runtime${imports.length}`;
-    imports.push(`import ${name} from ${JSON.stringify(`${spec}.js`)};`);
+    // Node's ESM import of a CommonJS module gives its exports object; a transpiling loader
+    // (jest without --experimental-vm-modules) gives `exports.default`: take either.
+    imports.push(`import ${name}_ from ${JSON.stringify(`${spec}.js`)};`, `const ${name} = ${name}_.default === undefined ? { default: ${name}_ } : ${name}_;`);
     return name;
   });
   if (/\brequire\(/.test(code)) throw new Error('ajv standalone code requires a module this generator does not import');

@@ -4,6 +4,7 @@
  * name); the kernel resolves each directory beneath its root (openat2, no symlinks, no
  * mount points), so nothing a guest does in its tree can lead a step outside it.
  */
+import { availableParallelism } from 'node:os';
 import { linux } from '../native/addon.js';
 import { isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
@@ -18,6 +19,12 @@ export const K = { target: 1, copyIn: 2, link: 3, reflink: 4, restore: 5, releas
 export const S = { applied: 0, already: 1, drift: 2, failed: 3, notReached: 4 } as const;
 /** Expectation flags (native/executor.h). */
 export const EXP = { inode: 1, content: 2, noContent: 4, notApplied: 8 } as const;
+
+/** Lanes (threads) a run uses unless told: 2, or 1 on a machine with one CPU; HASHIFY_LANES (tests) sets it (at most 4). */
+export function defaultLanes(): number {
+  const env = Number(process.env.HASHIFY_LANES);
+  return env > 0 ? Math.min(env, 4) : Math.min(2, availableParallelism());
+}
 
 /** One step (short keys); a batch of them crosses to C as one Buffer (encodeBatch). */
 export interface Step {
@@ -157,7 +164,8 @@ export class Executor {
     return Buffer.concat([this.roots[p.r], Buffer.from('/'), ...(p.d.length ? [p.d, Buffer.from('/')] : []), p.n]);
   }
 
-  /** Runs steps off the main thread (each lane in order, the lanes side by side); after a fatal error or (abortOnDrift)
+  /** Runs steps off the main thread (each lane in order, the lanes side by side; batches sent before
+   *  this one settles queue behind it); after a fatal error or (abortOnDrift)
    *  the first drift no further step starts, also in a later batch unless it is `fresh` (the
    *  first of a run): those are `S.notReached`. */
   async run(steps: Array<Step | Buffer>, abortOnDrift: boolean, fresh = true): Promise<StepResult[]> {
@@ -170,7 +178,7 @@ export class Executor {
     return linux().execSyncfsAsync(this.handle, i);
   }
 
-  /** How many lane threads the batches run so far have started (a batch with one lane starts none). */
+  /** How many lane threads the batches run so far have started (one per lane used, kept until close). */
   threadsStarted(): number {
     return linux().execThreads(this.handle);
   }

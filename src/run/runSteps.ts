@@ -65,6 +65,9 @@ export interface RunCounts {
   aborted?: string;
 }
 
+/** Batches in flight at once (the executor queues them; each lane runs them in order). */
+const DEPTH = 2;
+
 export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<RunCounts> {
   const c: RunCounts = { ops: o.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, notReached: 0, bytesSaved: 0n, inodesFreed: 0 };
   const size = o.batch ?? 512;
@@ -125,11 +128,12 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   };
   type Batch = StepUnit[];
   let batch: Batch = [];
-  // One batch runs (off the main thread) while the next one is built: `running` is it.
-  let running: { units: Batch; results: Promise<StepResult[]> } | undefined;
+  // Batches sent to the executor and not settled yet, oldest first: up to DEPTH, so that each
+  // lane goes from one batch to the next without waiting for the other lanes or this thread.
+  const sent: Array<{ units: Batch; results: Promise<StepResult[]> }> = [];
   let first = true;
   const start = () => {
-    if (batch.length) running = { units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift, first) };
+    if (batch.length) sent.push({ units: batch, results: o.exec.run(batch.map((u) => u.step), o.abortOnDrift, first) });
     if (batch.length) first = false;
     batch = [];
   };
@@ -147,23 +151,24 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     });
     o.onProgress?.(c.applied + c.alreadyDone + c.skipped + c.failed, c.ops);
   };
+  const settleOldest = async () => {
+    const ended = sent.shift()!;
+    settle(ended.units, await ended.results);
+  };
   const stopped = () => {
     const stop = o.stopRequested();
     if (stop) c.stoppedBy = stop;
     return Boolean(stop || c.fatal || c.aborted);
   };
-  // When a batch ends, the next one starts first (unless a signal asked to stop; after a fatal
-  // error or an abort the executor starts no step of it), then the results of the one that
-  // ended are journaled and, when due, checkpointed (syncfs, then the journal: syncfs makes at
-  // least all of that durable) while the next one runs.
-  const next = async () => {
+  // When a batch is full it is sent (unless a signal asked to stop; after a fatal error or an
+  // abort the executor starts no step of it), then, with DEPTH batches in flight, the oldest
+  // one's results are awaited, journaled and, when due, checkpointed (syncfs, then the journal:
+  // syncfs makes at least all of that durable) while the others run.
+  const next = async (final: boolean) => {
     if (failure) throw failure.err;
-    const ended = running;
-    running = undefined;
-    const results = ended && (await ended.results);
-    const stop = ended !== undefined && stopped();
+    const stop = !first && stopped();
     if (!stop) start();
-    if (ended) settle(ended.units, results!);
+    while (sent.length > (stop || final ? 0 : DEPTH - 1)) await settleOldest();
     if (!inFlight && (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000)))) checkpoint();
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
     return !stop && !c.fatal && !c.aborted;
@@ -176,10 +181,10 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
       continue;
     }
     batch.push(u);
-    if (batch.length >= size && !(go = await next())) break;
+    if (batch.length >= size && !(go = await next(false))) break;
   }
-  if (go) await next();
-  if (running) settle(running.units, await running.results);
+  if (go) await next(true);
+  while (sent.length) await settleOldest(); // after a fatal error or an abort: not started, or stopped by the executor
   checkpoint();
   await syncing;
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);

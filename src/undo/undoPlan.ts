@@ -5,7 +5,7 @@
  */
 import type { OpenPlanLike } from '../apply/types.js';
 import type { JournalRecord, JournalState } from '../journal/journal.js';
-import { K, S, type Executor } from '../run/executor.js';
+import { K, S, defaultLanes, type Executor } from '../run/executor.js';
 import { runSteps, type RunCounts } from '../run/runSteps.js';
 import { undoSteps } from './undoSteps.js';
 
@@ -19,6 +19,8 @@ export interface UndoOptions {
   stopRequested: () => string | undefined;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;
+  /** Threads that run the steps (default: defaultLanes()). */
+  lanes?: number;
 }
 
 export interface UndoCounts extends RunCounts {
@@ -28,7 +30,7 @@ export interface UndoCounts extends RunCounts {
 
 export async function undoPlan(plan: OpenPlanLike, opts: UndoOptions): Promise<UndoCounts> {
   const removedEntries: Buffer[] = [];
-  const counts = await runSteps(undoSteps(plan, opts.exec, opts.applied), {
+  const counts = await runSteps(undoSteps(plan, opts.exec, opts.applied, opts.lanes ?? defaultLanes()), {
     exec: opts.exec,
     journal: opts.journal,
     status: opts.state.status,

@@ -6,7 +6,9 @@
  * and only if the path still is the shared inode. Further paths of one original inode get
  * links to its restored copy, so hard-link sets come back. A store entry this plan made is
  * removed at its group's end when nothing else uses it. Every run retries every path not
- * yet restored: a skip is never final.
+ * yet restored: a skip is never final. As in apply, every step of a group goes to the lane
+ * (thread) its content's digest picks: the groups of one content, and so every inode they
+ * touch, share a lane, and the result is that of a run on one thread.
  */
 import { decodePath } from '../pathBytes.js';
 import { OP_DONE, type JournalState } from '../journal/journal.js';
@@ -33,8 +35,9 @@ function targetStep(exec: Executor, store: StoreRecord | undefined, first: LinkR
   return { k: K.target, ...placeOf(exec, store ?? first.target), e: encodeExpect(stat, flags, made ?? {}), g, a, x: encodeXattrs(xattrs) };
 }
 
-export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalState): Generator<Unit> {
+export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalState, lanes = 1): Generator<Unit> {
   const tag = tmpTag(plan.digest);
+  let l = 0; // the lane of the current group's content
   const reflink = plan.header.link === 'reflink';
   let store: StoreRecord | undefined;
   let group = -1;
@@ -45,7 +48,7 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
     // Only an entry this plan made: a copy (one link left) or an adopted keeper (its own links + this one).
     if (store && started && (store.keeper || store.from)) {
       const nlink = store.keeper ? 1 : store.stat!.nlink + 1;
-      yield { step: { k: K.release, ...placeOf(exec, store), e: releaseExpect(store, nlink) }, group };
+      yield { step: { k: K.release, l, ...placeOf(exec, store), e: releaseExpect(store, nlink) }, group };
     }
   };
   for (const rec of plan.records()) {
@@ -66,7 +69,8 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
       started = false;
     }
     if (!started) {
-      yield { step: reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied), group };
+      l = (digestOf(rec.integrity).g[0] ?? 0) % lanes;
+      yield { step: { ...(reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied)), l }, group };
       started = true;
     }
     // The paths of one original inode are adjacent: probe them all for the original inode
@@ -80,14 +84,14 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
   yield* release();
 
   function* flush(): Generator<Unit> {
-    if (pending.length > 1) for (const rec of pending) yield { step: { k: K.sibling, ...placeOf(exec, rec), e: encodeExpect(rec.stat, 0) }, group: rec.group };
+    if (pending.length > 1) for (const rec of pending) yield { step: { k: K.sibling, l, ...placeOf(exec, rec), e: encodeExpect(rec.stat, 0) }, group: rec.group };
     for (const rec of pending) {
       const { g, a } = digestOf(rec.integrity);
       const notApplied = applied.status[rec.op] !== OP_DONE ? EXP.notApplied : 0;
       yield {
         op: rec.op,
         group: rec.group,
-        step: { k: K.restore, ...placeOf(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), t2: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
+        step: { k: K.restore, l, ...placeOf(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), t2: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
       };
     }
     pending = [];

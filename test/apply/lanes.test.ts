@@ -15,6 +15,7 @@ import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
 import { openExecutor } from '../../src/cli/apply.js';
 import { readJournal, JournalWriter } from '../../src/journal/journal.js';
 import { decodeFrames } from '../../src/journal/frame.js';
+import { undoPlan } from '../../src/undo/undoPlan.js';
 
 const ROOTS = ['g0', 'g1', 'g2'];
 const MTIME = new Date('2021-02-03T04:05:06Z');
@@ -78,8 +79,9 @@ describe('apply on two lanes', () => {
       const before = contentAndMetadata(two.t.root, ROOTS);
       const a = await applyWith(one.plan, 1);
       const b = await applyWith(two.plan, 2);
-      expect(a.threads).toBe(0);
-      expect(b.threads).toBeGreaterThan(0);
+      // One thread per lane, for the whole run (batches of 16: many of them), not one per batch.
+      expect(a.threads).toBe(1);
+      expect(b.threads).toBe(2);
       const { resumedAt: _a, ...countsOne } = a.counts;
       const { resumedAt: _b, ...countsTwo } = b.counts;
       expect(countsTwo).toEqual(countsOne);
@@ -90,6 +92,72 @@ describe('apply on two lanes', () => {
       expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
       expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
       expect(unsoundEntries(two.t.path('.hash'))).toEqual([]);
+    } finally {
+      one.t.cleanup();
+      two.t.cleanup();
+    }
+  });
+
+  test('a closed executor leaves no descriptor or thread behind (its reapers close the freed inodes first)', async () => {
+    const warm = await fixture(); // libuv's pool threads start with the first run
+    const f = await fixture();
+    try {
+      await applyWith(warm.plan, 2);
+      const threads = fs.readdirSync('/proc/self/task').length;
+      const { counts } = await applyWith(f.plan, 2);
+      expect(counts.inodesFreed).toBeGreaterThan(100);
+      expect(fs.readdirSync('/proc/self/task').length).toBe(threads);
+      // (the roots' own descriptors are closed by the handle's finalizer, later)
+      const link = (fd: string) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return ''; // the listing's own descriptor
+        }
+      };
+      const held = fs.readdirSync('/proc/self/fd').map(link);
+      expect(held.filter((p) => p.startsWith(f.t.root) && p.endsWith(' (deleted)'))).toEqual([]);
+    } finally {
+      warm.t.cleanup();
+      f.t.cleanup();
+    }
+  });
+
+  test('undo on two lanes restores exactly what undo on one lane does', async () => {
+    const one = await fixture();
+    const two = await fixture();
+    try {
+      const before = contentAndMetadata(two.t.root, ROOTS);
+      await applyWith(one.plan, 2);
+      await applyWith(two.plan, 2);
+      const undoWith = async (planFile: string, lanes: number) => {
+        const plan = openPlan(planFile);
+        const applied = readJournal(`${planFile}.journal`, plan.digest, 'apply', plan.totals.ops);
+        const state = readJournal(`${planFile}.undo.journal`, plan.digest, 'undo', plan.totals.ops);
+        const journal = new JournalWriter(`${planFile}.undo.journal`, plan.digest, 'undo', state.valid, state.exists);
+        const { exec } = openExecutor(plan);
+        try {
+          const counts = await undoPlan(plan, { exec, journal, state, applied, stopRequested: () => undefined, lanes });
+          return { counts, threads: exec.threadsStarted() };
+        } finally {
+          journal.checkpoint();
+          journal.close();
+          exec.close();
+          plan.close();
+        }
+      };
+      const a = await undoWith(one.plan, 1);
+      const b = await undoWith(two.plan, 2);
+      expect([a.threads, b.threads]).toEqual([1, 2]);
+      const { removedEntries: ra, ...countsOne } = a.counts;
+      const { removedEntries: rb, ...countsTwo } = b.counts;
+      expect(countsTwo).toEqual(countsOne);
+      expect(rb.length).toBe(ra.length);
+      expect(b.counts).toMatchObject({ failed: 0, notReached: 0 });
+      expect(b.counts.applied).toBeGreaterThan(100);
+      expect(journalOf(`${two.plan}.undo`)).toEqual(journalOf(`${one.plan}.undo`));
+      expect(sharing(two.t.root, ROOTS)).toEqual(sharing(one.t.root, ROOTS));
+      expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
     } finally {
       one.t.cleanup();
       two.t.cleanup();
