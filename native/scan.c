@@ -155,9 +155,9 @@ static napi_value xreaddirsasync(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-/* dropListing(records): frees a listing's memory now (detaches the ArrayBuffer) rather than at
- * some later collection: a scan takes each in and drops it (88 bytes an entry). */
-static napi_value xdroplisting(napi_env env, napi_callback_info info) {
+/* freeNow(buffer): frees an ArrayBuffer's memory now (detaches it) rather than at some later
+ * collection: a scan's listings once taken in (88 bytes an entry), the hashing's per-row arrays. */
+static napi_value xfreenow(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1]; bool is = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 1 || napi_is_arraybuffer(env, argv[0], &is) != napi_ok || !is) { napi_throw_type_error(env, NULL, "ArrayBuffer expected"); return NULL; }
@@ -166,6 +166,6 @@ static napi_value xdroplisting(napi_env env, napi_callback_info info) {
 }
 
 void register_scan(napi_env env, napi_value exports) {
-  static const napi_property_descriptor props[] = { FN("readDir", xreaddir), FN("readDirsAsync", xreaddirsasync), FN("dropListing", xdroplisting) };
+  static const napi_property_descriptor props[] = { FN("readDir", xreaddir), FN("readDirsAsync", xreaddirsasync), FN("freeNow", xfreenow) };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

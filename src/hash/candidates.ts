@@ -21,7 +21,7 @@ const BATCH_BYTES = 16n << 20n;
  * plan was being assembled, on top of what that holds. They must not be read any more.
  */
 export function release(...views: ArrayBufferView[]): void {
-  for (const v of views) if (types.isArrayBuffer(v.buffer) && v.buffer.byteLength > 0) linux().dropListing(v.buffer);
+  for (const v of views) if (types.isArrayBuffer(v.buffer) && v.buffer.byteLength > 0) linux().freeNow(v.buffer);
 }
 
 /** A list of row numbers that grows without an array of numbers. */

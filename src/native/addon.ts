@@ -20,8 +20,8 @@ export interface LinuxAddon {
   readDir(rootFd: number, rel: Buffer): ArrayBuffer;
   /** readDir of each (rootFds[k], rels[k]) on a thread of libuv's pool: its records, or its errno when it cannot be read. */
   readDirsAsync(rootFds: Int32Array, rels: Buffer[]): Promise<Array<ArrayBuffer | number>>;
-  /** Frees a listing of readDir or readDirsAsync now (detaches it): it must not be read any more. */
-  dropListing(records: ArrayBuffer): void;
+  /** Frees an ArrayBuffer's memory now (detaches it; a listing, a per-row array): it must not be read any more. */
+  freeNow(records: ArrayBuffer): void;
   /** Opens the directory at `path` (last component not followed): a root to resolve beneath. */
   openRoot(path: Buffer): number;
   /**

@@ -44,7 +44,7 @@ function walkOnPool(tasks: DirTask[], ctx: WalkContext, table: FileTable, counts
       if (typeof listing === 'number') unreadDirectory(batch[k], ctx, counts, getSystemErrorName(-listing));
       else {
         subdirs = takeListing(batch[k], listing, ctx, table, counts);
-        linux().dropListing(listing); // its memory now, not at some later collection
+        linux().freeNow(listing); // its memory now, not at some later collection
       }
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
     }

@@ -86,7 +86,7 @@ export function readDirectory(task: DirTask, ctx: WalkContext, table: FileTable,
     return [];
   }
   const subdirs = takeListing(task, records, ctx, table, counts);
-  linux().dropListing(records);
+  linux().freeNow(records);
   return subdirs;
 }
 

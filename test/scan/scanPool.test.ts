@@ -48,7 +48,7 @@ test('readDirsAsync gives each directory its records, or its errno', async () =>
     // A listing taken in is freed at once (detached), not left to a later collection.
     const listing = out[0] as ArrayBuffer;
     expect(listing.byteLength).toBeGreaterThan(0);
-    linux().dropListing(listing);
+    linux().freeNow(listing);
     expect(listing.byteLength).toBe(0);
   } finally {
     linux().close(fd);
