@@ -146,15 +146,10 @@ static napi_value xrun(napi_env env, napi_callback_info info) {
   j->bl = bl;
   j->job = ex_submit(bl, data, size, abort_drift, fresh);
   if (!j->job) { j->n = -1; j->err = errno; }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
   napi_create_reference(env, argv[1], 1, &j->batch_ref);
   napi_create_reference(env, argv[0], 1, &j->handle_ref);
-  napi_create_string_utf8(env, "hashify.execRun", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, run_execute, run_complete, j, &j->work);
   bl->busy++;
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_work(env, "hashify.execRun", run_execute, run_complete, j, &j->deferred, &j->work);
 }
 
 /* execSyncfsAsync(handle, root) -> Promise: syncfs on the filesystem of that root (roots and store
@@ -193,13 +188,8 @@ static napi_value xsyncfs_async(napi_env env, napi_callback_info info) {
   struct sync_job *j = calloc(1, sizeof *j);
   if (!j) return throw_errno(env, "calloc", ENOMEM);
   j->fd = ex->rootfd[root];
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
   napi_create_reference(env, argv[0], 1, &j->handle_ref); /* the descriptors stay open while it runs */
-  napi_create_string_utf8(env, "hashify.execSyncfs", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_work(env, "hashify.execSyncfs", sync_execute, sync_complete, j, &j->deferred, &j->work);
 }
 
 /* execClose(handle): closes every descriptor now (the finalizer would, later). */

@@ -157,12 +157,7 @@ static napi_value xhashrowsasync(napi_env env, napi_callback_info info) {
   if (!parse_job(env, argv, argc, j)) { free(j); return NULL; }
   static const int held[6] = { 0, 1, 4, 5, 6, 7 };
   for (int k = 0; k < 6; k++) if (held[k] < 7 || j->ends) napi_create_reference(env, argv[held[k]], 1, &j->refs[k]);
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "hashRows", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, async_execute, async_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_work(env, "hashRows", async_execute, async_complete, j, &j->deferred, &j->work);
 }
 
 /*

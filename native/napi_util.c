@@ -41,3 +41,12 @@ char *get_bytes_z(napi_env env, napi_value v, size_t *len) {
 void define_functions(napi_env env, napi_value exports, const napi_property_descriptor *props, size_t n) {
   napi_define_properties(env, exports, n, props);
 }
+
+napi_value queue_work(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *data, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  napi_create_async_work(env, NULL, resource, execute, complete, data, work);
+  napi_queue_async_work(env, *work);
+  return promise;
+}

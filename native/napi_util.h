@@ -12,6 +12,9 @@
 
 /** Throws an Error with code (e.g. "ENOENT"), errno (negative) and syscall; returns NULL. */
 napi_value throw_errno(napi_env env, const char *syscall, int err);
+/* Queues `execute(data)` on libuv's pool, `complete` after it on the JS thread; returns the
+ * promise `*deferred` settles (complete resolves or rejects it and deletes `*work`). */
+napi_value queue_work(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *data, napi_deferred *deferred, napi_async_work *work);
 /** Reads an int32 file descriptor argument; false when it is not a number. */
 bool get_fd(napi_env env, napi_value v, int *fd);
 /** Copies a Buffer argument into a NUL-terminated malloc'd string (names are bytes); NULL on error. */

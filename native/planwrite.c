@@ -162,10 +162,16 @@ static napi_value xput(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value xdigest(napi_env env, napi_callback_info info) {
+/* The handle that is a call's one argument (NULL, with a TypeError thrown, when it is not one). */
+static struct planwrite *handle_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct planwrite *w = argc == 1 ? handle_of(env, argv[0]) : NULL;
+  if (argc != 1) { napi_throw_type_error(env, NULL, "planWrite: a handle expected"); return NULL; }
+  return handle_of(env, argv[0]);
+}
+
+static napi_value xdigest(napi_env env, napi_callback_info info) {
+  struct planwrite *w = handle_arg(env, info);
   if (!w) return NULL;
   pthread_mutex_lock(&w->mu);
   if (wait_queue(w, 0)) return failed(env, w);
@@ -182,9 +188,7 @@ static napi_value xdigest(napi_env env, napi_callback_info info) {
 }
 
 static napi_value xclose(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  struct planwrite *w = argc == 1 ? handle_of(env, argv[0]) : NULL;
+  struct planwrite *w = handle_arg(env, info);
   if (!w) return NULL;
   stop(w);
   return NULL;

@@ -147,12 +147,7 @@ static napi_value xreaddirsasync(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "readDirsAsync: path Buffer without NUL expected"); return NULL;
     }
   }
-  napi_value promise, name;
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "readDirs", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, dirs_execute, dirs_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return promise;
+  return queue_work(env, "readDirs", dirs_execute, dirs_complete, j, &j->deferred, &j->work);
 }
 
 /* freeNow(buffer): frees an ArrayBuffer's memory now (detaches it) rather than at some later
