@@ -42,15 +42,15 @@ async function fixture(): Promise<{ t: Tree; plan: string }> {
 
 const stores = (t: Tree) => [...ROOTS, '.hash'].filter((d) => fs.existsSync(t.path(d)));
 
-async function applyWith(planFile: string, lanes: number, options: { batch?: number; onDrift?: 'skip' | 'abort' } = {}): Promise<{ counts: ApplyCounts; threads: number }> {
+/** Runs `run` with the plan, its journal `kind` (state read, writer open) and an executor; closes them all after. */
+async function withRun<C>(planFile: string, kind: 'apply' | 'undo', run: (ctx: { plan: ReturnType<typeof openPlan>; exec: ReturnType<typeof openExecutor>['exec']; journal: JournalWriter; state: ReturnType<typeof readJournal> }) => Promise<C>): Promise<{ counts: C; threads: number }> {
   const plan = openPlan(planFile);
-  const journalFile = `${planFile}.journal`;
-  const state = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
-  const journal = new JournalWriter(journalFile, plan.digest, 'apply', state.valid, state.exists);
+  const journalFile = kind === 'apply' ? `${planFile}.journal` : `${planFile}.undo.journal`;
+  const state = readJournal(journalFile, plan.digest, kind, plan.totals.ops);
+  const journal = new JournalWriter(journalFile, plan.digest, kind, state.valid, state.exists);
   const { exec } = openExecutor(plan);
   try {
-    // Small batches: many crossings, each with steps of both lanes.
-    const counts = await applyPlan(plan, { exec, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes });
+    const counts = await run({ plan, exec, journal, state });
     return { counts, threads: exec.threadsStarted() };
   } finally {
     journal.checkpoint();
@@ -58,6 +58,13 @@ async function applyWith(planFile: string, lanes: number, options: { batch?: num
     exec.close();
     plan.close();
   }
+}
+
+function applyWith(planFile: string, lanes: number, options: { batch?: number; onDrift?: 'skip' | 'abort' } = {}): Promise<{ counts: ApplyCounts; threads: number }> {
+  // Small batches: many crossings, each with steps of both lanes.
+  return withRun(planFile, 'apply', ({ plan, exec, journal, state }) =>
+    applyPlan(plan, { exec, journal, state, onDrift: options.onDrift ?? 'skip', verifyContent: false, stopRequested: () => undefined, batch: options.batch ?? 16, lanes }),
+  );
 }
 
 /** The journal's records, with what differs between two identical trees (entry inodes, the run's time and pid) left out. */
@@ -130,22 +137,11 @@ describe('apply on two lanes', () => {
       const before = contentAndMetadata(two.t.root, ROOTS);
       await applyWith(one.plan, 2);
       await applyWith(two.plan, 2);
-      const undoWith = async (planFile: string, lanes: number) => {
-        const plan = openPlan(planFile);
-        const applied = readJournal(`${planFile}.journal`, plan.digest, 'apply', plan.totals.ops);
-        const state = readJournal(`${planFile}.undo.journal`, plan.digest, 'undo', plan.totals.ops);
-        const journal = new JournalWriter(`${planFile}.undo.journal`, plan.digest, 'undo', state.valid, state.exists);
-        const { exec } = openExecutor(plan);
-        try {
-          const counts = await undoPlan(plan, { exec, journal, state, applied, stopRequested: () => undefined, lanes });
-          return { counts, threads: exec.threadsStarted() };
-        } finally {
-          journal.checkpoint();
-          journal.close();
-          exec.close();
-          plan.close();
-        }
-      };
+      const undoWith = (planFile: string, lanes: number) =>
+        withRun(planFile, 'undo', ({ plan, exec, journal, state }) => {
+          const applied = readJournal(`${planFile}.journal`, plan.digest, 'apply', plan.totals.ops);
+          return undoPlan(plan, { exec, journal, state, applied, stopRequested: () => undefined, lanes });
+        });
       const a = await undoWith(one.plan, 1);
       const b = await undoWith(two.plan, 2);
       expect([a.threads, b.threads]).toEqual([1, 2]);
