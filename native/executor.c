@@ -1,7 +1,7 @@
 /*
  * The executor's binding: execOpen(roots) -> handle, execRun(handle, batch, abortOnDrift)
  * -> results (one crossing per batch of steps, encoded in one Buffer: native/executor_batch.c),
- * execSyncfsAsync(handle, root), execClose(handle). The batch stops after the first fatal error
+ * execSyncfsAsync(handle, root), execStop(handle), execClose(handle). The batch stops after the first fatal error
  * (ENOSPC, EROFS, EDQUOT, EIO) and, with abortOnDrift, after the first drift: the steps not
  * run after it are ST_NOT_REACHED.
  */
@@ -211,6 +211,17 @@ static napi_value xthreads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* execStop(handle): each lane finishes the step it is in and starts no other; the steps left,
+   of this batch and of any sent later, are ST_NOT_REACHED (SIGINT/SIGTERM: SPEC "finish the
+   current operation"). Safe at any time: a step is never cut in half. */
+static napi_value xstop(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  struct batch_lanes *bl = argc >= 1 ? get_ex(env, argv[0]) : NULL;
+  if (bl) __atomic_store_n(&bl->interrupted, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
 /* lockFile(path: Buffer, shared?: boolean) -> fd holding flock(2) on the file (made if missing);
    throws EWOULDBLOCK when another process holds it. The kernel releases it when the holder dies. */
 static napi_value xlock(napi_env env, napi_callback_info info) {
@@ -232,7 +243,7 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
 
 void register_executor(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfsAsync", xsyncfs_async), FN("execClose", xclose), FN("execThreads", xthreads), FN("lockFile", xlock),
+    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfsAsync", xsyncfs_async), FN("execClose", xclose), FN("execThreads", xthreads), FN("execStop", xstop), FN("lockFile", xlock),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

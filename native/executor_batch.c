@@ -93,7 +93,7 @@ static void run_share(struct batch_lanes *bl, struct job *j, int l) {
   for (long i = 0; i < j->n; i++) {
     if (j->steps[i].lane != l) continue;
     struct result *r = &j->res[i];
-    if (__atomic_load_n(&bl->stop, __ATOMIC_ACQUIRE)) { r->status = ST_NOT_REACHED; continue; }
+    if (__atomic_load_n(&bl->stop, __ATOMIC_ACQUIRE) || __atomic_load_n(&bl->interrupted, __ATOMIC_ACQUIRE)) { r->status = ST_NOT_REACHED; continue; }
     r->status = ST_FAILED;
     ex->step++;
     run_step(ex, &j->steps[i], r);

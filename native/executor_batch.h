@@ -15,6 +15,7 @@ struct batch_lanes {
   struct job *jobs; unsigned long seq; int quit; /* jobs in flight, oldest first */
   pthread_t tid[LANES]; int running[LANES]; /* 1 its thread runs, -1 none could be had, 0 not yet */
   int stop;     /* a fatal error (or an abort on drift) stopped the run: no step of a later batch starts */
+  int interrupted; /* execStop (SIGINT/SIGTERM): no step starts any more, in any batch, fresh or not */
   struct reaper *reap; /* started with the first batch, stopped by execClose */
   struct executor lane[LANES];
 };

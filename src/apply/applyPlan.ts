@@ -24,7 +24,7 @@ export interface ApplyOptions {
   state: JournalState;
   onDrift: 'skip' | 'abort';
   verifyContent: boolean;
-  /** Returns the signal name when the run must stop after the current batch. */
+  /** Returns the signal name when the run must stop (the signal has also stopped the executor: Executor.stop). */
   stopRequested: () => string | undefined;
   onProgress?: (done: number, total: number) => void;
   onEvent?: (message: string) => void;

@@ -124,6 +124,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     const current = readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     checkFreeSpace(plan);
     const { exec } = openExecutor(plan);
+    signals.stopping(exec);
     const journal = new JournalWriter(journalFile, plan.digest, 'apply', current.valid, current.exists);
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
     const started = Date.now();

@@ -1,18 +1,24 @@
 /**
  * What `apply` and `undo` share around a run of the executor: a stop flag that SIGINT and
- * SIGTERM set (the run finishes its current batch, checkpoints, and returns), a progress line
+ * SIGTERM set (each lane finishes the step it is in; the run checkpoints and returns), a progress line
  * with rate and ETA, and the exit code a run's counts map to (SPEC "Exit codes").
  */
 import { EXIT } from '../errors.js';
 import type { RunCounts } from '../run/runSteps.js';
 import { formatSeconds, type Output } from './output.js';
 
-/** Signals that ask the run to stop after the current operation; `release()` removes the handlers. */
-export function stopOnSignals(out: Output): { stopRequested: () => string | undefined; release(): void } {
+/**
+ * Signals that ask the run to stop after the current operation; `stopping(exec)` names the
+ * executor that a signal stops at once (each lane ends the step it is in); `release()` removes
+ * the handlers.
+ */
+export function stopOnSignals(out: Output): { stopRequested: () => string | undefined; stopping(exec: { stop(): void }): void; release(): void } {
   let stop: string | undefined;
+  let exec: { stop(): void } | undefined;
   const handler = (sig: string) => () => {
     if (!stop) out.info(`\n${sig}: finishing the current operation, then stopping…`);
     stop = sig;
+    exec?.stop();
   };
   const sigint = handler('SIGINT');
   const sigterm = handler('SIGTERM');
@@ -20,6 +26,10 @@ export function stopOnSignals(out: Output): { stopRequested: () => string | unde
   process.on('SIGTERM', sigterm);
   return {
     stopRequested: () => stop,
+    stopping: (e) => {
+      exec = e;
+      if (stop) e.stop();
+    },
     release: () => {
       process.off('SIGINT', sigint);
       process.off('SIGTERM', sigterm);

@@ -25,6 +25,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
     signals = stopOnSignals(out);
     const state = readJournal(undoJournal, plan.digest, 'undo', plan.totals.ops);
     const { exec } = openExecutor(plan);
+    signals.stopping(exec);
     const journal = new JournalWriter(undoJournal, plan.digest, 'undo', state.valid, state.exists);
     journal.append({ t: 'run', at: new Date().toISOString(), pid: process.pid });
     let counts;

@@ -85,6 +85,8 @@ export interface LinuxAddon {
   execOpen(roots: Buffer[]): unknown;
   execRun(handle: unknown, batch: Buffer, abortOnDrift: boolean, fresh: boolean): Promise<[Buffer, Array<number | string>]>;
   execThreads(handle: unknown): number;
+  /** Each lane finishes its current step and starts no other (SIGINT/SIGTERM); the rest are not reached. */
+  execStop(handle: unknown): void;
   execSyncfsAsync(handle: unknown, root: number): Promise<void>;
   execClose(handle: unknown): void;
   /** flock(2) on `path` (made if missing unless `shared`), non-blocking: the descriptor, or EWOULDBLOCK. */

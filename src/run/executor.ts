@@ -178,6 +178,11 @@ export class Executor {
     return linux().execSyncfsAsync(this.handle, i);
   }
 
+  /** Each lane finishes the step it is in and starts no other, in this batch or a later one (the rest are `S.notReached`). */
+  stop(): void {
+    linux().execStop(this.handle);
+  }
+
   /** How many lane threads the batches run so far have started (one per lane used, kept until close). */
   threadsStarted(): number {
     return linux().execThreads(this.handle);

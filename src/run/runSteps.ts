@@ -160,8 +160,8 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     if (stop) c.stoppedBy = stop;
     return Boolean(stop || c.fatal || c.aborted);
   };
-  // When a batch is full it is sent (unless a signal asked to stop; after a fatal error or an
-  // abort the executor starts no step of it), then, with DEPTH batches in flight, the oldest
+  // When a batch is full it is sent (unless a signal asked to stop; after a fatal error, an
+  // abort or a signal (Executor.stop) the executor starts no step of it), then, with DEPTH batches in flight, the oldest
   // one's results are awaited, journaled and, when due, checkpointed (syncfs, then the journal:
   // syncfs makes at least all of that durable) while the others run.
   const next = async (final: boolean) => {
@@ -188,6 +188,8 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
   checkpoint();
   await syncing;
   c.notReached = c.ops - (c.applied + c.alreadyDone + c.skipped + c.failed);
+  // A signal during the last batches stops the executor at once (Executor.stop): say so.
+  if (c.notReached && !c.stoppedBy && !c.fatal && !c.aborted) c.stoppedBy = o.stopRequested();
   o.onProgress?.(c.ops - c.notReached, c.ops);
   return c;
 }

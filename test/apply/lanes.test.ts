@@ -160,6 +160,37 @@ describe('apply on two lanes', () => {
     }
   });
 
+  test('Executor.stop (what SIGINT and SIGTERM call): each lane ends the step it is in and starts no other, in that batch or a later one; a rerun finishes', async () => {
+    const one = await fixture();
+    const two = await fixture();
+    try {
+      await applyWith(one.plan, 2);
+      const before = contentAndMetadata(two.t.root, ROOTS);
+      let stopped = false;
+      // Stopped when the first batch's results are read, while the second is in flight; the
+      // run goes on sending batches (no stop requested of it), and the executor starts none of them.
+      const { counts } = await withRun(two.plan, 'apply', ({ plan, exec, journal, state }) =>
+        applyPlan(plan, {
+          exec, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: 16, lanes: 2,
+          onProgress: () => {
+            if (!stopped) exec.stop();
+            stopped = true;
+          },
+        }),
+      );
+      expect(counts.applied + counts.skipped + counts.failed).toBeLessThanOrEqual(32);
+      expect(counts.notReached).toBeGreaterThan(counts.ops - 33);
+      const rerun = await applyWith(two.plan, 2);
+      expect(rerun.counts).toMatchObject({ failed: 0, notReached: 0 });
+      expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
+      expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
+      expect(unsoundEntries(two.t.path('.hash'))).toEqual([]);
+    } finally {
+      one.t.cleanup();
+      two.t.cleanup();
+    }
+  });
+
   test('--on-drift abort: the batch sent before the drift was read starts no step', async () => {
     // The next batch goes to the executor before the results of the last one are read: the
     // executor itself must refuse to start it after the drift (one step per batch here).
