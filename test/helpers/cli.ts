@@ -18,10 +18,17 @@ export interface CliResult {
 
 let cacheRoot: string | undefined;
 
+// Removed after the test file's last test: jest ends its worker processes without an 'exit'
+// event, so a removal left to process exit never ran (over a thousand directories piled up).
+(globalThis as { afterAll?: (fn: () => void) => void }).afterAll?.(() => {
+  if (cacheRoot) rmSync(cacheRoot, { recursive: true, force: true });
+  cacheRoot = undefined;
+});
+
 /**
  * XDG_CACHE_HOME for the running test: a directory of its own (named after the test), so no
- * test sees another's hash cache, while the commands of one test share theirs. Removed when
- * the test file's process ends.
+ * test sees another's hash cache, while the commands of one test share theirs. Removed after
+ * the test file's last test (or, outside jest, when the process ends).
  */
 export function testCacheHome(): string {
   if (!cacheRoot) {
