@@ -204,7 +204,6 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   };
   await digestCandidates();
   // What the batches left free in the pool threads' malloc arenas goes before the groups are made.
-  await opts.pool.close();
   linux().trimMemory();
 
   // 5. Group by (device, digest); a digest held by one inode is done.

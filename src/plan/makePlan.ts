@@ -94,27 +94,22 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
 
   // Scan and hash on every core (libuv's pool, `threads` requests at a time).
   const pool = new WorkerPool(req.threads);
-  let scan, dups;
-  try {
-    scan = await scanParallel(
-      { roots: req.roots, skip, minSize: req.minSize, exclude: excludeMatcher(req.exclude), onProgress: (files) => events.scanned?.(files), onWarning: warn },
-      req.exclude,
-      pool,
-    );
-    events.phase?.(`scan (${scan.files} files)`);
-    dups = await findDuplicates(scan.table, {
-      algorithm: req.algorithm,
-      // A clone keeps each file's own inode and metadata: only the content must match.
-      match: req.link === 'reflink' ? { mtime: false, owner: false, mode: false } : req.match,
-      pool,
-      cache: req.cache,
-      onStart: (bytes, files) => events.hashStart?.(bytes, files),
-      onProgress: (bytes, files) => events.hashed?.(bytes, files),
-      onWarning: warn,
-    });
-  } finally {
-    await pool.close();
-  }
+  const scan = await scanParallel(
+    { roots: req.roots, skip, minSize: req.minSize, exclude: excludeMatcher(req.exclude), onProgress: (files) => events.scanned?.(files), onWarning: warn },
+    req.exclude,
+    pool,
+  );
+  events.phase?.(`scan (${scan.files} files)`);
+  const dups = await findDuplicates(scan.table, {
+    algorithm: req.algorithm,
+    // A clone keeps each file's own inode and metadata: only the content must match.
+    match: req.link === 'reflink' ? { mtime: false, owner: false, mode: false } : req.match,
+    pool,
+    cache: req.cache,
+    onStart: (bytes, files) => events.hashStart?.(bytes, files),
+    onProgress: (bytes, files) => events.hashed?.(bytes, files),
+    onWarning: warn,
+  });
   events.phase?.(`hash (${dups.bytesRead} bytes read, ${dups.filesHashed} files hashed)`);
   req.cache.save(warn);
   events.phase?.('save cache');

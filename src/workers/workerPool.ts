@@ -124,7 +124,4 @@ export class WorkerPool {
       (b, r) => onBatch(b.rows, r),
     );
   }
-
-  /** Nothing of its own runs between calls (every batch has settled when a call returns): kept for callers' `finally`. */
-  async close(): Promise<void> {}
 }

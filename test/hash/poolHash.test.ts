@@ -34,7 +34,6 @@ test('hashing on the pool gives the inline digests', async () => {
     expect(batches).toBeGreaterThan(1);
     expect(all.map((i) => digests.get(i))).toEqual(all.map(expected));
   } finally {
-    await pool.close();
     closeRoots(table.roots);
     t.cleanup();
   }
@@ -57,7 +56,6 @@ test('a throwing onBatch rejects the run, and no batch is taken in after it', as
     await new Promise((r) => setTimeout(r, 50));
     expect(settled).toBe(1);
   } finally {
-    await pool.close();
     closeRoots(table.roots);
     t.cleanup();
   }
