@@ -22,6 +22,8 @@ static void close_lanes(struct batch_lanes *bl) {
   for (int l = 0; l < LANES; l++) if (bl->lane[l].cache) ex_lane_free(&bl->lane[l]);
   ex_reap_stop(bl->reap);
   bl->reap = NULL;
+  bl->reap_tried = 0;
+  for (int l = 0; l < LANES; l++) bl->lane[l].reap = NULL;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {

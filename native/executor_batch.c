@@ -161,8 +161,12 @@ struct job *ex_submit(struct batch_lanes *bl, const unsigned char *buf, size_t s
       ex_lane_free(&bl->lane[l]); free(j->steps); free(j->res); free(j); errno = ENOMEM; return NULL;
     }
   }
-  if (!bl->reap) { const char *e = getenv("HASHIFY_REAPERS"); bl->reap = ex_reap_start(e ? atoi(e) : REAPERS_DEFAULT); }
-  for (int l = 0; l < LANES; l++) if (bl->lane[l].reap != bl->reap) bl->lane[l].reap = bl->reap; /* (before its thread starts) */
+  if (!bl->reap_tried) { /* once, before any lane thread exists: the lanes read lane.reap unlocked */
+    const char *e = getenv("HASHIFY_REAPERS");
+    bl->reap = ex_reap_start(e ? atoi(e) : REAPERS_DEFAULT);
+    bl->reap_tried = 1;
+    for (int l = 0; l < LANES; l++) bl->lane[l].reap = bl->reap;
+  }
   pthread_mutex_lock(&bl->mu);
   if (fresh) bl->stop = 0;
   for (int l = 0; l < LANES; l++) {

@@ -17,6 +17,7 @@ struct batch_lanes {
   int stop;     /* a fatal error (or an abort on drift) stopped the run: no step of a later batch starts */
   int interrupted; /* execStop (SIGINT/SIGTERM): no step starts any more, in any batch, fresh or not */
   struct reaper *reap; /* started with the first batch, stopped by execClose */
+  int reap_tried;      /* the first batch tried to start it (none with HASHIFY_REAPERS=0): never again */
   struct executor lane[LANES];
 };
 
