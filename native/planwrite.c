@@ -103,6 +103,11 @@ static void stop(struct planwrite *w) {
 
 static void finalize(napi_env env, void *data, void *hint) {
   struct planwrite *w = data;
+  /* A writer collected without planWriteClose: the queued buffers may be gone with it, and the
+     fd closed or reused. Nothing more is written (the thread drops what is queued). */
+  pthread_mutex_lock(&w->mu);
+  if (!w->err) { w->err = ECANCELED; w->err_call = "planWrite"; }
+  pthread_mutex_unlock(&w->mu);
   stop(w);
   EVP_MD_CTX_free(w->md);
   pthread_cond_destroy(&w->cv);
