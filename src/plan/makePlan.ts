@@ -96,7 +96,6 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
   const pool = new WorkerPool(req.threads);
   const scan = await scanParallel(
     { roots: req.roots, skip, minSize: req.minSize, exclude: excludeMatcher(req.exclude), onProgress: (files) => events.scanned?.(files), onWarning: warn },
-    req.exclude,
     pool,
   );
   events.phase?.(`scan (${scan.files} files)`);

@@ -151,10 +151,6 @@ export class FileTable {
     return this.metas.gid(this.meta[i]);
   }
 
-  dirPath(d: number): Buffer {
-    return Buffer.from(this.dirBytes.buffer, this.dirBytes.byteOffset + this.dirStart[d], this.dirEnd[d] - this.dirStart[d]);
-  }
-
   /** The full path of row i, as new bytes. */
   path(i: number): Buffer {
     const d = this.dir[i];

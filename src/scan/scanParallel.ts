@@ -16,7 +16,7 @@ import { runQueued, type WorkerPool } from '../workers/workerPool.js';
 /** Directories per request at most: few enough that the threads share the tree evenly. */
 const MAX_BATCH = 64;
 
-export async function scanParallel(opts: ScanOptions, patterns: string[], pool: WorkerPool): Promise<ScanResult> {
+export async function scanParallel(opts: ScanOptions, pool: WorkerPool): Promise<ScanResult> {
   const ctx = walkContext(opts);
   const table = new FileTable();
   table.roots = ctx.rootFds;

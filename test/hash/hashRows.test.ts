@@ -16,7 +16,7 @@ import { makeTree } from '../helpers/tree.js';
 const sha = (b: Buffer, alg = 'sha256') => createHash(alg).update(b).digest('hex');
 
 async function scan(root: string): Promise<{ table: FileTable; row: (rel: string) => number }> {
-  const { table } = await scanParallel({ roots: [Buffer.from(root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, [], new WorkerPool(0));
+  const { table } = await scanParallel({ roots: [Buffer.from(root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, new WorkerPool(0));
   const row = (rel: string) => {
     for (let i = 0; i < table.length; i++) if (table.path(i).toString() === `${root}/${rel}`) return i;
     throw new Error(`no row for ${rel}`);

@@ -12,7 +12,7 @@ import { makeTree } from '../helpers/tree.js';
 
 async function scanned(files: Record<string, string>) {
   const t = makeTree(files);
-  const { table } = await scanParallel({ roots: [Buffer.from(t.root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, [], new WorkerPool(0));
+  const { table } = await scanParallel({ roots: [Buffer.from(t.root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, new WorkerPool(0));
   return { t, table };
 }
 

@@ -35,7 +35,7 @@ d('a file bind-mounted from another filesystem', () => {
     try {
       for (const threads of [0, 2]) {
         const pool = new WorkerPool(threads);
-        const scan = await scanParallel({ roots: [Buffer.from(t.root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, [], pool);
+        const scan = await scanParallel({ roots: [Buffer.from(t.root)], skip: [], minSize: 1n, exclude: excludeMatcher([]) }, pool);
         closeRoots(scan.table.roots);
         const paths = Array.from({ length: scan.table.length }, (_, i) => scan.table.path(i).toString()).sort();
         expect(paths).toEqual([t.path('a/x'), t.path('b/x')]);

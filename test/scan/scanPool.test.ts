@@ -14,7 +14,7 @@ import { makeTree, type Entry } from '../helpers/tree.js';
 
 async function scanRows(root: string, threads: number, exclude: string[] = []) {
   const warnings: string[] = [];
-  const scan = await scanParallel({ roots: [Buffer.from(root)], skip: [Buffer.from(`${root}/skipped`)], minSize: 2n, exclude: excludeMatcher(exclude), onWarning: (m) => warnings.push(m) }, exclude, new WorkerPool(threads));
+  const scan = await scanParallel({ roots: [Buffer.from(root)], skip: [Buffer.from(`${root}/skipped`)], minSize: 2n, exclude: excludeMatcher(exclude), onWarning: (m) => warnings.push(m) }, new WorkerPool(threads));
   closeRoots(scan.table.roots);
   const rows: string[] = [];
   for (let i = 0; i < scan.table.length; i++) rows.push(`${scan.table.path(i).toString()} ${scan.table.ino[i]} ${scan.table.size[i]}`);
