@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { OP_DONE, OP_SKIPPED, type JournalState } from '../journal/journal.js';
-import { EXP, K, type Executor } from '../run/executor.js';
+import { EXP, K, laneOf, type Executor } from '../run/executor.js';
 import { decodeStep, encodeStep, fieldOf } from '../run/stepCodec.js';
 import type { Unit } from '../run/runSteps.js';
 import { TMP_PREFIX, UNIT_HEAD, U_TARGET, type StepCompiler } from './compileSteps.js';
@@ -30,7 +30,7 @@ export function tmpTag(digest: string): string {
 /** The step's lane, from the first byte of its content's digest. */
 function setLane(step: Buffer, lanes: number): void {
   const g = fieldOf(step, 'g');
-  step[1] = g.length > 0 ? step[g.at] % lanes : 0;
+  step[1] = laneOf(step.subarray(g.at, g.at + g.length), lanes);
 }
 
 /** The retarget step: the group continues on the inode at `path`, checked as the one `moved` recorded. */

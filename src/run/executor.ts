@@ -20,6 +20,11 @@ export const S = { applied: 0, already: 1, drift: 2, failed: 3, notReached: 4 } 
 /** Expectation flags (native/executor.h). */
 export const EXP = { inode: 1, content: 2, noContent: 4, notApplied: 8 } as const;
 
+/** The lane of a group's steps: the first byte of its content's digest, modulo the lanes (apply and undo alike). */
+export function laneOf(digest: Uint8Array, lanes: number): number {
+  return digest.length > 0 ? digest[0] % lanes : 0;
+}
+
 /** Lanes (threads) a run uses unless told: 2, or 1 on a machine with one CPU; HASHIFY_LANES (tests) sets it (at most 4). */
 export function defaultLanes(): number {
   const env = Number(process.env.HASHIFY_LANES);

@@ -12,7 +12,7 @@
  */
 import { decodePath } from '../pathBytes.js';
 import { OP_DONE, type JournalState } from '../journal/journal.js';
-import { EXP, K, digestOf, encodeExpect, encodeXattrs, type Executor, type Step } from '../run/executor.js';
+import { EXP, K, digestOf, encodeExpect, encodeXattrs, laneOf, type Executor, type Step } from '../run/executor.js';
 import type { Unit } from '../run/runSteps.js';
 import type { LinkRecord, StoreRecord } from '../planfile/records.js';
 import type { OpenPlanLike } from '../apply/types.js';
@@ -69,7 +69,7 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
       started = false;
     }
     if (!started) {
-      l = (digestOf(rec.integrity).g[0] ?? 0) % lanes;
+      l = laneOf(digestOf(rec.integrity).g, lanes);
       yield { step: { ...(reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied)), l }, group };
       started = true;
     }
