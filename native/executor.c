@@ -20,7 +20,7 @@
 static void close_lanes(struct batch_lanes *bl) {
   ex_lanes_stop(bl);
   for (int l = 0; l < LANES; l++) if (bl->lane[l].cache) ex_lane_free(&bl->lane[l]);
-  ex_reap_stop(bl->reap);
+  ex_reap_stop(bl->reap, &bl->stats);
   bl->reap = NULL;
   bl->reap_tried = 0;
   for (int l = 0; l < LANES; l++) bl->lane[l].reap = NULL;
@@ -204,12 +204,32 @@ static napi_value xclose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* execThreads(handle) -> how many lane threads its batches have started (tests). */
-static napi_value xthreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1; napi_value argv[1], out;
+static void set_number(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value n;
+  napi_create_double(env, v, &n);
+  napi_set_named_property(env, obj, name, n);
+}
+
+/* execStats(handle) -> { threads, laneIdleMs: [per lane used], reaperWaits, reaperWaitMs,
+   reaperDrainMs }: lane threads started so far, and where the run waited (struct wait_stats).
+   The reapers' figures are complete once execClose has returned. */
+static napi_value xstats(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1], out, idle;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct batch_lanes *bl = argc >= 1 ? get_ex(env, argv[0]) : NULL;
-  napi_create_int64(env, bl ? bl->threads : 0, &out);
+  if (!bl) { napi_throw_type_error(env, NULL, "executor handle expected"); return NULL; }
+  napi_create_object(env, &out);
+  set_number(env, out, "threads", (double)bl->threads);
+  napi_create_array(env, &idle);
+  for (uint32_t l = 0, k = 0; l < LANES; l++) {
+    if (!(bl->used >> l & 1)) continue;
+    napi_value v; napi_create_double(env, bl->stats.lane_idle_ns[l] / 1e6, &v);
+    napi_set_element(env, idle, k++, v);
+  }
+  napi_set_named_property(env, out, "laneIdleMs", idle);
+  set_number(env, out, "reaperWaits", (double)bl->stats.reap_waits);
+  set_number(env, out, "reaperWaitMs", bl->stats.reap_wait_ns / 1e6);
+  set_number(env, out, "reaperDrainMs", bl->stats.reap_drain_ns / 1e6);
   return out;
 }
 
@@ -245,7 +265,7 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
 
 void register_executor(napi_env env, napi_value exports) {
   static const napi_property_descriptor props[] = {
-    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfsAsync", xsyncfs_async), FN("execClose", xclose), FN("execThreads", xthreads), FN("execStop", xstop), FN("lockFile", xlock),
+    FN("execOpen", xopen), FN("execRun", xrun), FN("execSyncfsAsync", xsyncfs_async), FN("execClose", xclose), FN("execStats", xstats), FN("execStop", xstop), FN("lockFile", xlock),
   };
   define_functions(env, exports, props, sizeof props / sizeof props[0]);
 }

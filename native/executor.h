@@ -97,9 +97,17 @@ int ex_take_lease(int fd);
 
 /* executor_reap.c */
 struct reaper;
+/* Where a run's threads waited (execStats): what bounds it. Nanoseconds. */
+struct wait_stats {
+  int64_t lane_idle_ns[LANES]; /* a lane with nothing to run until the next batch came */
+  long reap_waits; int64_t reap_wait_ns; /* lanes waiting for room among the descriptors to close */
+  int64_t reap_drain_ns;       /* the end of the run waiting for the last of them */
+};
+int64_t ex_now_ns(void);
 struct reaper *ex_reap_start(int threads);
 void ex_reap(struct reaper *rp, int fd);
-void ex_reap_stop(struct reaper *rp);
+/* Closes whatever waits and frees rp; its waits are added to st. */
+void ex_reap_stop(struct reaper *rp, struct wait_stats *st);
 
 /* executor_ops.c and executor_target.c */
 void ex_target(struct executor *ex, int root, const char *dir, const char *name, const struct expect *e, int flags,

@@ -109,15 +109,19 @@ static void *lane_loop(void *arg) {
   struct batch_lanes *bl = ((struct lane_arg *)arg)->bl; int l = ((struct lane_arg *)arg)->lane;
   free(arg);
   unsigned long done = 0;
+  int64_t idle = 0; /* since when this lane has had nothing to run (0: it has) */
   pthread_mutex_lock(&bl->mu);
   for (;;) {
     struct job *j = bl->jobs;
     while (j && (j->seq <= done || !(j->used >> l & 1))) j = j->next;
     if (!j) {
       if (bl->quit) break;
+      if (!idle) idle = ex_now_ns();
       pthread_cond_wait(&bl->work, &bl->mu);
       continue;
     }
+    if (idle) bl->stats.lane_idle_ns[l] += ex_now_ns() - idle; /* waited for this batch (not for the end of the run) */
+    idle = 0;
     pthread_mutex_unlock(&bl->mu);
     run_share(bl, j, l);
     pthread_mutex_lock(&bl->mu);
@@ -179,6 +183,7 @@ struct job *ex_submit(struct batch_lanes *bl, const unsigned char *buf, size_t s
     }
     if (bl->running[l] > 0) j->pending++;
   }
+  bl->used |= j->used;
   j->seq = ++bl->seq;
   struct job **at = &bl->jobs;
   while (*at) at = &(*at)->next;

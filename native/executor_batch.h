@@ -10,7 +10,9 @@
 struct job;
 struct batch_lanes {
   int nroots; int *rootfd; int busy; /* busy: batches in flight */
-  long threads; /* lane threads started so far (execThreads: tests) */
+  long threads; /* lane threads started so far (execStats) */
+  struct wait_stats stats; /* where the run's threads waited (execStats) */
+  int used; /* lanes any batch has used (bit l) */
   pthread_mutex_t mu; pthread_cond_t work, done; /* work: a job sent, or quit; done: a lane finished a job */
   struct job *jobs; unsigned long seq; int quit; /* jobs in flight, oldest first */
   pthread_t tid[LANES]; int running[LANES]; /* 1 its thread runs, -1 none could be had, 0 not yet */

@@ -14,6 +14,7 @@
 #include "executor.h"
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REAP_RING 256
@@ -22,7 +23,14 @@ struct reaper {
   pthread_mutex_t mu; pthread_cond_t more, room;
   int ring[REAP_RING]; int head, count;
   int quit, nthreads; pthread_t tid[REAPERS];
+  long waits; int64_t wait_ns; /* lanes that found the ring full, and how long they waited */
 };
+
+int64_t ex_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 static void *reap_loop(void *arg) {
   struct reaper *rp = arg;
@@ -46,7 +54,7 @@ struct reaper *ex_reap_start(int threads) {
   if (!rp) return NULL;
   pthread_mutex_init(&rp->mu, NULL); pthread_cond_init(&rp->more, NULL); pthread_cond_init(&rp->room, NULL);
   for (int i = 0; i < threads && i < REAPERS; i++) if (pthread_create(&rp->tid[rp->nthreads], NULL, reap_loop, rp) == 0) rp->nthreads++;
-  if (!rp->nthreads) { ex_reap_stop(rp); return NULL; }
+  if (!rp->nthreads) { ex_reap_stop(rp, NULL); return NULL; }
   return rp;
 }
 
@@ -54,20 +62,26 @@ struct reaper *ex_reap_start(int threads) {
 void ex_reap(struct reaper *rp, int fd) {
   if (!rp) { close(fd); return; }
   pthread_mutex_lock(&rp->mu);
-  while (rp->count == REAP_RING) pthread_cond_wait(&rp->room, &rp->mu);
+  if (rp->count == REAP_RING) {
+    int64_t since = ex_now_ns();
+    while (rp->count == REAP_RING) pthread_cond_wait(&rp->room, &rp->mu);
+    rp->waits++; rp->wait_ns += ex_now_ns() - since;
+  }
   rp->ring[(rp->head + rp->count++) % REAP_RING] = fd;
   pthread_cond_signal(&rp->more);
   pthread_mutex_unlock(&rp->mu);
 }
 
-/* Every waiting descriptor closed, the threads ended, rp freed. */
-void ex_reap_stop(struct reaper *rp) {
+/* Every waiting descriptor closed, the threads ended, rp freed (its waits added to st). */
+void ex_reap_stop(struct reaper *rp, struct wait_stats *st) {
   if (!rp) return;
+  int64_t since = ex_now_ns();
   pthread_mutex_lock(&rp->mu);
   rp->quit = 1;
   pthread_cond_broadcast(&rp->more);
   pthread_mutex_unlock(&rp->mu);
   for (int i = 0; i < rp->nthreads; i++) pthread_join(rp->tid[i], NULL);
+  if (st) { st->reap_waits += rp->waits; st->reap_wait_ns += rp->wait_ns; st->reap_drain_ns += ex_now_ns() - since; }
   pthread_mutex_destroy(&rp->mu); pthread_cond_destroy(&rp->more); pthread_cond_destroy(&rp->room);
   free(rp);
 }

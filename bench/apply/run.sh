@@ -40,11 +40,13 @@ pairs() {
 }
 # Wall seconds, then CPU seconds (user + system: what a loaded machine distorts least); GNU
 # time writes "Command exited with non-zero status N" first when the command fails.
-timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null; tail -n 1 "$work/time" | awk '{printf "%s/%.2f", $1, $2 + $3}'; }
+timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr"; tail -n 1 "$work/time" | awk '{printf "%s/%.2f", $1, $2 + $3}'; }
+# Where each apply waited (HASHIFY_TRACE: src/cli/runSession.ts), one JSON line per run, by kind.
+trace() { sed -n 's/^hashify trace //p' "$work/stderr" >> "$work/trace.$1"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A secs
-discard
+discard; rm -f "$work"/trace.*
 for ((i = 0; i < runs; i++)); do
   discard
   fresh; plan; ops=$(grep -c "\"type\":\"link\"" "$work/p.plan.jsonl" || true); pairs; sync
@@ -52,14 +54,23 @@ for ((i = 0; i < runs; i++)); do
   fresh; pairs; sync
   secs[floor2]+="$(timed sh -c "'$work/floor' 2 < '$work/pairs.tsv'") "
   fresh; plan; sync
-  secs[apply]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
+  secs[apply]+="$(HASHIFY_TRACE=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace apply
   fresh; plan --no-store; sync
-  secs[nostore]+="$(timed $cli apply "$work/p.plan.jsonl" -q) "
+  secs[nostore]+="$(HASHIFY_TRACE=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace nostore
 done
 echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians of wall and CPU seconds; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
 for k in floor1 floor2 apply nostore; do
   m=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | cut -d/ -f1 | median)
   c=$(tr ' ' '\n' <<<"${secs[$k]}" | grep . | cut -d/ -f2 | median)
   printf '%-8s %8.3f s  cpu %7.2f s   (runs, wall/cpu seconds: %s)\n' "$k" "$m" "$c" "${secs[$k]}"
+done
+# What bounds apply: medians over the runs of where it waited (see src/cli/runSession.ts traceRun).
+for k in apply nostore; do
+  node -e '
+    const runs = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const med = (xs) => xs.sort((a, b) => a - b)[(xs.length - 1) >> 1];
+    const m = (f) => med(runs.map(f)).toFixed(2);
+    console.log(`${process.argv[2].padEnd(8)} waits (medians): plan read and checked ${m((r) => r.readSeconds)} s before the first step; lanes idle ${m((r) => r.laneIdleSeconds.reduce((a, b) => a + b, 0))} s in all; lanes waited ${m((r) => r.reaperWaitSeconds)} s in all for the reapers to free replaced inodes (${m((r) => r.reaperWaits)} times); the end waited ${m((r) => r.reaperDrainSeconds)} s for the last`);
+  ' "$work/trace.$k" "$k"
 done
 discard; rm -rf "$work/copy"

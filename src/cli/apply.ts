@@ -15,7 +15,7 @@ import { ensureStoreMarkerAt } from '../store/marker.js';
 import { Executor } from '../run/executor.js';
 import type { OpenPlan } from '../planfile/readPlan.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
-import { progressOf, runExitCode, stopOnSignals } from './runSession.js';
+import { progressOf, runExitCode, stopOnSignals, traceRun } from './runSession.js';
 import { recordJournal } from '../plan/planOutput.js';
 
 export interface ApplyArgs extends GlobalOptions {
@@ -108,7 +108,9 @@ function checkFreeSpace(plan: OpenPlan): void {
 }
 
 export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
+  const reading = performance.now();
   const plan = openForApply(args.plan, { expect: args.expect, verifyContent: args.verifyContent });
+  const readSeconds = (performance.now() - reading) / 1000;
   const journalFile = args.journal ?? `${args.plan}.journal`;
   let locks: Lock[] = [];
   let signals: ReturnType<typeof stopOnSignals> | undefined;
@@ -148,6 +150,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
       journal.close();
       exec.close();
     }
+    traceRun(exec, readSeconds);
     const secs = (Date.now() - started) / 1000;
     const notReached = counts.notReached;
     const result = {

@@ -6,7 +6,7 @@ import { undoPlan } from '../undo/undoPlan.js';
 import { lockPlan, openExecutor } from './apply.js';
 import type { Lock } from '../apply/lock.js';
 import type { Output, GlobalOptions } from './output.js';
-import { progressOf, runExitCode, stopOnSignals } from './runSession.js';
+import { progressOf, runExitCode, stopOnSignals, traceRun } from './runSession.js';
 
 export interface UndoArgs extends GlobalOptions {
   plan: string;
@@ -14,7 +14,9 @@ export interface UndoArgs extends GlobalOptions {
 }
 
 export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
+  const reading = performance.now();
   const plan = openPlan(args.plan);
+  const readSeconds = (performance.now() - reading) / 1000;
   const applyJournal = args.journal ?? `${args.plan}.journal`;
   const undoJournal = `${applyJournal.replace(/\.journal$/, '')}.undo.journal`;
   let locks: Lock[] = [];
@@ -44,6 +46,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
       journal.close();
       exec.close();
     }
+    traceRun(exec, readSeconds);
     const notReached = counts.notReached;
     const removed = counts.removedEntries;
     out.result(

@@ -3,6 +3,19 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+/** Where an executor's run waited (native/executor.c, execStats); milliseconds. */
+export interface ExecStats {
+  /** Lane threads started so far. */
+  threads: number;
+  /** Per lane used: time it had nothing to run until the next batch came. */
+  laneIdleMs: number[];
+  /** How often, and how long in all, lanes found the reapers' ring full (freeing inodes is behind). */
+  reaperWaits: number;
+  reaperWaitMs: number;
+  /** How long closing the executor waited for the last freed inodes (complete after close). */
+  reaperDrainMs: number;
+}
+
 /** [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size, blocks (512 B), ctimeNs]. */
 export type StatRow = [Buffer, number, bigint, bigint, number, bigint, bigint, bigint];
 
@@ -84,7 +97,7 @@ export interface LinuxAddon {
   /** The descriptor-based executor (native/executor*.c; typed in src/run/executor.ts). */
   execOpen(roots: Buffer[]): unknown;
   execRun(handle: unknown, batch: Buffer, abortOnDrift: boolean, fresh: boolean): Promise<[Buffer, Array<number | string>]>;
-  execThreads(handle: unknown): number;
+  execStats(handle: unknown): ExecStats;
   /** Each lane finishes its current step and starts no other (SIGINT/SIGTERM); the rest are not reached. */
   execStop(handle: unknown): void;
   execSyncfsAsync(handle: unknown, root: number): Promise<void>;

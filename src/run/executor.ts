@@ -5,7 +5,7 @@
  * mount points), so nothing a guest does in its tree can lead a step outside it.
  */
 import { availableParallelism } from 'node:os';
-import { linux } from '../native/addon.js';
+import { linux, type ExecStats } from '../native/addon.js';
 import { isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
 import { integrityParts } from '../integrity.js';
@@ -188,9 +188,10 @@ export class Executor {
     linux().execStop(this.handle);
   }
 
-  /** How many lane threads the batches run so far have started (one per lane used, kept until close). */
-  threadsStarted(): number {
-    return linux().execThreads(this.handle);
+  /** Lane threads started so far, and where the run waited: a lane with nothing to run, lanes
+   *  waiting for the reapers that free replaced inodes (its figures are complete after close). */
+  stats(): ExecStats {
+    return linux().execStats(this.handle);
   }
 
   close(): void {

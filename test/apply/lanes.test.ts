@@ -51,7 +51,7 @@ async function withRun<C>(planFile: string, kind: 'apply' | 'undo', run: (ctx: {
   const { exec } = openExecutor(plan);
   try {
     const counts = await run({ plan, exec, journal, state });
-    return { counts, threads: exec.threadsStarted() };
+    return { counts, threads: exec.stats().threads };
   } finally {
     journal.checkpoint();
     journal.close();
