@@ -41,8 +41,8 @@ pairs() {
 # Wall seconds, then CPU seconds (user + system: what a loaded machine distorts least); GNU
 # time writes "Command exited with non-zero status N" first when the command fails.
 timed() { sync; /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr"; tail -n 1 "$work/time" | awk '{printf "%s/%.2f", $1, $2 + $3}'; }
-# Where each apply waited (HASHIFY_TRACE: src/cli/runSession.ts), one JSON line per run, by kind.
-trace() { sed -n 's/^hashify trace //p' "$work/stderr" >> "$work/trace.$1"; }
+# Where each apply waited (HASHIFY_TIMING: src/cli/runSession.ts), one JSON line per run, by kind.
+trace() { sed -n 's/^timing: run //p' "$work/stderr" >> "$work/trace.$1"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A secs
@@ -54,9 +54,9 @@ for ((i = 0; i < runs; i++)); do
   fresh; pairs; sync
   secs[floor2]+="$(timed sh -c "'$work/floor' 2 < '$work/pairs.tsv'") "
   fresh; plan; sync
-  secs[apply]+="$(HASHIFY_TRACE=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace apply
+  secs[apply]+="$(HASHIFY_TIMING=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace apply
   fresh; plan --no-store; sync
-  secs[nostore]+="$(HASHIFY_TRACE=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace nostore
+  secs[nostore]+="$(HASHIFY_TIMING=1 timed $cli apply "$work/p.plan.jsonl" -q) "; trace nostore
 done
 echo "## apply vs the C floor on fresh synced copies of $corpus ($runs runs, medians of wall and CPU seconds; $(wc -l < "$work/pairs.tsv") pairs, $ops operations in the default plan)"
 for k in floor1 floor2 apply nostore; do

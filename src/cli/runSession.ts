@@ -69,16 +69,16 @@ export function runExitCode(counts: RunCounts, out: Output, resume: string): num
 }
 
 /**
- * HASHIFY_TRACE=1: one line on standard error saying where an apply or undo spent its time:
+ * HASHIFY_TIMING=1: one line on standard error saying where an apply or undo spent its time:
  * reading and checking the plan before the first step, and where the executor waited (a lane
  * with nothing to run; lanes waiting for the reapers, which free the replaced inodes; the end
  * waiting for the last of them). bench/apply/run.sh reads it to say what bounds apply.
  * Call after the executor is closed (its reapers' figures are complete then).
  */
 export function traceRun(exec: { stats(): ExecStats }, readSeconds: number): void {
-  if (!process.env.HASHIFY_TRACE) return;
+  if (!process.env.HASHIFY_TIMING) return;
   const s = exec.stats();
   const secs = (ms: number) => Number((ms / 1000).toFixed(3));
   const trace = { readSeconds: Number(readSeconds.toFixed(3)), laneIdleSeconds: s.laneIdleMs.map(secs), reaperWaits: s.reaperWaits, reaperWaitSeconds: secs(s.reaperWaitMs), reaperDrainSeconds: secs(s.reaperDrainMs) };
-  process.stderr.write(`hashify trace ${JSON.stringify(trace)}\n`);
+  process.stderr.write(`timing: run ${JSON.stringify(trace)}\n`);
 }

@@ -1,5 +1,5 @@
 /**
- * HASHIFY_TRACE=1 makes apply and undo say on standard error, in one JSON line, where the run's
+ * HASHIFY_TIMING=1 makes apply and undo say on standard error, in one JSON line, where the run's
  * time went (src/cli/runSession.ts traceRun; native/executor.c execStats): the plan's reading,
  * each lane's time with nothing to run, and the waits for the reapers that free replaced
  * inodes. bench/apply/run.sh reads that line to say what bounds apply. Without the variable,
@@ -22,8 +22,8 @@ interface Trace {
 function traceOf(stderr: string): Trace[] {
   return stderr
     .split('\n')
-    .filter((l) => l.startsWith('hashify trace '))
-    .map((l) => JSON.parse(l.slice('hashify trace '.length)) as Trace);
+    .filter((l) => l.startsWith('timing: run '))
+    .map((l) => JSON.parse(l.slice('timing: run '.length)) as Trace);
 }
 
 function expectSane(trace: Trace[]): void {
@@ -37,11 +37,11 @@ function expectSane(trace: Trace[]): void {
   if (x.reaperWaits === 0) expect(x.reaperWaitSeconds).toBe(0);
 }
 
-describe('HASHIFY_TRACE', () => {
+describe('HASHIFY_TIMING', () => {
   const plan = t.path('p.plan.jsonl');
 
   test('apply and undo print where they waited, and only when asked', () => {
-    const env = { HASHIFY_TRACE: '1', HASHIFY_LANES: '2' };
+    const env = { HASHIFY_TIMING: '1', HASHIFY_LANES: '2' };
     expect(hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '-o', plan, '-q', '--no-cache']).status).toBe(0);
     const quiet = hashify(['apply', plan, '-q'], { env: { HASHIFY_LANES: '2' } });
     expect(quiet.status).toBe(0);
