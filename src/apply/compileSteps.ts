@@ -11,8 +11,8 @@
  * is settled when the steps are read back (src/apply/applySteps.ts).
  */
 import { decodePath } from '../pathBytes.js';
-import { EXP, K, Places, digestOf, encodeExpect, encodeXattrs, type Step } from '../run/executor.js';
-import { sizeOf, write } from '../run/stepCodec.js';
+import { EXP, K, Places, digestOf, encodeExpect, encodeXattrs, expectText, type Step } from '../run/executor.js';
+import { STEP_HEAD, fieldBytes, sizeOf, write, writeBuffer, writeHead, writeSlice, writeText } from '../run/stepCodec.js';
 import type { HeaderRecord, LinkRecord, PlanRecord, StoreRecord } from '../planfile/records.js';
 import { linkMethodOf, type LinkMethod } from './linkMethod.js';
 import { UnitSpill } from './unitSpill.js';
@@ -76,11 +76,33 @@ export class StepCompiler {
       this.put(U_TARGET, -1, step, step.bytes ?? 0n);
       this.targetDone = true;
     }
-    const tmp = Buffer.from(`${TMP_PREFIX}${TAG_PLACEHOLDER}-${rec.op}`);
-    const e = encodeExpect(rec.stat, EXP.inode | (this.verifyContent ? EXP.content : 0));
-    const p = this.placeOf(rec, path);
+    // The replace step, written straight into the spill (the hot path: one per operation).
+    const p = path ?? decodePath(rec);
+    const places = this.places!;
+    const r = places.locate(p);
+    if (r < 0) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
+    const { relStart, slash } = places;
+    const dirEnd = slash < 0 ? relStart : slash;
+    const nameStart = slash < 0 ? relStart : slash + 1;
+    const tmp = `${TMP_PREFIX}${TAG_PLACEHOLDER}-${rec.op}`;
+    const e = expectText(rec.stat, EXP.inode | (this.verifyContent ? EXP.content : 0));
+    const x = encodeXattrs(rec.xattrs);
     const s = this.entry;
-    this.put(U_OP, rec.op, { k: this.method!.replaceKind, r: p.r, d: p.d, n: p.n, t: tmp, e, g, a, x: encodeXattrs(rec.xattrs), sr: s?.sr, sd: s?.sd, sn: s?.sn }, 0n);
+    const size =
+      STEP_HEAD + fieldBytes(dirEnd - relStart) + fieldBytes(p.length - nameStart) + fieldBytes(tmp.length) + fieldBytes(-1) +
+      fieldBytes(s ? s.sd.length : -1) + fieldBytes(s ? s.sn.length : -1) + fieldBytes(e.length) + fieldBytes(g.length) + fieldBytes(x ? x.length : -1);
+    const { buf, at } = this.unit(U_OP, rec.op, size, 0n);
+    // The fields in stepCodec's order: d, n, t, t2, sd, sn, e, g, x.
+    let o = writeHead({ k: this.method!.replaceKind, a, r, sr: s?.sr }, buf, at);
+    o = writeSlice(p, relStart, dirEnd, buf, o);
+    o = writeSlice(p, nameStart, p.length, buf, o);
+    o = writeText(tmp, buf, o);
+    o = writeBuffer(undefined, buf, o);
+    o = writeBuffer(s?.sd, buf, o);
+    o = writeBuffer(s?.sn, buf, o);
+    o = writeText(e, buf, o);
+    o = writeBuffer(g, buf, o);
+    writeBuffer(x, buf, o);
   }
 
   private placeOf(rec: { path: string; path64?: string }, path = decodePath(rec)) {
@@ -109,13 +131,18 @@ export class StepCompiler {
   }
 
   private put(kind: number, op: number, step: Step, bytes: bigint): void {
-    const size = sizeOf(step);
+    const { buf, at } = this.unit(kind, op, sizeOf(step), bytes);
+    write(step, buf, at);
+  }
+
+  /** Room for a unit whose step takes `size` bytes, its head written: where the step goes. */
+  private unit(kind: number, op: number, size: number, bytes: bigint): { buf: Buffer; at: number } {
     const { buf, at } = this.spill.reserve(UNIT_HEAD + size);
     buf.writeUInt32LE(size, at);
     buf.writeUInt32LE(kind, at + 4);
     buf.writeInt32LE(op, at + 8);
     buf.writeInt32LE(this.group, at + 12);
     buf.writeBigUInt64LE(bytes, at + 16);
-    write(step, buf, at + UNIT_HEAD);
+    return { buf, at: at + UNIT_HEAD };
   }
 }

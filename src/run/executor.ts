@@ -69,10 +69,14 @@ export interface StepResult {
   nlink?: number;
 }
 
-/** The identity a step must find, as the executor parses it: eleven decimal fields. */
+/** The identity a step must find, as the executor parses it: eleven decimal fields (ASCII). */
+export function expectText(stat: StatRecord, flags: number, over: { dev?: string; ino?: string } = {}): string {
+  return `${over.dev ?? stat.dev} ${over.ino ?? stat.ino} ${stat.size} ${stat.mode} ${stat.uid} ${stat.gid} ${stat.nlink} ${stat.mtime} ${stat.ctime} ${stat.atime ?? stat.mtime} ${flags}`;
+}
+
+/** expectText's bytes. */
 export function encodeExpect(stat: StatRecord, flags: number, over: { dev?: string; ino?: string } = {}): Buffer {
-  const v = `${over.dev ?? stat.dev} ${over.ino ?? stat.ino} ${stat.size} ${stat.mode} ${stat.uid} ${stat.gid} ${stat.nlink} ${stat.mtime} ${stat.ctime} ${stat.atime ?? stat.mtime} ${flags}`;
-  return Buffer.from(v, 'latin1');
+  return Buffer.from(expectText(stat, flags, over), 'latin1');
 }
 
 /** Recorded xattrs as [u32 len][name][u32 len][value]…, names sorted (the order flistxattr is compared in). */
@@ -124,6 +128,19 @@ export class Places {
   }
 
   place(path: Buffer): Place | undefined {
+    const r = this.locate(path);
+    if (r < 0) return undefined;
+    const { relStart, slash } = this;
+    return { r, d: slash < 0 ? Buffer.alloc(0) : path.subarray(relStart, slash), n: path.subarray(slash < 0 ? relStart : slash + 1) };
+  }
+
+  /** Where `place` would find the path, without a Place: after it, relStart (the path beneath
+   *  its root begins there) and slash (the last '/' of that part, -1 when it has none). */
+  relStart = 0;
+  slash = -1;
+
+  /** The index of the root that holds the path (the deepest), -1 when none does; sets relStart and slash. */
+  locate(path: Buffer): number {
     let best = -1;
     const l = this.last;
     if (l >= 0 && !this.nested[l] && this.holds(l, path)) best = l;
@@ -132,12 +149,13 @@ export class Places {
         if (this.holds(i, path) && (best < 0 || this.roots[i].length > this.roots[best].length)) best = i;
       }
     }
-    if (best < 0) return undefined;
+    if (best < 0) return -1;
     this.last = best;
     const root = this.roots[best];
-    const rel = path.subarray(root.length === 1 ? 1 : root.length + 1);
-    const slash = rel.lastIndexOf(0x2f);
-    return { r: best, d: slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash), n: rel.subarray(slash + 1) };
+    this.relStart = root.length === 1 ? 1 : root.length + 1;
+    const slash = path.lastIndexOf(0x2f);
+    this.slash = slash < this.relStart ? -1 : slash;
+    return best;
   }
 
   private holds(i: number, path: Buffer): boolean {

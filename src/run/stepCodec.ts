@@ -31,15 +31,45 @@ function writeField(v: Buffer | undefined, b: Buffer, at: number): number {
   return at + 5 + v.length;
 }
 
-/** Encodes a step into b at `at`; returns the offset after it. */
-export function write(s: Step, b: Buffer, at: number): number {
+/** Writes a field of bytes start..end of `src`; returns the offset after it. */
+export function writeSlice(src: Buffer, start: number, end: number, b: Buffer, at: number): number {
+  const len = end - start;
+  b.writeUInt32LE(len, at);
+  for (let i = 0; i < len; i++) b[at + 4 + i] = src[start + i]; // (short names: a loop costs less than a view to copy from)
+  b[at + 4 + len] = 0;
+  return at + 5 + len;
+}
+
+/** Writes a field of an ASCII string's bytes; returns the offset after it. */
+export function writeText(v: string, b: Buffer, at: number): number {
+  b.writeUInt32LE(v.length, at);
+  b.write(v, at + 4, 'latin1');
+  b[at + 4 + v.length] = 0;
+  return at + 5 + v.length;
+}
+
+/** Writes a field (absent when v is undefined); returns the offset after it. */
+export const writeBuffer = writeField;
+
+/** Writes a step's fixed head (kind, lane, lease, algorithm, root, store root); returns the offset of its first field. */
+export function writeHead(s: { k: number; l?: number; lease?: number; a?: number; r: number; sr?: number }, b: Buffer, at: number): number {
   b[at] = s.k;
   b[at + 1] = s.l ?? 0;
   b[at + 2] = s.lease ?? 0;
   b[at + 3] = s.a ?? 0;
   b.writeInt32LE(s.r, at + 4);
   b.writeInt32LE(s.sr ?? 0, at + 8);
-  at = writeField(s.d, b, at + HEAD);
+  return at + HEAD;
+}
+
+/** Bytes of a field of `len` bytes (-1: absent). */
+export const fieldBytes = (len: number): number => (len < 0 ? 4 : len + 5);
+/** Bytes of a step's fixed head. */
+export const STEP_HEAD = HEAD;
+
+/** Encodes a step into b at `at`; returns the offset after it. */
+export function write(s: Step, b: Buffer, at: number): number {
+  at = writeField(s.d, b, writeHead(s, b, at));
   at = writeField(s.n, b, at);
   at = writeField(s.t, b, at);
   at = writeField(s.t2, b, at);

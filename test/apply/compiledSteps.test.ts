@@ -14,6 +14,12 @@ import { applyPlan, openForApply, type ApplyPlanFile } from '../../src/apply/app
 import { openExecutor } from '../../src/cli/apply.js';
 import { readJournal, JournalWriter } from '../../src/journal/journal.js';
 import { decodeFrames } from '../../src/journal/frame.js';
+import { openPlan } from '../../src/planfile/readPlan.js';
+import { EXP, K, Places, digestOf, encodeExpect, encodeXattrs } from '../../src/run/executor.js';
+import { encodeStep } from '../../src/run/stepCodec.js';
+import { TAG_PLACEHOLDER, TMP_PREFIX, UNIT_HEAD, U_OP, executorRoots } from '../../src/apply/compileSteps.js';
+import { linkMethodOf } from '../../src/apply/linkMethod.js';
+import { decodePath } from '../../src/pathBytes.js';
 
 const ROOTS = ['g0', 'g1'];
 
@@ -51,7 +57,79 @@ const journalOf = (planFile: string) =>
     return rec.t === 'run' || rec.t === 'header' ? { t: rec.t } : rec.t === 'entry' ? { t: 'entry', group: rec.group } : rec;
   });
 
+/** Every operation's step as the object-built encoding makes it (the oracle for the direct writer). */
+function objectSteps(file: string, verifyContent: boolean): Buffer[] {
+  const plan = openPlan(file);
+  const out: Buffer[] = [];
+  try {
+    let places: Places | undefined;
+    let kind = K.link;
+    let entry: { sr: number; sd: Buffer; sn: Buffer } | undefined;
+    for (const rec of plan.records()) {
+      if (rec.type === 'header') {
+        places = new Places(executorRoots(rec));
+        kind = linkMethodOf(rec.link).replaceKind;
+      } else if (rec.type === 'store') {
+        const s = places!.place(decodePath(rec))!;
+        entry = { sr: s.r, sd: s.d, sn: s.n };
+      } else if (rec.type === 'link') {
+        if (!plan.header.store) entry = undefined;
+        const { g, a } = digestOf(rec.integrity);
+        const e = encodeExpect(rec.stat, EXP.inode | (verifyContent ? EXP.content : 0));
+        const t = Buffer.from(`${TMP_PREFIX}${TAG_PLACEHOLDER}-${rec.op}`);
+        out.push(encodeStep({ k: kind, ...places!.place(decodePath(rec))!, t, e, g, a, x: encodeXattrs(rec.xattrs), sr: entry?.sr, sd: entry?.sd, sn: entry?.sn }));
+      }
+    }
+  } finally {
+    plan.close();
+  }
+  return out;
+}
+
+/** The operation steps compiled for a plan. */
+function compiledSteps(file: string, verifyContent: boolean): Buffer[] {
+  const plan = openForApply(file, { verifyContent });
+  const out: Buffer[] = [];
+  try {
+    for (const chunk of plan.compiled.spill.read()) {
+      for (let at = 0; at < chunk.length; ) {
+        const len = chunk.readUInt32LE(at);
+        if (chunk.readUInt32LE(at + 4) === U_OP) out.push(Buffer.from(chunk.subarray(at + UNIT_HEAD, at + UNIT_HEAD + len)));
+        at += UNIT_HEAD + len;
+      }
+    }
+  } finally {
+    plan.compiled.spill.close();
+    plan.close();
+  }
+  return out;
+}
+
 describe('compiled steps', () => {
+  test('each operation step is written exactly as a step object encodes: files in a root and deeper, xattrs, store and no store', async () => {
+    const t = makeTree({
+      'g0/top': 'same at the top\n',
+      'g1/top': 'same at the top\n',
+      'g0/a/b/c/deep': { content: 'deep\n'.repeat(9), xattrs: { 'user.k': 'v' } },
+      'g1/a/b/c/deep': { content: 'deep\n'.repeat(9), xattrs: { 'user.k': 'v' } },
+      'g0/d/f': 'f\n'.repeat(40),
+      'g1/e/f': 'f\n'.repeat(40),
+    });
+    try {
+      for (const noStore of [false, true]) {
+        const file = t.path(`p${noStore}.plan.jsonl`);
+        await planInProcess(ROOTS.map((r) => t.path(r)), file, { noStore });
+        for (const verify of [false, true]) {
+          const want = objectSteps(file, verify);
+          expect(want.length).toBe(noStore ? 3 : 6);
+          expect(compiledSteps(file, verify)).toEqual(want);
+        }
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
   test('a spill reads back every record whole and in order, beyond its memory bound from its file', () => {
     const spill = new UnitSpill(3 << 20);
     const sizes: number[] = [];
