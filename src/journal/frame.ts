@@ -15,12 +15,21 @@ const msgpackr = (): typeof msgpackrType => (msgpackrModule ??= require('msgpack
 const HEAD = 8;
 const MAX_FRAME = 1 << 24;
 
+/** `record` as one journal frame. */
 export function encodeFrame(record: unknown): Buffer {
-  const payload = (record !== null && typeof record === 'object' && packRecord(record)) || msgpackr().pack(record);
+  const packed = record !== null && typeof record === 'object' ? packRecord(record, HEAD) : undefined;
+  if (packed) return Buffer.from(withHead(packed)); // packed is scratch: the copy is the frame
+  const payload = msgpackr().pack(record);
   const frame = Buffer.allocUnsafe(HEAD + payload.length);
+  payload.copy(frame, HEAD);
+  return withHead(frame);
+}
+
+/** Fills the head of `frame`, whose payload follows it. */
+function withHead(frame: Buffer): Buffer {
+  const payload = frame.subarray(HEAD);
   frame.writeUInt32LE(payload.length, 0);
   frame.writeUInt32LE(crc32(payload), 4);
-  payload.copy(frame, HEAD);
   return frame;
 }
 

@@ -3,16 +3,21 @@
  * compares them), for the records apply and undo write: plain objects whose values are
  * strings, booleans, null or integers from 0 to 2^32 - 1. Nearly every record of a run is
  * one (`done` per operation, `entry` per store entry made), so a run that resumes nothing
- * never loads msgpackr (~35 ms of CPU) and makes no encoder call per record.
+ * never loads msgpackr (~35 ms of CPU) and makes no encoder call per record. The bytes go
+ * straight after room for the frame's head (src/journal/frame.ts), so the frame is one copy away.
  */
 
 let scratch = Buffer.allocUnsafe(1 << 12);
 
-/** The msgpack bytes of `record`, or undefined when it holds a value this does not encode (msgpackr then does). */
-export function packRecord(record: object): Buffer | undefined {
+/**
+ * `head` bytes for the caller to fill, then the msgpack bytes of `record`; or undefined when it
+ * holds a value this does not encode (msgpackr then does). The result is a view of a scratch
+ * buffer that the next call overwrites: copy it before packing another record.
+ */
+export function packRecord(record: object, head: number): Buffer | undefined {
   const keys = Object.keys(record);
   if (keys.length > 0xffff || Object.getPrototypeOf(record) !== Object.prototype) return undefined;
-  let at = 0;
+  let at = head;
   const room = (n: number): void => {
     if (at + n <= scratch.length) return;
     const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, at + n));
@@ -45,5 +50,5 @@ export function packRecord(record: object): Buffer | undefined {
     else if (v < 0x10000) (scratch[at] = 0xcd), scratch.writeUInt16BE(v, at + 1), (at += 3);
     else (scratch[at] = 0xce), scratch.writeUInt32BE(v, at + 1), (at += 5);
   }
-  return Buffer.from(scratch.subarray(0, at));
+  return scratch.subarray(0, at);
 }

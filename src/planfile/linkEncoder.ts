@@ -1,14 +1,14 @@
 /**
- * A link record's line written straight into the plan writer's buffer: exactly
- * JSON.stringify(rec) for a record as the planner makes it (keys type, op, group, path,
- * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts holds them
- * equal), with no line string and no copy of the record. The target (one per group, the
- * largest part of the line) and the integrity are serialised once each and copied; a planner's
- * inode writes its own path and stat (from the scan table's bytes and columns: rowPaths.ts,
- * rowStat.ts), or, a table's inode without xattrs, its whole line up to the integrity in one
- * call to the addon (native/planstat.c); numbers are written digit by digit.
+ * A link line written straight into the plan writer's buffer from a planner's inode: exactly
+ * JSON.stringify of the record the planner's linkRecord makes (keys type, op, group, path,
+ * path64, stat, integrity, target, xattrs; test/planfile/writePlan.test.ts and
+ * test/plan/rowInode.test.ts hold them equal), with no record and no line string. The target
+ * (one per group, the largest part of the line) and the integrity are serialised once each and
+ * copied; the inode writes its own path and stat (from the scan table's bytes and columns:
+ * rowPaths.ts, rowStat.ts), or, a table's inode without xattrs, its whole line up to the
+ * integrity in one call to the addon (native/planstat.c); numbers are written digit by digit.
  */
-import type { LinkRecord, StatRecord, TargetRecord, XattrRecord } from './records.js';
+import type { TargetRecord, XattrRecord } from './records.js';
 import { encodePath } from '../pathBytes.js';
 import type { PlanInode } from '../plan/planInode.js';
 import { NOT_PLAIN, STAT_MOST } from '../plan/rowStat.js';
@@ -30,9 +30,6 @@ const OVERHEAD = HEAD.length + GROUP.length + PATH.length + PATH64.length + STAT
 export class LinkEncoder {
   private target?: TargetRecord;
   private targetJson = Buffer.alloc(0);
-  private stat?: StatRecord;
-  /** The stat's JSON: ASCII only (digits and key names), written as latin1 without a Buffer of its own. */
-  private statJson = '';
   private integrity = '';
   private integrityJson = Buffer.alloc(0);
   private tailTarget?: TargetRecord;
@@ -40,18 +37,10 @@ export class LinkEncoder {
   private tailBytes = Buffer.alloc(0);
 
   /**
-   * Writes the line of `rec` (with its newline) into `out` at `at`; returns the bytes written,
-   * or -1 when it might not fit in `out.length - at` bytes (nothing written).
-   */
-  encode(rec: LinkRecord, out: Buffer, at: number): number {
-    const path64 = rec.path64 === undefined ? '' : JSON.stringify(rec.path64);
-    return this.line(rec.op, rec.group, JSON.stringify(rec.path), path64, rec.stat, rec.integrity, rec.target, rec.xattrs, out, at);
-  }
-
-  /**
-   * The same for the link record of `path` (as the planner's linkRecord makes it) from the
-   * path's bytes: a path of printable ASCII without `"` or `\` is its own JSON text, copied as
-   * it is; any other goes through encodePath and JSON.stringify like a record's.
+   * Writes the line of path `k` of `inode` (with its newline) into `out` at `at`; returns the
+   * bytes written, or -1 when it might not fit in `out.length - at` bytes. A path of printable
+   * ASCII without `"` or `\` is its own JSON text, copied as it is; any other goes through
+   * encodePath and JSON.stringify as linkRecord's does.
    */
   encodePath(op: number, group: number, inode: PlanInode, k: number, integrity: string, target: TargetRecord, out: Buffer, at: number): number {
     const x = inode.xattrs && Object.keys(inode.xattrs).length ? inode.xattrs : undefined;
@@ -78,17 +67,12 @@ export class LinkEncoder {
 
   /**
    * `path`: its JSON text, or the number of the inode's path to copy in quotes (NOT_PLAIN when
-   * it needs escapes); `stat`: a record, or the inode that writes its own.
+   * it needs escapes).
    */
-  private line(op: number, group: number, path: string | number, path64: string, stat: StatRecord | PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
+  private line(op: number, group: number, path: string | number, path64: string, inode: PlanInode, integrity: string, target: TargetRecord, xattrs: XattrRecord | undefined, out: Buffer, at: number): number {
     if (target !== this.target) {
       this.target = target;
       this.targetJson = bytes(JSON.stringify(target));
-    }
-    const record = !('writeStat' in stat);
-    if (record && stat !== this.stat) {
-      this.stat = stat;
-      this.statJson = JSON.stringify(stat);
     }
     if (integrity !== this.integrity) {
       this.integrity = integrity;
@@ -97,8 +81,8 @@ export class LinkEncoder {
     const xattrsJson = xattrs === undefined ? '' : JSON.stringify(xattrs);
     const raw = typeof path === 'number';
     // UTF-8 takes at most three bytes per UTF-16 unit.
-    const pathBytes = raw ? (stat as PlanInode).pathLength(path) + 2 : path.length * 3;
-    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + (record ? this.statJson.length : STAT_MOST) + this.integrityJson.length + this.targetJson.length;
+    const pathBytes = raw ? inode.pathLength(path) + 2 : path.length * 3;
+    const most = OVERHEAD + pathBytes + (path64.length + xattrsJson.length) * 3 + STAT_MOST + this.integrityJson.length + this.targetJson.length;
     if (most > out.length - at) return -1;
     let p = at;
     p = put(out, p, HEAD);
@@ -108,7 +92,7 @@ export class LinkEncoder {
     p = put(out, p, PATH);
     if (raw) {
       out[p++] = QUOTE;
-      if ((p = (stat as PlanInode).writePath(path, out, p)) < 0) return NOT_PLAIN;
+      if ((p = inode.writePath(path, out, p)) < 0) return NOT_PLAIN;
       out[p++] = QUOTE;
     } else p += out.write(path, p);
     if (path64) {
@@ -116,8 +100,7 @@ export class LinkEncoder {
       p += out.write(path64, p);
     }
     p = put(out, p, STAT);
-    if (record) p += out.write(this.statJson, p, 'latin1');
-    else if ((p = stat.writeStat(out, p)) < 0) return -1;
+    if ((p = inode.writeStat(out, p)) < 0) return -1;
     p = put(out, p, INTEGRITY);
     p = put(out, p, this.integrityJson);
     p = put(out, p, TARGET);

@@ -51,19 +51,13 @@ export class PlanWriter implements PlanSink {
       this.abort();
       throw err;
     }
-    this.write(header);
+    this.writeJson(header);
   }
 
   /**
-   * Appends one record. Not validated here (that costs a fifth of the write time); every
-   * reader validates, and the tests read back every plan they make.
+   * A store record (the planner's sink). Records are not validated here (that costs a fifth
+   * of the write time); every reader validates, and the tests read back every plan they make.
    */
-  write(rec: HeaderRecord | BodyRecord): void {
-    if (rec.type === 'link' && this.encoded((buf, at) => this.encoder.encode(rec, buf, at))) return;
-    this.writeJson(rec);
-  }
-
-  /** A store record (the planner's sink). */
   store(rec: StoreRecord): void {
     this.writeJson(rec);
   }
@@ -83,18 +77,6 @@ export class PlanWriter implements PlanSink {
       if (n >= 0) this.used += n;
       else this.writeJson(linkRecord(first + k, group, inode.path(k), inode, integrity, target));
     }
-  }
-
-  /** Runs an encoder into the buffer, flushing it first when full; false when the line is longer than the buffer. */
-  private encoded(encode: (buf: Buffer, at: number) => number): boolean {
-    let n = encode(this.buf, this.used);
-    if (n < 0) {
-      this.flush();
-      n = encode(this.buf, this.used);
-    }
-    if (n < 0) return false;
-    this.used += n;
-    return true;
   }
 
   /** A record as JSON.stringify writes it (every record but most link lines). */

@@ -18,15 +18,16 @@ import type { LinkRecord, StoreRecord } from '../planfile/records.js';
 import type { OpenPlanLike } from '../apply/types.js';
 import { tmpTag } from '../apply/applySteps.js';
 
+type Digest = ReturnType<typeof digestOf>;
+
 function placeOf(exec: Executor, rec: { path: string; path64?: string }) {
   const p = exec.place(decodePath(rec));
   if (!p) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
   return p;
 }
 
-/** The group's shared inode: checked by its fixed fields (its bytes are hashed as they are copied). */
-function targetStep(exec: Executor, store: StoreRecord | undefined, first: LinkRecord, applied: JournalState): Step {
-  const { g, a } = digestOf(first.integrity);
+/** The group's shared inode, of content `digest`: checked by its fixed fields (its bytes are hashed as they are copied). */
+function targetStep(exec: Executor, store: StoreRecord | undefined, first: LinkRecord, applied: JournalState, { g, a }: Digest): Step {
   const made = store ? applied.entries.get(store.group) : undefined;
   const stat = store?.stat ?? store?.keeper?.stat ?? first.target.stat;
   const xattrs = store ? (store.keeper ? store.keeper.xattrs : store.xattrs) : first.target.xattrs;
@@ -69,8 +70,9 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
       started = false;
     }
     if (!started) {
-      l = laneOf(digestOf(rec.integrity).g, lanes);
-      yield { step: { ...(reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied)), l }, group };
+      const digest = digestOf(rec.integrity);
+      l = laneOf(digest.g, lanes);
+      yield { step: { ...(reflink ? { k: K.end, r: 0, d: Buffer.alloc(0), n: Buffer.alloc(0) } : targetStep(exec, store, rec, applied, digest)), l }, group };
       started = true;
     }
     // The paths of one original inode are adjacent: probe them all for the original inode

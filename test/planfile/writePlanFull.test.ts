@@ -6,8 +6,9 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { HashifyError } from '../../src/errors.js';
+import { recordInode } from '../../src/plan/assemblePlan.js';
 import { PlanWriter } from '../../src/planfile/writePlan.js';
-import { PLAN_KIND, PLAN_VERSION, type HeaderRecord, type LinkRecord } from '../../src/planfile/records.js';
+import { PLAN_KIND, PLAN_VERSION, type HeaderRecord } from '../../src/planfile/records.js';
 import { loopMountAvailable, makeLoopFs, perTestCleanups } from '../helpers/loopfs.js';
 
 const probe = loopMountAvailable('ext4');
@@ -19,9 +20,11 @@ const header: HeaderRecord = {
   link: 'hardlink', algorithm: 'sha256', minSize: '1', match: { mode: true, owner: true, mtime: true, xattrs: true }, exclude: [], linkMax: 65000,
 };
 
-function link(op: number): LinkRecord {
+/** The link line of op `op`, as the planner hands it to the writer. */
+function link(w: PlanWriter, op: number): void {
   const stat = { dev: '1', ino: String(op), size: '10', mode: 0o100644, uid: 0, gid: 0, nlink: 1, mtime: '1', ctime: '2', atime: '3' };
-  return { type: 'link', op, group: op, path: `/r/${'x'.repeat(400)}/${op}`, stat, integrity: 'sha256-' + Buffer.alloc(32, op & 0xff).toString('base64'), target: { path: '/r/keeper', stat } };
+  const inode = recordInode(stat, [Buffer.from(`/r/${'x'.repeat(400)}/${op}`)]);
+  w.links(op, op, inode, 'sha256-' + Buffer.alloc(32, op & 0xff).toString('base64'), { path: '/r/keeper', stat });
 }
 
 d('the plan writer on a full filesystem', () => {
@@ -35,7 +38,7 @@ d('the plan writer on a full filesystem', () => {
     let err: unknown;
     try {
       // About 40 MiB of lines into 8 MiB: the writer thread's write(2) fails part-way.
-      for (let op = 0; op < 50_000; op++) w.write(link(op));
+      for (let op = 0; op < 50_000; op++) link(w, op);
       w.finish({ files: 0, groups: 0, ops: 0, storeEntries: 0, bytesReclaimable: '0', sharedInodes: 0 });
     } catch (e) {
       err = e;
