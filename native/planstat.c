@@ -166,6 +166,7 @@ static napi_value xlink(napi_env env, napi_callback_info info) {
   const uint32_t ns = nameAt[prow], ne = nameAt[prow + 1];
   if (ds > de || de > s->len[DIR_BYTES] || ns > ne || ne > s->len[NAMES]) { napi_throw_range_error(env, NULL, "planLinkWrite: bad path"); return NULL; }
   const uint8_t *dir = (const uint8_t *)s->col[DIR_BYTES] + ds;
+  /* The root "/" joins as "/name", any other directory as "dir/name": FileTable.dirIsSlash's rule (src/scan/fileTable.ts). */
   const bool root = de - ds == 1 && dir[0] == '/';
   if (at > olen || olen - at < 100 + 2 * 20 + (de - ds) + (ne - ns) + hlen + mlen + STAT_ROOM + tlen) return int_value(env, -1);
   uint8_t *p = out + at;

@@ -49,42 +49,49 @@ static void scan_fill(const struct listed *e, int kind, uint8_t *p) {
   tail[0] = e->st.st_mode; tail[1] = e->st.st_uid; tail[2] = e->st.st_gid; tail[3] = (uint32_t)e->st.st_nlink;
 }
 
-/* One directory, `rel` beneath rootfd, listed and packed; NULL with *err set on failure. */
-static uint8_t *read_packed(int rootfd, const char *rel, size_t *bytes, int *err, const char **what) {
+/* One directory, `rel` beneath rootfd, listed (the scan's kinds only); 0, or an errno with *what
+ * naming the call that failed. */
+static int list_beneath(int rootfd, const char *rel, struct listed **ents, size_t *n, const char **what) {
   int fd = open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-  if (fd < 0) { *err = errno; *what = "openat2"; return NULL; }
+  if (fd < 0) { *what = "openat2"; return errno; }
   DIR *d = fdopendir(fd);
-  if (!d) { *err = errno; *what = "fdopendir"; close(fd); return NULL; }
-  struct listed *ents; size_t n;
+  if (!d) { int err = errno; *what = "fdopendir"; close(fd); return err; }
   *what = "readdir";
-  if ((*err = list_dir(d, scan_keeps, &ents, &n))) return NULL;
+  return list_dir(d, scan_keeps, ents, n);
+}
+
+/* The records packed straight into an ArrayBuffer of V8's own: its collector knows their size,
+ * where an external buffer's memory (~88 bytes an entry) stayed unaccounted, piling up listings
+ * until some collection (+27 MiB peak at a million files). */
+static napi_value xreaddir(napi_env env, napi_callback_info info) {
+  size_t argc = 2; napi_value argv[2]; int rootfd;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *rel = argc < 2 || !get_fd(env, argv[0], &rootfd) ? NULL : get_bytes_z(env, argv[1], NULL);
+  if (!rel) { napi_throw_type_error(env, NULL, "root fd and relative path Buffer expected"); return NULL; }
+  struct listed *ents; size_t n; const char *what;
+  int err = list_beneath(rootfd, rel, &ents, &n, &what);
+  free(rel);
+  if (err) return throw_errno(env, what, err);
+  return pack_listed(env, ents, n, REC_HEAD, scan_kind, scan_fill);
+}
+
+/* One directory listed and packed in calloc'd memory (no napi call: for libuv's threads); NULL
+ * with *err set on failure. */
+static uint8_t *read_packed(int rootfd, const char *rel, size_t *bytes, int *err) {
+  struct listed *ents; size_t n; const char *what;
+  if ((*err = list_beneath(rootfd, rel, &ents, &n, &what))) return NULL;
   uint8_t *p = pack_listed_raw(ents, n, REC_HEAD, scan_kind, scan_fill, bytes);
   if (!p) *err = ENOMEM;
   return p;
 }
 
-/* Packed records copied into an ArrayBuffer of V8's own (the calloc'd ones are freed here): its
- * collector knows their size, where an external buffer's memory (~88 bytes an entry) stayed
- * unaccounted, piling up listings until some collection (+27 MiB peak at a million files). */
+/* Packed records copied into an ArrayBuffer of V8's own (see xreaddir), the calloc'd ones freed. */
 static napi_value take_packed(napi_env env, uint8_t *p, size_t bytes) {
   napi_value v; void *data;
   bool ok = napi_create_arraybuffer(env, bytes, &data, &v) == napi_ok;
   if (ok) memcpy(data, p, bytes);
   free(p);
   return ok ? v : NULL;
-}
-
-static napi_value xreaddir(napi_env env, napi_callback_info info) {
-  size_t argc = 2; napi_value argv[2]; int rootfd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *rel = argc < 2 || !get_fd(env, argv[0], &rootfd) ? NULL : get_bytes_z(env, argv[1], NULL);
-  if (!rel) { napi_throw_type_error(env, NULL, "root fd and relative path Buffer expected"); return NULL; }
-  size_t bytes; int err; const char *what;
-  uint8_t *p = read_packed(rootfd, rel, &bytes, &err, &what);
-  free(rel);
-  if (!p) return throw_errno(env, what, err);
-  napi_value v = take_packed(env, p, bytes);
-  return v ? v : throw_errno(env, "readdir", ENOMEM);
 }
 
 /* A batch of directories for a thread of libuv's pool, and what each gave. */
@@ -100,8 +107,7 @@ static void dirs_free(struct dirs_job *j) {
 
 static void dirs_execute(napi_env env, void *data) {
   struct dirs_job *j = data;
-  const char *what;
-  for (size_t k = 0; k < j->n; k++) j->out[k] = read_packed(j->fds[k], j->rels[k], &j->bytes[k], &j->err[k], &what);
+  for (size_t k = 0; k < j->n; k++) j->out[k] = read_packed(j->fds[k], j->rels[k], &j->bytes[k], &j->err[k]);
 }
 
 /* Each directory's ArrayBuffer, or its errno as a number. */

@@ -1,7 +1,8 @@
 /**
  * A scanned row's path read in place from the scan table's directory and name bytes (its
- * directory's path, `/`, its name): its length, its order against another row's, and its
- * bytes copied into the plan writer's buffer, with no Buffer per path.
+ * directory's path, `/` unless that is the root `/` itself (FileTable.dirIsSlash), its
+ * name): its length, its order against another row's, and its bytes copied into the plan
+ * writer's buffer, with no Buffer per path.
  */
 import type { FileTable } from '../scan/fileTable.js';
 
@@ -9,16 +10,10 @@ const SLASH = 0x2f;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** Whether row i's directory is the filesystem root `/` (no slash is added before the name). */
-function atRoot(t: FileTable, d: number): boolean {
-  const s = t.dirStart[d];
-  return t.dirEnd[d] - s === 1 && t.dirBytes[s] === SLASH;
-}
-
 /** The bytes of row i's path. */
 export function rowPathLength(t: FileTable, i: number): number {
   const d = t.dir[i];
-  return t.dirEnd[d] - t.dirStart[d] + (atRoot(t, d) ? 0 : 1) + t.nameAt[i + 1] - t.nameAt[i];
+  return t.dirEnd[d] - t.dirStart[d] + (t.dirIsSlash(d) ? 0 : 1) + t.nameAt[i + 1] - t.nameAt[i];
 }
 
 /** Byte k of row i's path (k below its length). */
@@ -26,7 +21,7 @@ function byteAt(t: FileTable, i: number, k: number): number {
   const d = t.dir[i];
   const dlen = t.dirEnd[d] - t.dirStart[d];
   if (k < dlen) return t.dirBytes[t.dirStart[d] + k];
-  const sep = atRoot(t, d) ? 0 : 1;
+  const sep = t.dirIsSlash(d) ? 0 : 1;
   return k === dlen && sep ? SLASH : t.names[t.nameAt[i] + k - dlen - sep];
 }
 
@@ -104,7 +99,7 @@ export function copyRowPath(t: FileTable, i: number, out: Buffer, at: number): n
   const d = t.dir[i];
   let p = copyPlain(t.dirBytes, t.dirStart[d], t.dirEnd[d], out, at);
   if (p < 0) return -1;
-  if (!atRoot(t, d)) out[p++] = SLASH;
+  if (!t.dirIsSlash(d)) out[p++] = SLASH;
   return copyPlain(t.names, t.nameAt[i], t.nameAt[i + 1], out, p);
 }
 

@@ -33,15 +33,9 @@ export function allocatedBytes(size: bigint, blockSize: number): bigint {
 /** A directory record's bytes for a name of `length` bytes (ext4: 8-byte header, 4-byte aligned). */
 const direntBytes = (length: number) => (8 + length + 3) & ~3;
 
-/** Sums kept in float up to here stay exact; beyond, they move into the BigInt totals. */
-const EXACT = 2 ** 52;
-
 export class SpaceFigures {
   private apparent = 0n;
   private allocated = 0n;
-  /** What freed() and copied() added since the last fold, in float: no BigInt per inode. */
-  private apparentPart = 0;
-  private allocatedPart = 0;
   /** Directories apply will create in the store. */
   storeDirectories = 0;
   private storeBytes = 0n;
@@ -57,44 +51,23 @@ export class SpaceFigures {
 
   /** An inode that no path uses after apply, of `size` bytes. */
   freed(size: bigint | number | string): void {
-    this.add(size, 1);
+    this.add(BigInt(size), 1n);
   }
 
   /** A store entry's data copied in from its keeper (a new inode of `size` bytes; FICLONE may share the blocks, not counted). */
   copied(size: bigint | number | string): void {
-    this.add(size, -1);
+    this.add(BigInt(size), -1n);
   }
 
-  private add(size: bigint | number | string, sign: 1 | -1): void {
-    const n = Number(size);
-    if (n < EXACT && Math.abs(this.apparentPart) < EXACT && Math.abs(this.allocatedPart) < EXACT) {
-      const b = this.blockSize;
-      this.apparentPart += sign * n;
-      this.allocatedPart += sign * Math.ceil(n / b) * b;
-      return;
-    }
-    this.fold();
-    const s = BigInt(size);
-    this.apparent += BigInt(sign) * s;
-    this.allocated += BigInt(sign) * allocatedBytes(s, this.blockSize);
-  }
-
-  /** Moves the float sums into the BigInt totals. */
-  private fold(): void {
-    this.apparent += BigInt(this.apparentPart);
-    this.allocated += BigInt(this.allocatedPart);
-    this.apparentPart = this.allocatedPart = 0;
+  /** Counts `size` bytes and their whole blocks, freed (sign 1) or taken (-1); exact at any size. */
+  private add(size: bigint, sign: 1n | -1n): void {
+    this.apparent += sign * size;
+    this.allocated += sign * allocatedBytes(size, this.blockSize);
   }
 
   /** The file sizes of the freed inodes, less the copied-in entries'. */
   get bytesApparent(): bigint {
-    this.fold();
     return this.apparent;
-  }
-
-  private get bytesAllocated(): bigint {
-    this.fold();
-    return this.allocated;
   }
 
   /** A new store entry, at `rel` relative to the store (`sha256/ab/<rest>[-N]`). */
@@ -127,7 +100,7 @@ export class SpaceFigures {
   }
 
   get bytesReclaimable(): bigint {
-    return this.bytesAllocated - this.storeCost();
+    return this.allocated - this.storeCost();
   }
 
   /** The figures for the plan's trailer. */

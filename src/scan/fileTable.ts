@@ -151,6 +151,15 @@ export class FileTable {
     return this.metas.gid(this.meta[i]);
   }
 
+  /**
+   * Whether directory d is the filesystem root `/`: a name joins it as `/name`, any other
+   * directory as `dir/name` (the rule of path() and src/plan/rowPaths.ts; native/planstat.c
+   * mirrors it).
+   */
+  dirIsSlash(d: number): boolean {
+    return this.dirEnd[d] - this.dirStart[d] === 1 && this.dirBytes[this.dirStart[d]] === 0x2f;
+  }
+
   /** The full path of row i, as new bytes. */
   path(i: number): Buffer {
     const d = this.dir[i];
@@ -158,7 +167,7 @@ export class FileTable {
     const de = this.dirEnd[d];
     const ns = this.nameAt[i];
     const ne = this.nameAt[i + 1];
-    const root = de - ds === 1 && this.dirBytes[ds] === 0x2f;
+    const root = this.dirIsSlash(d);
     const out = Buffer.allocUnsafe(de - ds + (root ? 0 : 1) + ne - ns);
     const { dirBytes, names } = this; // byte by byte: no subarray object per part
     let at = 0;

@@ -84,10 +84,12 @@ const header: HeaderRecord = {
 };
 
 test.each([
-  ['copy-in to a store', {}],
-  ['adopt into a store', { adopt: true }],
-  ['no store', { store: null }],
-])('a plan of inodes from the table is the plan of the same inodes from records (%s)', (_name, ctx) => {
+  ['copy-in to a store', {}, undefined],
+  ['adopt into a store', { adopt: true }, undefined],
+  ['no store', { store: null }, undefined],
+  // Inodes with xattrs have their lines written in TS (copyRowPath), not by the addon.
+  ['inodes with xattrs', {}, { 'user.k': 'AA==' }],
+])('a plan of inodes from the table is the plan of the same inodes from records (%s)', (_name, ctx, xattrs) => {
   const t = table();
   const stats = new RowStats(t);
   const context: PlannerContext = { store: Buffer.from('/r/.hash'), link: 'hardlink', match: header.match, linkMax: 65000, ...ctx };
@@ -106,13 +108,16 @@ test.each([
   try {
     const byPath = (rows: number[]) => [...rows].sort((a, b) => Buffer.compare(t.path(a), t.path(b)));
     // An inode of one path has no array of rows (as planInput makes it).
-    write(join(dir, 'rows.jsonl'), (rows) => new RowInode(t, stats, rows[0], rows.length > 1 ? byPath(rows) : undefined));
-    write(join(dir, 'records.jsonl'), (rows) => recordInode(t.stat(rows[0]), byPath(rows).map((r) => t.path(r))));
+    write(join(dir, 'rows.jsonl'), (rows) => new RowInode(t, stats, rows[0], rows.length > 1 ? byPath(rows) : undefined, xattrs));
+    write(join(dir, 'records.jsonl'), (rows) => recordInode(t.stat(rows[0]), byPath(rows).map((r) => t.path(r)), xattrs));
     const rows = fs.readFileSync(join(dir, 'rows.jsonl'), 'utf8');
     expect(rows).toBe(fs.readFileSync(join(dir, 'records.jsonl'), 'utf8'));
     expect(rows).toContain('"path64"');
     expect(rows).toContain('\\"');
-    expect(rows).toContain('"path":"/a"');
+    // The link lines of a file at the root "/" and of one below it.
+    expect(rows).toMatch(/"type":"link","op":\d+,"group":\d+,"path":"\/z"/);
+    expect(rows).toMatch(/"type":"link","op":\d+,"group":\d+,"path":"\/r\/a\/z"/);
+    if (xattrs) expect(rows).toContain('"xattrs"');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
