@@ -33,9 +33,15 @@ export function allocatedBytes(size: bigint, blockSize: number): bigint {
 /** A directory record's bytes for a name of `length` bytes (ext4: 8-byte header, 4-byte aligned). */
 const direntBytes = (length: number) => (8 + length + 3) & ~3;
 
+/** Float sums and sizes below this stay exact integers (each add stays under 2^53). */
+const EXACT = 2 ** 51;
+
 export class SpaceFigures {
   private apparent = 0n;
   private allocated = 0n;
+  /** What freed() and copied() added since the last fold, in float (no BigInt per inode), exact: see add. */
+  private apparentPart = 0;
+  private allocatedPart = 0;
   /** Directories apply will create in the store. */
   storeDirectories = 0;
   private storeBytes = 0n;
@@ -51,22 +57,45 @@ export class SpaceFigures {
 
   /** An inode that no path uses after apply, of `size` bytes. */
   freed(size: bigint | number | string): void {
-    this.add(BigInt(size), 1n);
+    this.add(size, 1);
   }
 
   /** A store entry's data copied in from its keeper (a new inode of `size` bytes; FICLONE may share the blocks, not counted). */
   copied(size: bigint | number | string): void {
-    this.add(BigInt(size), -1n);
+    this.add(size, -1);
   }
 
-  /** Counts `size` bytes and their whole blocks, freed (sign 1) or taken (-1); exact at any size. */
-  private add(size: bigint, sign: 1n | -1n): void {
-    this.apparent += sign * size;
-    this.allocated += sign * allocatedBytes(size, this.blockSize);
+  /**
+   * Counts `size` bytes and their whole blocks, freed (sign 1) or taken (-1), exactly at any
+   * size. In float while the size and both sums are below 2^51: a size rounded up to blocks is
+   * then below 2^51 + blockSize, every sum below 2^53, and the rounding is integer arithmetic
+   * (`%`), so no step rounds. Beyond, in BigInt.
+   */
+  private add(size: bigint | number | string, sign: 1 | -1): void {
+    const n = Number(size);
+    const b = this.blockSize;
+    if (n < EXACT && Math.abs(this.apparentPart) < EXACT && Math.abs(this.allocatedPart) < EXACT && b < EXACT) {
+      const rest = n % b;
+      this.apparentPart += sign * n;
+      this.allocatedPart += sign * (rest ? n - rest + b : n);
+      return;
+    }
+    this.fold();
+    const s = BigInt(size);
+    this.apparent += BigInt(sign) * s;
+    this.allocated += BigInt(sign) * allocatedBytes(s, b);
+  }
+
+  /** Moves the float sums into the BigInt totals. */
+  private fold(): void {
+    this.apparent += BigInt(this.apparentPart);
+    this.allocated += BigInt(this.allocatedPart);
+    this.apparentPart = this.allocatedPart = 0;
   }
 
   /** The file sizes of the freed inodes, less the copied-in entries'. */
   get bytesApparent(): bigint {
+    this.fold();
     return this.apparent;
   }
 
@@ -100,6 +129,7 @@ export class SpaceFigures {
   }
 
   get bytesReclaimable(): bigint {
+    this.fold();
     return this.allocated - this.storeCost();
   }
 

@@ -45,6 +45,27 @@ describe('space figures (pure)', () => {
     expect(s.bytesReclaimable).toBe(allocatedBytes(2n ** 52n - 2n, 7) + allocatedBytes(2n ** 52n - 1n, 7));
   });
 
+  test('the float fast path and the BigInt path agree with exact sums, for sizes and sums around 2^51 to 2^53 and odd block sizes', () => {
+    let seed = 12345;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const block of [7, 512, 4096, 65536]) {
+      const s = new SpaceFigures(block);
+      let apparent = 0n;
+      let allocated = 0n;
+      for (let i = 0; i < 3000; i++) {
+        const scale = [2 ** 12, 2 ** 40, 2 ** 50, 2 ** 51, 2 ** 52][i % 5];
+        const size = BigInt(Math.floor(rand() * scale)) + BigInt(i % 3);
+        const copy = i % 7 === 0;
+        if (copy) s.copied(size);
+        else s.freed(size);
+        apparent += copy ? -size : size;
+        allocated += (copy ? -1n : 1n) * allocatedBytes(size, block);
+      }
+      expect(s.bytesApparent).toBe(apparent);
+      expect(s.bytesReclaimable).toBe(allocated);
+    }
+  });
+
   test('the directories a new store needs are subtracted once each: root, marker, algorithm, each new shard', () => {
     const s = new SpaceFigures(4096, shape([]));
     for (let i = 0; i < 3; i++) s.freed(100n);
