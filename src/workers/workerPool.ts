@@ -3,9 +3,9 @@
  * requests at a time: the scan's directory listings (src/scan/scanParallel.ts) and the
  * hashing of batches of rows (here), which read the scan table's columns in place. No thread
  * of ours to start (a Node worker cost ~55 ms of CPU to boot), no message per batch.
- * `threads: 0` runs everything inline (tests).
+ * `threads: 0` runs everything inline (tests). The pool's size (one thread a core, at least 4)
+ * is set by the command's entry, src/hashify.cts, before anything starts the pool.
  */
-import { availableParallelism } from 'node:os';
 import { hashRows, hashRowsAsync, type BatchResult, type HashKind } from '../hash/hashRows.js';
 import type { FileTable } from '../scan/fileTable.js';
 
@@ -14,9 +14,6 @@ export interface HashBatch {
   rows: Int32Array;
   ends?: Int32Array;
 }
-
-// libuv's pool has 4 threads unless told otherwise before its first use: one a core, if more.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 /** Requests queued per thread: a thread done with one finds the next already waiting while this one takes in the result. */
 const IN_FLIGHT = 2;
