@@ -15,8 +15,8 @@
 #define SEEN 4096
 #define LANES 4
 #define WHY 400
-#define REAPERS 8         /* at most; see executor_reap.c */
-#define REAPERS_DEFAULT 4
+#define REAPERS 16        /* at most; see executor_reap.c */
+#define REAPERS_DEFAULT 8
 
 /* What one step must find: the recorded identity of an inode (see src/run/encodeSteps.ts). */
 struct expect {

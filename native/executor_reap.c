@@ -9,7 +9,10 @@
  * anywhere (nothing can open it), it is the checked old file only, and a crash (SIGKILL) closes
  * it as the kernel closes every descriptor. At most REAP_RING wait: a lane that finds the ring
  * full waits for room, so descriptors stay bounded. ex_reap_stop closes whatever waits.
- * REAPERS_DEFAULT threads (HASHIFY_REAPERS=N, 0 to 8, for measurements: 0 closes on the lane).
+ * REAPERS_DEFAULT threads (HASHIFY_REAPERS=N, 0 to 16, for measurements: 0 closes on the lane).
+ * Eight, not four: on the guests (bench/apply/run.sh's copies, 5 runs alternating, HASHIFY_TIMING)
+ * the lanes waited 2.26 s in all for room with four and 0.54 s with eight, apply's median wall
+ * time 4.53 -> 4.34 s, its CPU time the same; the wait is the device's, not the CPU's.
  */
 #include "executor.h"
 #include <pthread.h>
