@@ -46,19 +46,9 @@ export interface RunOptions {
   /** A group step's result (e.g. the store entry it made); `append` as for onOpStep. */
   onGroupStep?: (step: Step, group: number, r: StepResult, append: (r: JournalRecord) => void) => void;
   batch?: number;
-  /** Operations after which a checkpoint is due (default: none, only CHECKPOINT_MS; tests use small counts). */
   checkpointEvery?: number;
   checkpointMs?: number;
 }
-
-/**
- * A checkpoint is due this long after the last one. Each costs a syncfs(), which writes back
- * everything dirty on the whole filesystem, other processes' data too: once a second, not
- * every few hundred operations (it was every 512, some 80 syncfs in a run of four seconds).
- * How far the journal lags changes nothing but how much a resumed run re-checks on the
- * filesystem.
- */
-const CHECKPOINT_MS = 1000;
 
 /** What a run did, counted for this run: applied + alreadyDone + skipped + failed + notReached == ops. */
 export interface RunCounts {
@@ -179,7 +169,7 @@ export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<Ru
     const stop = !first && stopped();
     if (!stop) start();
     while (sent.length > (stop || final ? 0 : DEPTH - 1)) await settleOldest();
-    if (!inFlight && (since >= (o.checkpointEvery ?? Infinity) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? CHECKPOINT_MS)))) checkpoint();
+    if (!inFlight && (since >= (o.checkpointEvery ?? 512) || (since > 0 && Date.now() - last >= (o.checkpointMs ?? 1000)))) checkpoint();
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run
     return !stop && !c.fatal && !c.aborted;
   };
