@@ -63,7 +63,7 @@ function objectSteps(file: string, verifyContent: boolean): Buffer[] {
   const out: Buffer[] = [];
   try {
     let places: Places | undefined;
-    let kind = K.link;
+    let kind: number = K.link;
     let entry: { sr: number; sd: Buffer; sn: Buffer } | undefined;
     for (const rec of plan.records()) {
       if (rec.type === 'header') {

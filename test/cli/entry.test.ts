@@ -18,7 +18,7 @@ writeFileSync(probe, "process.on('exit', () => process.stderr.write('pool ' + pr
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(env: Record<string, string | undefined>) {
-  const e = { ...process.env, NODE_OPTIONS: `--require ${probe}`, ...env };
+  const e: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--require ${probe}`, ...env };
   if (env.UV_THREADPOOL_SIZE === undefined) delete e.UV_THREADPOOL_SIZE;
   return spawnSync(process.execPath, [ENTRY, '--version'], { encoding: 'utf8', env: e });
 }
