@@ -69,8 +69,8 @@ for k in apply nostore; do
   node -e '
     const runs = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const med = (xs) => xs.sort((a, b) => a - b)[(xs.length - 1) >> 1];
-    const m = (f) => med(runs.map(f)).toFixed(2);
-    console.log(`${process.argv[2].padEnd(8)} waits (medians): plan read and checked ${m((r) => r.readSeconds)} s before the first step; lanes idle ${m((r) => r.laneIdleSeconds.reduce((a, b) => a + b, 0))} s in all; lanes waited ${m((r) => r.reaperWaitSeconds)} s in all for the reapers to free replaced inodes (${m((r) => r.reaperWaits)} times); the end waited ${m((r) => r.reaperDrainSeconds)} s for the last`);
+    const m = (f, digits = 2) => med(runs.map(f)).toFixed(digits);
+    console.log(`${process.argv[2].padEnd(8)} waits (medians): plan read and checked ${m((r) => r.readSeconds)} s before the first step; lanes idle ${m((r) => r.laneIdleSeconds.reduce((a, b) => a + b, 0))} s in all; lanes waited ${m((r) => r.reaperWaitSeconds)} s in all for the reapers to free replaced inodes (${m((r) => r.reaperWaits, 0)} times); the end waited ${m((r) => r.reaperDrainSeconds)} s for the last`);
   ' "$work/trace.$k" "$k"
 done
 discard; rm -rf "$work/copy"
