@@ -11,7 +11,7 @@
  * is settled when the steps are read back (src/apply/applySteps.ts).
  */
 import { decodePath } from '../pathBytes.js';
-import { EXP, K, Places, digestOf, encodeExpect, encodeXattrs, expectText, type Step } from '../run/executor.js';
+import { EXP, K, Places, digestOf, encodeExpect, encodeXattrs, expectText, outsideRoots, placeOfRecord, type Step } from '../run/executor.js';
 import { STEP_HEAD, fieldBytes, sizeOf, write, writeBuffer, writeHead, writeSlice, writeText } from '../run/stepCodec.js';
 import type { HeaderRecord, LinkRecord, PlanRecord, StoreRecord } from '../planfile/records.js';
 import { linkMethodOf, type LinkMethod } from './linkMethod.js';
@@ -80,7 +80,7 @@ export class StepCompiler {
     const p = path ?? decodePath(rec);
     const places = this.places!;
     const r = places.locate(p);
-    if (r < 0) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
+    if (r < 0) throw outsideRoots(rec);
     const { relStart, slash } = places;
     const dirEnd = slash < 0 ? relStart : slash;
     const nameStart = slash < 0 ? relStart : slash + 1;
@@ -105,10 +105,8 @@ export class StepCompiler {
     writeBuffer(x, buf, o);
   }
 
-  private placeOf(rec: { path: string; path64?: string }, path = decodePath(rec)) {
-    const p = this.places!.place(path);
-    if (!p) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
-    return p;
+  private placeOf(rec: { path: string; path64?: string }, path?: Buffer) {
+    return placeOfRecord(this.places!, rec, path);
   }
 
   /** The target step of a group (see the file comment). */

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { linux, type ExecStats } from '../native/addon.js';
-import { isWithin } from '../pathBytes.js';
+import { decodePath, isWithin } from '../pathBytes.js';
 import type { StatRecord, XattrRecord } from '../planfile/records.js';
 import { integrityParts } from '../integrity.js';
 import { decodeResults, decodeStep, encodeBatch } from './stepCodec.js';
@@ -114,6 +114,18 @@ export interface Place {
   r: number;
   d: Buffer;
   n: Buffer;
+}
+
+/** The error for a plan record whose path lies in none of the plan's roots. */
+export function outsideRoots(rec: { path: string }): Error {
+  return new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
+}
+
+/** The place of a plan record's path (its bytes, when already decoded) beneath `at`'s roots; throws outsideRoots. */
+export function placeOfRecord(at: { place(path: Buffer): Place | undefined }, rec: { path: string; path64?: string }, path = decodePath(rec)): Place {
+  const p = at.place(path);
+  if (!p) throw outsideRoots(rec);
+  return p;
 }
 
 /** Places paths beneath roots: the deepest root that holds a path, found without a scan of

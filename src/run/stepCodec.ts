@@ -7,20 +7,22 @@ import type { Step, StepResult } from './executor.js';
 
 const FIELDS = ['d', 'n', 't', 't2', 'sd', 'sn', 'e', 'g', 'x'] as const;
 type Field = (typeof FIELDS)[number];
-const HEAD = 12;
+/** Bytes of a step's fixed head. */
+export const STEP_HEAD = 12;
 const ABSENT = 0xffffffff;
 
-/** Bytes of one field encoded: its length, its bytes and a NUL, or the length's ABSENT alone. */
-const fieldSize = (v: Buffer | undefined): number => (v ? v.length + 5 : 4);
+/** Bytes of a field of `len` bytes encoded: its length, its bytes and a NUL; -1 (absent): the length's ABSENT alone. */
+export const fieldBytes = (len: number): number => (len < 0 ? 4 : len + 5);
+const fieldSize = (v: Buffer | undefined): number => fieldBytes(v ? v.length : -1);
 
 /** Bytes a step takes encoded. */
 export function sizeOf(s: Step): number {
   // The fields one by one, in FIELDS' order: named reads stay fast where s[name] in a loop does not.
-  return HEAD + fieldSize(s.d) + fieldSize(s.n) + fieldSize(s.t) + fieldSize(s.t2) + fieldSize(s.sd) + fieldSize(s.sn) + fieldSize(s.e) + fieldSize(s.g) + fieldSize(s.x);
+  return STEP_HEAD + fieldSize(s.d) + fieldSize(s.n) + fieldSize(s.t) + fieldSize(s.t2) + fieldSize(s.sd) + fieldSize(s.sn) + fieldSize(s.e) + fieldSize(s.g) + fieldSize(s.x);
 }
 
-/** Writes one field at `at`; returns the offset after it. */
-function writeField(v: Buffer | undefined, b: Buffer, at: number): number {
+/** Writes a field (absent when v is undefined) at `at`; returns the offset after it. */
+export function writeBuffer(v: Buffer | undefined, b: Buffer, at: number): number {
   if (!v) {
     b.writeUInt32LE(ABSENT, at);
     return at + 4;
@@ -48,9 +50,6 @@ export function writeText(v: string, b: Buffer, at: number): number {
   return at + 5 + v.length;
 }
 
-/** Writes a field (absent when v is undefined); returns the offset after it. */
-export const writeBuffer = writeField;
-
 /** Writes a step's fixed head (kind, lane, lease, algorithm, root, store root); returns the offset of its first field. */
 export function writeHead(s: { k: number; l?: number; lease?: number; a?: number; r: number; sr?: number }, b: Buffer, at: number): number {
   b[at] = s.k;
@@ -59,25 +58,20 @@ export function writeHead(s: { k: number; l?: number; lease?: number; a?: number
   b[at + 3] = s.a ?? 0;
   b.writeInt32LE(s.r, at + 4);
   b.writeInt32LE(s.sr ?? 0, at + 8);
-  return at + HEAD;
+  return at + STEP_HEAD;
 }
-
-/** Bytes of a field of `len` bytes (-1: absent). */
-export const fieldBytes = (len: number): number => (len < 0 ? 4 : len + 5);
-/** Bytes of a step's fixed head. */
-export const STEP_HEAD = HEAD;
 
 /** Encodes a step into b at `at`; returns the offset after it. */
 export function write(s: Step, b: Buffer, at: number): number {
-  at = writeField(s.d, b, writeHead(s, b, at));
-  at = writeField(s.n, b, at);
-  at = writeField(s.t, b, at);
-  at = writeField(s.t2, b, at);
-  at = writeField(s.sd, b, at);
-  at = writeField(s.sn, b, at);
-  at = writeField(s.e, b, at);
-  at = writeField(s.g, b, at);
-  return writeField(s.x, b, at);
+  at = writeBuffer(s.d, b, writeHead(s, b, at));
+  at = writeBuffer(s.n, b, at);
+  at = writeBuffer(s.t, b, at);
+  at = writeBuffer(s.t2, b, at);
+  at = writeBuffer(s.sd, b, at);
+  at = writeBuffer(s.sn, b, at);
+  at = writeBuffer(s.e, b, at);
+  at = writeBuffer(s.g, b, at);
+  return writeBuffer(s.x, b, at);
 }
 
 /** One step's bytes. */
@@ -102,7 +96,7 @@ export function encodeBatch(steps: Array<Step | Buffer>): Buffer {
 
 /** Where field `name`'s bytes start in an encoded step, and their length (-1: absent). */
 export function fieldOf(b: Buffer, name: Field): { at: number; length: number } {
-  let at = HEAD;
+  let at = STEP_HEAD;
   for (const f of FIELDS) {
     const len = b.readUInt32LE(at);
     at += 4;
@@ -115,7 +109,7 @@ export function fieldOf(b: Buffer, name: Field): { at: number; length: number } 
 /** An encoded step as an object again (for messages and the rare steps built from others). */
 export function decodeStep(b: Buffer): Step {
   const s: Step = { k: b[0], l: b[1], lease: b[2], a: b[3], r: b.readInt32LE(4), sr: b.readInt32LE(8), d: Buffer.alloc(0), n: Buffer.alloc(0) };
-  let at = HEAD;
+  let at = STEP_HEAD;
   for (const f of FIELDS) {
     const len = b.readUInt32LE(at);
     at += 4;

@@ -10,21 +10,14 @@
  * (thread) its content's digest picks: the groups of one content, and so every inode they
  * touch, share a lane, and the result is that of a run on one thread.
  */
-import { decodePath } from '../pathBytes.js';
 import { OP_DONE, type JournalState } from '../journal/journal.js';
-import { EXP, K, digestOf, encodeExpect, encodeXattrs, laneOf, type Executor, type Step } from '../run/executor.js';
+import { EXP, K, digestOf, encodeExpect, encodeXattrs, laneOf, placeOfRecord, type Executor, type Step } from '../run/executor.js';
 import type { Unit } from '../run/runSteps.js';
 import type { LinkRecord, StoreRecord } from '../planfile/records.js';
 import type { OpenPlanLike } from '../apply/types.js';
 import { tmpTag } from '../apply/applySteps.js';
 
 type Digest = ReturnType<typeof digestOf>;
-
-function placeOf(exec: Executor, rec: { path: string; path64?: string }) {
-  const p = exec.place(decodePath(rec));
-  if (!p) throw new Error(`${JSON.stringify(rec.path)} is in none of the plan's roots`);
-  return p;
-}
 
 /** The group's shared inode, of content `digest`: checked by its fixed fields (its bytes are hashed as they are copied). */
 function targetStep(exec: Executor, store: StoreRecord | undefined, first: LinkRecord, applied: JournalState, { g, a }: Digest): Step {
@@ -33,7 +26,7 @@ function targetStep(exec: Executor, store: StoreRecord | undefined, first: LinkR
   const xattrs = store ? (store.keeper ? store.keeper.xattrs : store.xattrs) : first.target.xattrs;
   // A copied-in entry's inode is the journaled one (any, if a crash lost that record).
   const flags = EXP.noContent | (store?.keeper && !made ? 0 : EXP.inode);
-  return { k: K.target, ...placeOf(exec, store ?? first.target), e: encodeExpect(stat, flags, made ?? {}), g, a, x: encodeXattrs(xattrs) };
+  return { k: K.target, ...placeOfRecord(exec, store ?? first.target), e: encodeExpect(stat, flags, made ?? {}), g, a, x: encodeXattrs(xattrs) };
 }
 
 export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalState, lanes = 1): Generator<Unit> {
@@ -49,7 +42,7 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
     // Only an entry this plan made: a copy (one link left) or an adopted keeper (its own links + this one).
     if (store && started && (store.keeper || store.from)) {
       const nlink = store.keeper ? 1 : store.stat!.nlink + 1;
-      yield { step: { k: K.release, l, ...placeOf(exec, store), e: releaseExpect(store, nlink) }, group };
+      yield { step: { k: K.release, l, ...placeOfRecord(exec, store), e: releaseExpect(store, nlink) }, group };
     }
   };
   for (const rec of plan.records()) {
@@ -86,14 +79,14 @@ export function* undoSteps(plan: OpenPlanLike, exec: Executor, applied: JournalS
   yield* release();
 
   function* flush(): Generator<Unit> {
-    if (pending.length > 1) for (const rec of pending) yield { step: { k: K.sibling, l, ...placeOf(exec, rec), e: encodeExpect(rec.stat, 0) }, group: rec.group };
+    if (pending.length > 1) for (const rec of pending) yield { step: { k: K.sibling, l, ...placeOfRecord(exec, rec), e: encodeExpect(rec.stat, 0) }, group: rec.group };
     for (const rec of pending) {
       const { g, a } = digestOf(rec.integrity);
       const notApplied = applied.status[rec.op] !== OP_DONE ? EXP.notApplied : 0;
       yield {
         op: rec.op,
         group: rec.group,
-        step: { k: K.restore, l, ...placeOf(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), t2: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
+        step: { k: K.restore, l, ...placeOfRecord(exec, rec), t: Buffer.from(`.hashify-tmp-${tag}-u${rec.op}`), t2: Buffer.from(`.hashify-tmp-${tag}-${rec.op}`), e: encodeExpect(rec.stat, notApplied), g, a, x: encodeXattrs(rec.xattrs) },
       };
     }
     pending = [];
