@@ -210,9 +210,9 @@ static void set_number(napi_env env, napi_value obj, const char *name, double v)
   napi_set_named_property(env, obj, name, n);
 }
 
-/* execStats(handle) -> { threads, laneIdleMs: [per lane used], reaperWaits, reaperWaitMs,
-   reaperDrainMs }: lane threads started so far, and where the run waited (struct wait_stats).
-   The reapers' figures are complete once execClose has returned. */
+/* execStats(handle) -> { threads, laneIdleSeconds: [per lane used], reaperWaits,
+   reaperWaitSeconds, reaperDrainSeconds }: lane threads started so far, and where the run
+   waited (struct wait_stats). The reapers' figures are complete once execClose has returned. */
 static napi_value xstats(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1], out, idle;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
@@ -223,13 +223,13 @@ static napi_value xstats(napi_env env, napi_callback_info info) {
   napi_create_array(env, &idle);
   for (uint32_t l = 0, k = 0; l < LANES; l++) {
     if (!(bl->used >> l & 1)) continue;
-    napi_value v; napi_create_double(env, bl->stats.lane_idle_ns[l] / 1e6, &v);
+    napi_value v; napi_create_double(env, bl->stats.lane_idle_ns[l] / 1e9, &v);
     napi_set_element(env, idle, k++, v);
   }
-  napi_set_named_property(env, out, "laneIdleMs", idle);
+  napi_set_named_property(env, out, "laneIdleSeconds", idle);
   set_number(env, out, "reaperWaits", (double)bl->stats.reap_waits);
-  set_number(env, out, "reaperWaitMs", bl->stats.reap_wait_ns / 1e6);
-  set_number(env, out, "reaperDrainMs", bl->stats.reap_drain_ns / 1e6);
+  set_number(env, out, "reaperWaitSeconds", bl->stats.reap_wait_ns / 1e9);
+  set_number(env, out, "reaperDrainSeconds", bl->stats.reap_drain_ns / 1e9);
   return out;
 }
 

@@ -17,7 +17,6 @@
 #include "executor.h"
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #define REAP_RING 256
@@ -28,12 +27,6 @@ struct reaper {
   int quit, nthreads; pthread_t tid[REAPERS];
   long waits; int64_t wait_ns; /* lanes that found the ring full, and how long they waited */
 };
-
-int64_t ex_now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static void *reap_loop(void *arg) {
   struct reaper *rp = arg;

@@ -77,8 +77,8 @@ export function runExitCode(counts: RunCounts, out: Output, resume: string): num
  */
 export function traceRun(exec: { stats(): ExecStats }, readSeconds: number): void {
   if (!process.env.HASHIFY_TIMING) return;
-  const s = exec.stats();
-  const secs = (ms: number) => Number((ms / 1000).toFixed(3));
-  const trace = { readSeconds: Number(readSeconds.toFixed(3)), laneIdleSeconds: s.laneIdleMs.map(secs), reaperWaits: s.reaperWaits, reaperWaitSeconds: secs(s.reaperWaitMs), reaperDrainSeconds: secs(s.reaperDrainMs) };
+  const { threads: _, ...waits } = exec.stats();
+  const round = (s: number) => Number(s.toFixed(3));
+  const trace = { readSeconds: round(readSeconds), ...waits, laneIdleSeconds: waits.laneIdleSeconds.map(round), reaperWaitSeconds: round(waits.reaperWaitSeconds), reaperDrainSeconds: round(waits.reaperDrainSeconds) };
   process.stderr.write(`timing: run ${JSON.stringify(trace)}\n`);
 }

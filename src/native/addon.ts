@@ -3,17 +3,17 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Where an executor's run waited (native/executor.c, execStats); milliseconds. */
+/** Where an executor's run waited (native/executor.c, execStats); seconds. */
 export interface ExecStats {
   /** Lane threads started so far. */
   threads: number;
   /** Per lane used: time it had nothing to run until the next batch came. */
-  laneIdleMs: number[];
+  laneIdleSeconds: number[];
   /** How often, and how long in all, lanes found the reapers' ring full (freeing inodes is behind). */
   reaperWaits: number;
-  reaperWaitMs: number;
+  reaperWaitSeconds: number;
   /** How long closing the executor waited for the last freed inodes (complete after close). */
-  reaperDrainMs: number;
+  reaperDrainSeconds: number;
 }
 
 /** [name, kind (0 gone, 1 file, 2 directory, 3 symlink, 4 other), dev, ino, nlink, size, blocks (512 B), ctimeNs]. */
