@@ -40,6 +40,17 @@ async function fixture(): Promise<{ t: Tree; plan: string }> {
   return { t, plan };
 }
 
+/** Runs `run` on `count` fixtures, removed after it whatever it does. */
+async function withTrees<T>(count: number, run: (trees: Array<{ t: Tree; plan: string }>) => Promise<T>): Promise<T> {
+  const trees: Array<{ t: Tree; plan: string }> = [];
+  try {
+    while (trees.length < count) trees.push(await fixture());
+    return await run(trees);
+  } finally {
+    for (const f of trees) f.t.cleanup();
+  }
+}
+
 const stores = (t: Tree) => [...ROOTS, '.hash'].filter((d) => fs.existsSync(t.path(d)));
 
 /** Runs `run` with the plan, its journal `kind` (state read, writer open) and an executor; closes them all after. */
@@ -80,9 +91,7 @@ function journalOf(planFile: string): unknown[] {
 
 describe('apply on two lanes', () => {
   test('writes exactly the journal of a run on one lane and leaves the same tree', async () => {
-    const one = await fixture();
-    const two = await fixture();
-    try {
+    await withTrees(2, async ([one, two]) => {
       const before = contentAndMetadata(two.t.root, ROOTS);
       const a = await applyWith(one.plan, 1);
       const b = await applyWith(two.plan, 2);
@@ -99,16 +108,11 @@ describe('apply on two lanes', () => {
       expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
       expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
       expect(unsoundEntries(two.t.path('.hash'))).toEqual([]);
-    } finally {
-      one.t.cleanup();
-      two.t.cleanup();
-    }
+    });
   });
 
   test('a closed executor leaves no descriptor or thread behind (its reapers close the freed inodes first)', async () => {
-    const warm = await fixture(); // libuv's pool threads start with the first run
-    const f = await fixture();
-    try {
+    await withTrees(2, async ([warm, f]) => { // libuv's pool threads start with the first run
       await applyWith(warm.plan, 2);
       const threads = fs.readdirSync('/proc/self/task').length;
       const { counts } = await applyWith(f.plan, 2);
@@ -124,16 +128,11 @@ describe('apply on two lanes', () => {
       };
       const held = fs.readdirSync('/proc/self/fd').map(link);
       expect(held.filter((p) => p.startsWith(f.t.root) && p.endsWith(' (deleted)'))).toEqual([]);
-    } finally {
-      warm.t.cleanup();
-      f.t.cleanup();
-    }
+    });
   });
 
   test('undo on two lanes restores exactly what undo on one lane does', async () => {
-    const one = await fixture();
-    const two = await fixture();
-    try {
+    await withTrees(2, async ([one, two]) => {
       const before = contentAndMetadata(two.t.root, ROOTS);
       await applyWith(one.plan, 2);
       await applyWith(two.plan, 2);
@@ -154,16 +153,11 @@ describe('apply on two lanes', () => {
       expect(journalOf(`${two.plan}.undo`)).toEqual(journalOf(`${one.plan}.undo`));
       expect(sharing(two.t.root, ROOTS)).toEqual(sharing(one.t.root, ROOTS));
       expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
-    } finally {
-      one.t.cleanup();
-      two.t.cleanup();
-    }
+    });
   });
 
   test('Executor.stop (what SIGINT and SIGTERM call): each lane ends the step it is in and starts no other, in that batch or a later one; a rerun finishes', async () => {
-    const one = await fixture();
-    const two = await fixture();
-    try {
+    await withTrees(2, async ([one, two]) => {
       await applyWith(one.plan, 2);
       const before = contentAndMetadata(two.t.root, ROOTS);
       let stopped = false;
@@ -185,17 +179,13 @@ describe('apply on two lanes', () => {
       expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
       expect(contentAndMetadata(two.t.root, ROOTS)).toEqual(before);
       expect(unsoundEntries(two.t.path('.hash'))).toEqual([]);
-    } finally {
-      one.t.cleanup();
-      two.t.cleanup();
-    }
+    });
   });
 
   test('--on-drift abort: the batch sent before the drift was read starts no step', async () => {
     // The next batch goes to the executor before the results of the last one are read: the
     // executor itself must refuse to start it after the drift (one step per batch here).
-    const f = await fixture();
-    try {
+    await withTrees(1, async ([f]) => {
       const { counts } = await applyWith(f.plan, 1, { batch: 1, onDrift: 'abort' });
       const plan = openPlan(f.plan);
       const state = readJournal(`${f.plan}.journal`, plan.digest, 'apply', plan.totals.ops);
@@ -206,27 +196,20 @@ describe('apply on two lanes', () => {
       expect(after).toEqual([]);
       expect(counts.aborted).toBeDefined();
       expect(counts.notReached).toBe(plan.totals.ops - skipped[0] - 1);
-    } finally {
-      f.t.cleanup();
-    }
+    });
   });
 
   test('killed (SIGKILL) at seeded steps on two lanes, loses nothing and resumes exactly', async () => {
-    const ref = await fixture();
-    let reference: string[];
-    try {
+    const reference = await withTrees(1, async ([ref]) => {
       expect(hashify(['apply', ref.plan, '--json'], { env: { HASHIFY_LANES: '1' } }).json()).toMatchObject({ failed: 0, notReached: 0 });
-      reference = sharing(ref.t.root, stores(ref.t));
-    } finally {
-      ref.t.cleanup();
-    }
+      return sharing(ref.t.root, stores(ref.t));
+    });
     // Some 500 changing steps in all: kill points spread over them, the resume killed again.
     let s = 20261201;
     const random = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     let kills = 0;
     for (let k = 0; k < 6; k++) {
-      const f = await fixture();
-      try {
+      await withTrees(1, async ([f]) => {
         const before = contentAndMetadata(f.t.root, ROOTS);
         const env = { HASHIFY_LANES: '2', HASHIFY_BATCH: '16' };
         for (const n of [1 + Math.floor(random() * 400), 1 + Math.floor(random() * 200)]) {
@@ -242,9 +225,7 @@ describe('apply on two lanes', () => {
         expect(contentAndMetadata(f.t.root, ROOTS)).toEqual(before);
         expect(sharing(f.t.root, stores(f.t))).toEqual(reference);
         expect(tempFiles(f.t.root)).toEqual([]);
-      } finally {
-        f.t.cleanup();
-      }
+      });
     }
     expect(kills).toBeGreaterThanOrEqual(8);
   }, 600_000);
