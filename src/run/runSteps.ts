@@ -73,7 +73,7 @@ export interface RunCounts {
  * holds a thread of libuv's pool while it waits (4 threads unless there are more cores): a
  * checkpoint's syncfs may wait for the next batch to end, some 40 ms.
  */
-const DEPTH = 4;
+export const DEPTH = 4;
 
 export async function runSteps(units: Iterable<Unit>, o: RunOptions): Promise<RunCounts> {
   const c: RunCounts = { ops: o.ops, applied: 0, alreadyDone: 0, skipped: 0, failed: 0, notReached: 0, bytesSaved: 0n, inodesFreed: 0 };

@@ -12,6 +12,7 @@ import { planInProcess } from '../helpers/plan.js';
 import { crashAt, contentAndMetadata, sharing, tempFiles, unsoundEntries } from '../helpers/crashHook.js';
 import { openPlan } from '../../src/planfile/readPlan.js';
 import { applyPlan, type ApplyCounts } from '../../src/apply/applyPlan.js';
+import { DEPTH } from '../../src/run/runSteps.js';
 import { openExecutor } from '../../src/cli/apply.js';
 import { readJournal, JournalWriter } from '../../src/journal/journal.js';
 import { decodeFrames } from '../../src/journal/frame.js';
@@ -160,20 +161,24 @@ describe('apply on two lanes', () => {
     await withTrees(2, async ([one, two]) => {
       await applyWith(one.plan, 2);
       const before = contentAndMetadata(two.t.root, ROOTS);
+      const BATCH = 8;
       let stopped = false;
-      // Stopped when the first batch's results are read, while the second is in flight; the
-      // run goes on sending batches (no stop requested of it), and the executor starts none of them.
+      // Stopped when the first batch's results are read, while the DEPTH - 1 sent after it are in
+      // flight (each may have run whole, in part or not at all by then); the run goes on sending
+      // batches (no stop requested of it), and the executor starts none of them.
       const { counts } = await withRun(two.plan, 'apply', ({ plan, exec, journal, state }) =>
         applyPlan(plan, {
-          exec, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: 16, lanes: 2,
+          exec, journal, state, onDrift: 'skip', verifyContent: false, stopRequested: () => undefined, batch: BATCH, lanes: 2,
           onProgress: () => {
             if (!stopped) exec.stop();
             stopped = true;
           },
         }),
       );
-      expect(counts.applied + counts.skipped + counts.failed).toBeLessThanOrEqual(32);
-      expect(counts.notReached).toBeGreaterThan(counts.ops - 33);
+      const sentBeforeStop = BATCH * DEPTH;
+      expect(counts.ops).toBeGreaterThan(2 * sentBeforeStop);
+      expect(counts.applied + counts.skipped + counts.failed).toBeLessThanOrEqual(sentBeforeStop);
+      expect(counts.notReached).toBeGreaterThanOrEqual(counts.ops - sentBeforeStop);
       const rerun = await applyWith(two.plan, 2);
       expect(rerun.counts).toMatchObject({ failed: 0, notReached: 0 });
       expect(sharing(two.t.root, stores(two.t))).toEqual(sharing(one.t.root, stores(one.t)));
