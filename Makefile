@@ -26,7 +26,7 @@ native: dist/native/linux.node
 
 build: install native
 	node_modules/.bin/tsc -p tsconfig.json
-	@chmod +x dist/cli.js dist/hashify.cjs
+	@chmod +x dist/cli.js
 
 # src/planfile/planRecordValidator.ts is ajv's standalone code for schemas/plan-record.schema.json,
 # checked in (test/planfile/validator.test.ts fails when it is stale): after editing the schema, run this.

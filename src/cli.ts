@@ -1,5 +1,13 @@
-#!/usr/bin/env node
+#!/bin/sh
+//usr/bin/env true; exec env UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(n=$(nproc 2>/dev/null) && [ "$n" -gt 4 ] && echo "$n" || echo 4)}" node "$0" "$@"
 /**
+ * Run as a program (package.json `bin`), this file is first a shell script: its second line,
+ * to JavaScript a comment, makes sh start node on this same file with libuv's
+ * pool sized one thread a core, at least 4, unless the user set UV_THREADPOOL_SIZE. The scan
+ * and the hashing run on that pool (src/workers/workerPool.ts), and only the environment can
+ * size it: Node's ES module loader starts the pool before the first line of any module runs.
+ * `node dist/cli.js` skips the shell (libuv's default of 4 threads).
+ *
  * The command line: the table of commands (src/cli/commands.ts: each with its operands and
  * options and a handler that loads the command's file), argument checks that run while
  * parsing (exit 2 before any work), and one place that maps every error to an exit code (SPEC

@@ -4,7 +4,7 @@
  * hashing of batches of rows (here), which read the scan table's columns in place. No thread
  * of ours to start (a Node worker cost ~55 ms of CPU to boot), no message per batch.
  * `threads: 0` runs everything inline (tests). The pool's size (one thread a core, at least 4)
- * is set by the command's entry, src/hashify.cts, before anything starts the pool.
+ * is set by the installed command before node starts (the shell line at the top of src/cli.ts).
  */
 import { hashRows, hashRowsAsync, type BatchResult, type HashKind } from '../hash/hashRows.js';
 import type { FileTable } from '../scan/fileTable.js';
