@@ -53,8 +53,8 @@ function command<const P extends readonly PositionalSpec[], const O extends Reco
 /** The options every command takes (yargs: global options, listed first in every --help). */
 export const GLOBAL_OPTIONS = {
   json: { type: 'boolean', describe: 'print the result as JSON on stdout (errors too: { "error": { "code", "message" } }); no human text' },
-  quiet: { alias: 'q', type: 'boolean', describe: 'print only warnings and errors; no progress' },
-  progress: { type: 'boolean', describe: 'show progress on stderr (default: only when stderr is a terminal and not --quiet)' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'print only warnings and errors; no progress, even with --progress' },
+  progress: { type: 'boolean', describe: 'show progress on stderr (default: only when stderr is a terminal; never with --quiet)' },
 } as const satisfies Record<string, OptionSpec>;
 
 /** Operand `<plan>` of the commands that read a plan. */

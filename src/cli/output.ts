@@ -1,7 +1,7 @@
 /**
  * Where output goes: the `--json` result on stdout, human text and progress on stderr.
- * Progress redraws one line, only when asked or when stderr is a terminal (never with
- * --quiet unless --progress is given). A reader that goes away (`hashify show P | head`)
+ * Progress redraws one line, only when asked or when stderr is a terminal, and never with
+ * --quiet (SPEC: "--quiet also silences progress", also when --progress is given). A reader that goes away (`hashify show P | head`)
  * ends the output quietly: see guardStreams.
  */
 import { errnoCode } from '../errors.js';
@@ -18,7 +18,7 @@ export class Output {
   readonly progressOn: boolean;
 
   constructor(private opts: GlobalOptions) {
-    this.progressOn = opts.progress ?? (!opts.quiet && Boolean(process.stderr.isTTY));
+    this.progressOn = !opts.quiet && (opts.progress ?? Boolean(process.stderr.isTTY));
   }
 
   /** Writes to stdout unless its reader has gone. */

@@ -88,11 +88,15 @@ describe('progress', () => {
     process.stderr.isTTY = tty;
   });
 
-  test('--quiet silences progress even on a terminal; --progress still asks for it', () => {
+  test('--quiet silences progress even on a terminal, and also when --progress asks for it', () => {
     process.stderr.isTTY = true;
     expect(new Output({}).progressOn).toBe(true);
     expect(new Output({ quiet: true }).progressOn).toBe(false);
-    expect(new Output({ quiet: true, progress: true }).progressOn).toBe(true);
+    expect(new Output({ quiet: true, progress: true }).progressOn).toBe(false);
+    expect(new Output({ progress: true }).progressOn).toBe(true);
+    process.stderr.isTTY = false;
+    expect(new Output({ progress: true }).progressOn).toBe(true);
+    expect(new Output({}).progressOn).toBe(false);
   });
 
   test('hashing progress has the total, a percentage and an ETA', () => {
