@@ -39,8 +39,10 @@ export function runStatus(args: StatusArgs, out: Output): number {
   } finally {
     plan.close();
   }
-  const { done, skipped, failed, next } = tally(state);
-  const finished = next < 0;
+  const tallied = tally(state);
+  const { done, skipped, failed } = tallied;
+  const next = tallied.next < 0 ? plan.totals.ops : tallied.next;
+  const finished = state.exists && tallied.next < 0; // a plan without operations too is finished only by its apply
   const kind = (op: number) => (state.status[op] === OP_SKIPPED ? 'skipped' : 'failed');
   const drifts = [...state.reasons].filter(([op]) => state.status[op] === OP_SKIPPED || state.status[op] === OP_FAILED).map(([op, reason]) => ({ op, status: kind(op), ...encodePath(paths.get(op) ?? Buffer.alloc(0)), reason }));
   const running = isLocked(`${realpathSync.native(args.plan)}.lock`);
@@ -51,7 +53,7 @@ export function runStatus(args: StatusArgs, out: Output): number {
     // An undo skip is never final: a path not restored is retried by the next undo.
     return { done: u.done, skipped: u.skipped, failed: u.failed, finished: u.done === plan.totals.ops };
   })();
-  const result = { digest: plan.digest, ops: plan.totals.ops, done, skipped, failed, next: finished ? plan.totals.ops : next, finished, runs: state.runs, running, drifts, ...(undo ? { undo } : {}) };
+  const result = { digest: plan.digest, ops: plan.totals.ops, done, skipped, failed, next, finished, runs: state.runs, running, drifts, ...(undo ? { undo } : {}) };
   const lines = [
     state.exists ? `Plan ${args.plan}: ${done} of ${plan.totals.ops} operations done, ${skipped} skipped, ${failed} failed (${state.runs} runs).` : `Plan ${args.plan} has not been applied yet (${plan.totals.ops} operations).`,
     running ? 'An apply or undo of this plan is running now (it holds the plan lock).' : finished ? 'Finished.' : `Next operation: ${next}. Run \`hashify apply ${args.plan}\` to continue.`,

@@ -228,6 +228,21 @@ describe('journals', () => {
       t.cleanup();
     }
   });
+
+  test('status of a plan without operations: not finished before its apply, finished after it', () => {
+    const t = makeTree({ 'a/f': 'only in a\n', 'b/f': 'only in b\n' });
+    try {
+      const p = plan(t, 'P', ['a', 'b']);
+      const s0 = hashify(['status', p, '--json']);
+      expect(s0.status).toBe(0);
+      expect(s0.json()).toMatchObject({ ops: 0, done: 0, next: 0, finished: false });
+      expect(s0.stderr).not.toContain('Finished');
+      expect(hashify(['apply', p, '-q']).status).toBe(0);
+      expect(hashify(['status', p, '--json']).json()).toMatchObject({ ops: 0, done: 0, next: 0, finished: true });
+    } finally {
+      t.cleanup();
+    }
+  });
 });
 
 describe('signals during a long apply', () => {
