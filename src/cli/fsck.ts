@@ -2,8 +2,8 @@
  * `hashify fsck STORE [--plan PLAN]`: re-hashes every store entry and reports each whose
  * bytes no longer match its name (with its link count, and with `--plan` the paths that
  * share it), and everything in the store that is not an entry. Changes nothing.
- * Exit 0 when sound; 3 when an entry is corrupt or something foreign is in the store;
- * 1 when an entry could not be read (and nothing else was found).
+ * Exit 0 when every entry matches its name (SPEC), also with foreign things reported beside
+ * them; 3 when an entry is corrupt; 1 when an entry could not be read (and none is corrupt).
  */
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -55,6 +55,6 @@ export async function runFsck(args: FsckArgs, out: Output): Promise<number> {
       ? ['A corrupt entry was written in place through one of the paths that share it: every path sharing it now holds those bytes.']
       : []),
   ]);
-  if (check.corrupt.length || check.foreign.length) return EXIT.drift;
+  if (check.corrupt.length) return EXIT.drift;
   return check.unreadable.length ? EXIT.failure : EXIT.ok;
 }
