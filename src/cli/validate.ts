@@ -29,12 +29,17 @@ export function parseOne(option: string, value: unknown): string {
   return String(single(option, value));
 }
 
+/** Sizes are 64-bit, like st_size and the plan's fields. */
+const MAX_U64 = (1n << 64n) - 1n;
+
 /** A size in bytes: `4096`, `4k`, `1M`, `2G` (powers of 1024; `KiB`/`KB`/`K` all the same). */
 export function parseSize(option: string, value: unknown): bigint {
   const text = String(single(option, value)).trim();
   const m = /^([0-9]+)\s*([kmgtp]?)(i?b)?$/i.exec(text);
   if (!m || (m[3] && !m[2] && m[3].toLowerCase() !== 'b')) throw usage(`${option} must be a size in bytes such as 4096, 4k, 1M or 2G, not ${JSON.stringify(text)}`);
-  return BigInt(m[1]) * UNITS[m[2].toLowerCase()];
+  const bytes = BigInt(m[1]) * UNITS[m[2].toLowerCase()];
+  if (bytes > MAX_U64) throw usage(`${option} must be at most 2^64 - 1 bytes (16 EiB), not ${JSON.stringify(text)}`);
+  return bytes;
 }
 
 /** A whole number of at least `min`. */

@@ -27,6 +27,7 @@ describe('plan refuses bad options with exit 2 before it scans', () => {
     ['--link-max 1', ['--link-max', '1'], /--link-max must be a whole number of at least 2/],
     ['--min-size -1', ['--min-size=-1'], /--min-size must be a size in bytes/],
     ['--min-size 4x', ['--min-size', '4x'], /--min-size must be a size in bytes/],
+    ['--min-size beyond 64 bits', ['--min-size', '20000000000G'], /--min-size must be at most 2\^64 - 1 bytes/],
     ['an unbalanced glob', ['--exclude', '['], /--exclude "\[" is not a valid glob/],
     ['an empty range glob', ['--exclude', '[z-a]'], /is not a valid glob/],
     ['-o given twice', ['-o', 'other.plan.jsonl'], /--output was given more than once/],

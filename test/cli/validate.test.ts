@@ -23,6 +23,9 @@ test('sizes take suffixes in powers of 1024', () => {
   expect(parseSize('--min-size', '0')).toBe(0n);
   for (const bad of ['-1', '1.5k', 'k', '4x', '', '4 kb b']) refused(() => parseSize('--min-size', bad), /--min-size must be a size/);
   refused(() => parseSize('--min-size', ['1', '2']), /given more than once/);
+  expect(parseSize('--min-size', '18446744073709551615')).toBe((1n << 64n) - 1n);
+  expect(parseSize('--min-size', '16777215T')).toBe(((1n << 24n) - 1n) << 40n);
+  for (const big of ['18446744073709551616', '16384P', '16777216T', '20000000000G', '99999999999999999999999G']) refused(() => parseSize('--min-size', big), /--min-size must be at most 2\^64 - 1 bytes/);
 });
 
 test('counts are whole numbers of at least their minimum', () => {
