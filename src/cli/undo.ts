@@ -13,6 +13,16 @@ export interface UndoArgs extends GlobalOptions {
   journal?: string;
 }
 
+/** Without its apply's journal a plan has nothing to undo; and no undo journal, which would refuse its apply. */
+function neverApplied(args: UndoArgs, plan: { digest: string; totals: { ops: number } }, applyJournal: string, out: Output): number {
+  const ops = plan.totals.ops;
+  out.result({ digest: plan.digest, ops, restored: 0, alreadyDone: ops, skipped: 0, failed: 0, notReached: 0, removedEntries: [] }, () => [
+    `This plan was never applied (no journal ${JSON.stringify(applyJournal)}): nothing to undo.` +
+      (args.journal ? '' : ' If its apply was given --journal FILE, give undo the same.'),
+  ]);
+  return 0;
+}
+
 export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
   const reading = performance.now();
   const plan = openPlan(args.plan);
@@ -23,6 +33,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
   let signals: ReturnType<typeof stopOnSignals> | undefined;
   try {
     const applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);
+    if (!applied.exists) return neverApplied(args, plan, applyJournal, out);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
     signals = stopOnSignals(out);
     const state = readJournal(undoJournal, plan.digest, 'undo', plan.totals.ops);

@@ -70,7 +70,7 @@ const FILES = ['a/conf', 'b/conf', 'a/big', 'b/big', 'b/big.link', 'c/big'];
     }
   });
 
-  test('of a plan never applied does nothing and exits 0', () => {
+  test('of a plan never applied does nothing, exits 0, and leaves the plan free to apply (no undo journal)', () => {
     const t = guests();
     try {
       const before = metadata(t, FILES);
@@ -78,8 +78,13 @@ const FILES = ['a/conf', 'b/conf', 'a/big', 'b/big', 'b/big.link', 'c/big'];
       hashify(['plan', t.path('a'), t.path('b'), t.path('c'), '-o', plan, '--no-cache', '-q']);
       const r = hashify(['undo', plan, '--json']);
       expect(r.status).toBe(0);
-      expect(r.json()).toMatchObject({ restored: 0, skipped: 0, failed: 0 });
+      const ops = r.json().ops;
+      expect(ops).toBeGreaterThan(0);
+      expect(r.json()).toMatchObject({ restored: 0, alreadyDone: ops, skipped: 0, failed: 0, notReached: 0, removedEntries: [] });
+      expect(hashify(['undo', plan]).stdout).toContain('never applied');
       expect(metadata(t, FILES)).toEqual(before);
+      expect(existsSync(`${plan}.undo.journal`)).toBe(false);
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
     } finally {
       t.cleanup();
     }
