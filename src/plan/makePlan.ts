@@ -8,7 +8,7 @@ import { scanParallel } from '../scan/scanParallel.js';
 import { findDuplicates } from '../hash/findDuplicates.js';
 import type { HashCache } from '../hash/hashCache.js';
 import { WorkerPool } from '../workers/workerPool.js';
-import { statfsSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
 import { storeLookup } from '../store/storeEntries.js';
 import { PlanWriter } from '../planfile/writePlan.js';
 import { PLAN_KIND, PLAN_VERSION, type Algorithm, type HeaderRecord, type LinkMode, type MatchOptions, type SpaceRecord } from '../planfile/records.js';
@@ -122,7 +122,9 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
   let written;
   try {
     const lookup = req.store ? storeLookup(req.store) : undefined;
-    counters.space = new SpaceFigures(req.roots.length ? statfsSync(req.roots[0]).bsize : 4096, lookup);
+    const root = req.roots.length ? req.roots[0] : undefined;
+    // The first root's own blocks say whether directories take blocks on this filesystem.
+    counters.space = new SpaceFigures(root ? statfsSync(root).bsize : 4096, lookup, root ? statSync(root).blocks > 0 : true);
     const ctx = { store: req.store, link: req.link, match: req.match, linkMax: req.linkMax, adopt: req.adopt };
     const stats = new RowStats(scan.table);
     for (let g = 0; g < dups.groups.count; g++) {

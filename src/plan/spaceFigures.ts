@@ -12,8 +12,9 @@
  * up to the filesystem's block size (statvfs f_bsize): exact for ordinary files on ext4 and
  * XFS; too high for sparse files and for btrfs's small inline files. A new directory costs
  * one block, and a new shard's entries one directory record each (8 bytes + name, 4-byte
- * aligned, as ext4 stores them) beyond its first block; the growth of shards that exist
- * already is not counted.
+ * aligned, as ext4 stores them) beyond its first block, on a filesystem whose directories
+ * take blocks at all; none on one whose directories take none (tmpfs, btrfs: the root's
+ * st_blocks is 0 there). The growth of shards that exist already is not counted.
  */
 import { STORE_MARKER } from '../store/storePath.js';
 import type { SpaceRecord } from '../planfile/records.js';
@@ -49,10 +50,12 @@ export class SpaceFigures {
   /** Directory-record bytes of the entries of each new shard. */
   private newShardRecords = new Map<string, number>();
 
-  /** `store` absent: a plan without a store (nothing is created). */
+  /** `store` absent: a plan without a store (nothing is created). `directoriesTakeBlocks`
+   *  false: a new directory costs nothing (tmpfs, btrfs), its files still their blocks. */
   constructor(
     readonly blockSize: number,
     private store?: StoreShape,
+    private directoriesTakeBlocks = true,
   ) {}
 
   /** An inode that no path uses after apply, of `size` bytes. */
@@ -117,14 +120,14 @@ export class SpaceFigures {
     if (this.made.has(rel) || this.store!.has(rel)) return false;
     this.made.add(rel);
     if (kind === 'dir') this.storeDirectories++;
-    this.storeBytes += BigInt(this.blockSize);
+    if (kind === 'file' || this.directoriesTakeBlocks) this.storeBytes += BigInt(this.blockSize);
     return true;
   }
 
   /** Store bytes: one block per new directory and file, and the blocks new shards' records fill beyond their first. */
   private storeCost(): bigint {
     let extra = 0n;
-    for (const bytes of this.newShardRecords.values()) extra += allocatedBytes(BigInt(bytes), this.blockSize) - BigInt(this.blockSize);
+    if (this.directoriesTakeBlocks) for (const bytes of this.newShardRecords.values()) extra += allocatedBytes(BigInt(bytes), this.blockSize) - BigInt(this.blockSize);
     return this.storeBytes + (extra > 0n ? extra : 0n);
   }
 

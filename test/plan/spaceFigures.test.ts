@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { statfsSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SpaceFigures, allocatedBytes, spaceText } from '../../src/plan/spaceFigures.js';
 import { makeTree } from '../helpers/tree.js';
@@ -78,6 +79,14 @@ describe('space figures (pure)', () => {
     expect(s.record()).toEqual({ bytesReclaimable: String(-2 * 4096), bytesApparent: '300', blockSize: 4096, storeDirectories: 4 });
   });
 
+  test('where directories take no blocks (tmpfs, btrfs), a new store costs its marker only', () => {
+    const s = new SpaceFigures(4096, shape([]), false);
+    for (let i = 0; i < 3; i++) s.freed(100n);
+    for (let i = 0; i < 200; i++) s.newEntry(`sha256/cd/${i.toString(16).padStart(62, '0')}`);
+    expect(s.storeDirectories).toBe(3);
+    expect(s.bytesReclaimable).toBe(3n * 4096n - 4096n);
+  });
+
   test('what the store has already costs nothing; a big new shard costs the blocks its records fill', () => {
     const s = new SpaceFigures(4096, shape(['', 'hashify-store.json', 'sha256', 'sha256/ab']));
     s.newEntry(`sha256/ab/${rest('0')}`);
@@ -137,6 +146,41 @@ describe('space figures (plan, then apply)', () => {
     } finally {
       cleanups.forEach((c) => c());
       t.cleanup();
+    }
+  });
+
+  // tmpfs: directories take no blocks, files whole pages; exact, with the store's 3 new directories.
+  const shm = (() => {
+    try {
+      return execFileSync('stat', ['-f', '-c', '%T', '/dev/shm'], { encoding: 'utf8' }).trim() === 'tmpfs' ? '/dev/shm' : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (!shm) console.log('skipping the tmpfs space test: /dev/shm is not a tmpfs here');
+  (shm ? test : test.skip)('on tmpfs, bytesReclaimable is exactly what du sees go: new store directories cost nothing there', () => {
+    const dir = mkdtempSync(join(shm!, 'hashify-space-'));
+    const plans = makeTree({});
+    try {
+      const when = new Date('2024-01-02T03:04:05Z');
+      const content = randomBytes(50_000).toString('hex');
+      for (const r of ['a', 'b']) {
+        mkdirSync(join(dir, r));
+        writeFileSync(join(dir, r, 'f'), content);
+        utimesSync(join(dir, r, 'f'), when, when);
+      }
+      const plan = plans.path('p.plan.jsonl');
+      const p = hashify(['plan', join(dir, 'a'), join(dir, 'b'), '-o', plan, '--store', join(dir, '.hash'), '--no-cache', '--json']);
+      expect(p.status).toBe(0);
+      const du = () => Number(execFileSync('du', ['-s', '-B1', dir], { encoding: 'utf8' }).split('\t')[0]);
+      const before = du();
+      expect(hashify(['apply', plan, '-q']).status).toBe(0);
+      // 100,000 bytes (25 pages) freed, the marker's page taken.
+      expect(before - du()).toBe(25 * 4096 - 4096);
+      expect(p.json().bytesReclaimable).toBe(before - du());
+    } finally {
+      plans.cleanup();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
