@@ -44,7 +44,7 @@ export interface FindOptions {
   match: { mode: boolean; owner: boolean; mtime: boolean };
   pool: WorkerPool;
   cache: HashCache;
-  /** Before any read: the candidates' total size and count (what hashing reads at most, comparisons aside). */
+  /** Before any read: the candidates' total size and count, small files compared whole included (what hashing reads at most, comparisons aside). */
   onStart?: (bytes: number, files: number) => void;
   onProgress?: (bytes: number, files: number) => void;
   onWarning?: (message: string) => void;
@@ -142,9 +142,14 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
 
     if (opts.onStart) {
       let total = 0n;
+      let files = fullRows.length + partialRows.length;
       for (const i of fullRows.view()) total += table.size[i];
       for (const i of partialRows.view()) total += table.size[i];
-      opts.onStart(Number(total), fullRows.length + partialRows.length);
+      for (const g of smallGroups.view()) {
+        files += byStat.end[g] - byStat.start[g];
+        for (let k = byStat.start[g]; k < byStat.end[g]; k++) total += table.size[byStat.rows[k]];
+      }
+      opts.onStart(Number(total), files);
     }
 
     // 3. Partial hashes; rows whose (device, size, head+tail) is unique are done.

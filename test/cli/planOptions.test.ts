@@ -90,10 +90,12 @@ describe('option values', () => {
     expect(r.stderr).toBe('');
   });
 
-  test('--progress shows the hashing total, percentage and ETA', () => {
+  test('--progress shows the hashing total, percentage and ETA; small files compared whole count in the total', () => {
     const r = hashify(['plan', t.path('a'), t.path('b'), '-o', t.path('g.plan.jsonl'), '--no-cache', '--progress']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/hashing: \d+\/\d+ files, .* of .* \(\d+%\), .*\/s, ETA /);
+    // Six candidate files of 2 × (13 + 14 + 5000) bytes: none hashed yet when the phase starts.
+    expect(r.stderr).toContain('hashing: 0/6 files, 0 B of 9.8 KiB (0%)');
   });
 });
 
