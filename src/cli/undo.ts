@@ -32,9 +32,13 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
   let locks: Lock[] = [];
   let signals: ReturnType<typeof stopOnSignals> | undefined;
   try {
-    const applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);
-    if (!applied.exists) return neverApplied(args, plan, applyJournal, out);
+    let applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);
     locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
+    if (!applied.exists) {
+      // Read again under the lock: an apply may have run meanwhile.
+      applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);
+      if (!applied.exists) return neverApplied(args, plan, applyJournal, out);
+    }
     signals = stopOnSignals(out);
     const state = readJournal(undoJournal, plan.digest, 'undo', plan.totals.ops);
     const { exec } = openExecutor(plan);
