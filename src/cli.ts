@@ -21,6 +21,7 @@ import { EXIT, HashifyError } from './errors.js';
 import { commandExitCode } from './cli/commands.js';
 import { fastArgs } from './cli/fastArgs.js';
 import { Output, guardStreams } from './cli/output.js';
+import { catchEarlySignals } from './cli/earlySignals.js';
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -42,6 +43,7 @@ function usageFailure(args: string[], msg: string | undefined, err: Error | unde
 }
 
 async function main(): Promise<void> {
+  catchEarlySignals();
   guardStreams();
   const argv = process.argv.slice(2); // what yargs' hideBin gives outside Electron
   const fast = fastArgs(argv);

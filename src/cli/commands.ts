@@ -8,6 +8,7 @@
 import { EXIT, HashifyError } from '../errors.js';
 import type { ArgsOf, CommandSpec, Handler, OptionSpec, PositionalSpec } from './optionSpec.js';
 import { Output, type GlobalOptions } from './output.js';
+import { dropEarlySignals } from './earlySignals.js';
 import { parseCount, parseDigest, parseGlobs, parseOne, parsePathOrOff, parseSize } from './validate.js';
 
 let exitCode: number = EXIT.ok;
@@ -17,9 +18,11 @@ export function commandExitCode(): number {
   return exitCode;
 }
 
-/** Wraps a command's handler: its exit code, or the error's, printed once (as JSON with --json). */
-function run<A extends GlobalOptions>(handler: Handler<A>) {
+/** Wraps a command's handler: its exit code, or the error's, printed once (as JSON with --json).
+ *  `stopsCleanly`: the handler takes SIGINT/SIGTERM over from the early handler (src/cli/earlySignals.ts). */
+function run<A extends GlobalOptions>(handler: Handler<A>, stopsCleanly: boolean) {
   return async (argv: A) => {
+    if (!stopsCleanly) dropEarlySignals();
     const out = new Output(argv);
     try {
       exitCode = await handler(argv, out);
@@ -44,10 +47,13 @@ function command<const P extends readonly PositionalSpec[], const O extends Reco
   positionals: P;
   options: O;
   examples?: readonly (readonly [string, string])[];
+  /** The handler stops cleanly on SIGINT/SIGTERM (plan, apply, undo): until it takes the
+   *  signals over, they end hashify with 130/143; the other commands die by them. */
+  stopsCleanly?: true;
   handler: Handler<ArgsOf<P, O>>;
 }): CommandSpec {
-  const { handler, ...spec } = m;
-  return { ...spec, run: run(handler) as (argv: Record<string, unknown>) => Promise<void> };
+  const { handler, stopsCleanly, ...spec } = m;
+  return { ...spec, run: run(handler, stopsCleanly ?? false) as (argv: Record<string, unknown>) => Promise<void> };
 }
 
 /** The options every command takes (yargs: global options, listed first in every --help). */
@@ -86,6 +92,7 @@ const planCommand = command({
     ['$0 plan /vservers/a /vservers/b -o plans/guests.plan.jsonl', 'store in /vservers/.hash'],
     ["$0 plan /srv/builds --no-store --exclude '*.log' -o builds.plan.jsonl", 'link to kept copies'],
   ],
+  stopsCleanly: true,
   handler: async (a, out) => {
     await (await import('./plan.js')).runPlan(a, out);
     return EXIT.ok;
@@ -125,6 +132,7 @@ const applyCommand = command({
     'verify-content': { type: 'boolean', default: false, describe: 'compare the bytes with the target right before each link' },
   },
   examples: [['$0 apply plans/guests.plan.jsonl --expect sha256-…', 'apply the approved plan; run it again to resume']],
+  stopsCleanly: true,
   handler: async (a, out) => (await import('./apply.js')).runApply(a, out),
 });
 
@@ -141,6 +149,7 @@ const undoCommand = command({
   describe: 'give every path the apply relinked its own inode again, with its recorded metadata',
   positionals: PLAN,
   options: { journal: { ...journal, describe: 'journal of the apply (default: PLAN.journal)' } },
+  stopsCleanly: true,
   handler: async (a, out) => (await import('./undo.js')).runUndo(a, out),
 });
 

@@ -15,6 +15,7 @@ import { spaceText } from '../plan/spaceFigures.js';
 import type { Algorithm, LinkMode } from '../planfile/records.js';
 import { displayPath } from '../pathBytes.js';
 import { Output, formatBytes, formatProgress, type GlobalOptions } from './output.js';
+import { dropEarlySignals } from './earlySignals.js';
 
 /** What `plan` reads from the parsed command line (yargs' types, see src/cli.ts). */
 export interface PlanArgs extends GlobalOptions {
@@ -72,6 +73,7 @@ function stopOnSignals(out: Output, stop: AbortController): () => void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  dropEarlySignals(); // after: a signal not yet dispatched then reaches this handler
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);

@@ -7,6 +7,7 @@ import { EXIT } from '../errors.js';
 import type { RunCounts } from '../run/runSteps.js';
 import type { ExecStats } from '../native/addon.js';
 import { formatSeconds, type Output } from './output.js';
+import { dropEarlySignals } from './earlySignals.js';
 
 /**
  * Signals that ask the run to stop after the current operation; `stopping(exec)` names the
@@ -25,6 +26,7 @@ export function stopOnSignals(out: Output): { stopRequested: () => string | unde
   const sigterm = handler('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
+  dropEarlySignals(); // after: a signal not yet dispatched then reaches this handler
   return {
     stopRequested: () => stop,
     stopping: (e) => {

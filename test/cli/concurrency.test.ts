@@ -266,6 +266,43 @@ describe('signals during a long apply', () => {
     return result;
   }
 
+  test('SIGINT while apply still reads its plan, before its own stop is set up: exit 130, not death by the signal; a rerun finishes', async () => {
+    const tree = bigTree(6000);
+    try {
+      const planFile = join(tree.root, 'big.plan.jsonl');
+      expect(hashify(['plan', join(tree.root, 'a'), join(tree.root, 'b'), '-o', planFile, '--no-cache', '-q']).status).toBe(0);
+      const child = spawnHashify(['apply', planFile, '--json']);
+      const result = exited(child);
+      // The moment the child has the plan open (it reads 12,000 operations before it locks).
+      const fds = `/proc/${child.pid}/fd`;
+      const real = fs.realpathSync(planFile);
+      const hasPlan = () => {
+        try {
+          return fs.readdirSync(fds).some((fd) => {
+            try {
+              return fs.readlinkSync(join(fds, fd)) === real;
+            } catch {
+              return false;
+            }
+          });
+        } catch {
+          return false;
+        }
+      };
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (let i = 0; i < 20000 && !hasPlan(); i++) Atomics.wait(pause, 0, 0, 1);
+      child.kill('SIGINT');
+      const r = await result;
+      expect({ code: r.code, killedBy: r.signal }).toEqual({ code: 130, killedBy: null });
+      expect(r.stderr).toMatch(/SIGINT/);
+      const rerun = hashify(['apply', planFile, '--json']);
+      expect(rerun.status).toBe(0);
+      expect(rerun.json()).toMatchObject({ failed: 0, notReached: 0 });
+    } finally {
+      tree.cleanup();
+    }
+  });
+
   test('SIGINT, then SIGTERM on the rerun: clean stops (exit 130, 143) saying how to resume; the third run finishes', async () => {
     const tree = bigTree(OPS);
     try {
