@@ -43,7 +43,9 @@ export function acquireLock(file: string, what: string): Lock {
       continue;
     }
     try {
-      writeFileSync(file, `${process.pid}\n`); // opened and closed: the lock's own descriptor is read-only
+      // Through the lock's own inode, never the name again (a lock in /run/lock is in a directory
+      // anyone can write to); opened and closed: the lock's own descriptor is read-only.
+      writeFileSync(`/proc/self/fd/${fd}`, `${process.pid}\n`);
     } catch {
       /* the pid is only for messages */
     }

@@ -4,6 +4,8 @@
  * after the current operation with a checkpoint and a line saying how to resume.
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HashifyError } from '../errors.js';
 import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
@@ -60,11 +62,22 @@ function refuseAfterUndo(journalFile: string): void {
   });
 }
 
-/** Locks for a run over `plan`: the plan's own, then its store's. */
-export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
+/**
+ * The lock of a plan's content, wherever its file is: copies of one plan (one digest) are one
+ * plan, and two of them applied at once would race for the same paths (with a store, its lock
+ * stops them too). In /run/lock, or the temp directory where there is none.
+ */
+export function digestLockFile(digest: string): string {
+  const dir = existsSync('/run/lock') ? '/run/lock' : tmpdir();
+  return join(dir, `hashify-${Buffer.from(digest.slice(digest.indexOf('-') + 1), 'base64').toString('hex')}.lock`);
+}
+
+/** Locks for a run over `plan`: the plan file's own, its digest's, then its store's. */
+export function lockPlan(planFile: string, digest: string, store: Buffer | null): Lock[] {
   // Named after the plan's real path: the same plan reached through a symlink meets the same lock.
   const locks = [acquireLock(`${realpathSync.native(planFile)}.lock`, `Plan ${JSON.stringify(planFile)}`)];
   try {
+    locks.push(acquireLock(digestLockFile(digest), `Plan ${digest} (another copy of ${JSON.stringify(planFile)})`));
     if (store) {
       checkStorePath(store);
       mkdirs(store);
@@ -118,7 +131,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     // A journal of another plan is refused before any lock is taken.
     readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     refuseAfterUndo(journalFile);
-    locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
+    locks = lockPlan(args.plan, plan.digest, plan.header.store ? decodePath(plan.header.store) : null);
     // `plan -o` must see this journal, so that it never writes over a plan that has one.
     if (args.journal) recordJournal(args.plan, journalFile);
     signals = stopOnSignals(out);

@@ -33,7 +33,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
   let signals: ReturnType<typeof stopOnSignals> | undefined;
   try {
     let applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);
-    locks = lockPlan(args.plan, plan.header.store ? decodePath(plan.header.store) : null);
+    locks = lockPlan(args.plan, plan.digest, plan.header.store ? decodePath(plan.header.store) : null);
     if (!applied.exists) {
       // Read again under the lock: an apply may have run meanwhile.
       applied = readJournal(applyJournal, plan.digest, 'apply', plan.totals.ops);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeTree, snapshot, type Tree } from '../helpers/tree.js';
 import { hashify, spawnHashify } from '../helpers/cli.js';
-import { lockPlan } from '../../src/cli/apply.js';
+import { digestLockFile, lockPlan } from '../../src/cli/apply.js';
 import { acquireLock } from '../../src/apply/lock.js';
 
 const MTIME = new Date('2023-01-02T03:04:05Z');
@@ -103,8 +103,8 @@ describe('locks', () => {
       expect(hashify(['apply', planA, '-q']).status).toBe(0);
       const before = state(t);
 
-      // What `apply A` holds while it runs: the plan's lock, then the store's.
-      const locks = lockPlan(planA, Buffer.from(store));
+      // What `apply A` holds while it runs: the plan's lock, its digest's, then the store's.
+      const locks = lockPlan(planA, hashify(['show', planA, '--json']).json().digest, Buffer.from(store));
       try {
         expect(fs.readFileSync(`${planA}.lock`, 'utf8')).toContain(String(process.pid));
         for (const args of [
@@ -152,6 +152,34 @@ describe('locks', () => {
         lock.release();
       }
       expect(hashify(['apply', p, '--json']).json()).toMatchObject({ applied: 4, failed: 0 });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test('a copy of a plan is the same plan (its digest is locked too): while one copy is applied, apply or undo of another exits 4', () => {
+    const t = smallTree('copies');
+    try {
+      const p = plan(t, 'P', ['a', 'b'], ['--no-store']);
+      const copy = t.path('copy.plan.jsonl');
+      fs.copyFileSync(p, copy);
+      const digest = hashify(['show', p, '--json']).json().digest;
+      const before = state(t);
+      const locks = lockPlan(p, digest, null);
+      try {
+        expect(fs.readFileSync(digestLockFile(digest), 'utf8')).toContain(String(process.pid));
+        for (const cmd of ['apply', 'undo']) {
+          const r = hashify([cmd, copy, '--json']);
+          expect({ cmd, status: r.status }).toEqual({ cmd, status: 4 });
+          expect(r.stderr).toMatch(new RegExp(`Plan ${digest.replace(/[+/]/g, '.')} \\(another copy of .*\\) is locked by another running hashify \\(pid ${process.pid}`));
+        }
+        expect(state(t)).toEqual(before);
+        expect(fs.existsSync(`${copy}.journal`)).toBe(false);
+      } finally {
+        locks.reverse().forEach((l) => l.release());
+      }
+      expect(fs.existsSync(digestLockFile(digest))).toBe(false);
+      expect(hashify(['apply', copy, '--json']).json()).toMatchObject({ applied: 4, failed: 0 });
     } finally {
       t.cleanup();
     }
