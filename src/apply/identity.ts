@@ -66,3 +66,20 @@ export function checkIdentity(
   if (!sameXattrs(readXattrs(fd), content.xattrs)) return { ok: false, drift: 'its extended attributes changed' };
   return OK;
 }
+
+/**
+ * Does the path hold the clone a reflink apply made of its recorded file? A new inode (not
+ * the recorded one) on the path's own device, with the type, size, mode, owner, mtime and
+ * xattrs apply gave it from the record: the evidence on which the executor's rerun also
+ * takes a reflink operation for done (native/executor_ops.c, ex_replace). Any other file
+ * at the path (another size, mode, owner, mtime or xattrs) is not apply's.
+ */
+export function isAppliedClone(fd: number, st: BigIntStats, rec: StatRecord, xattrs: XattrRecord | undefined): boolean {
+  if (st.dev.toString() !== rec.dev || st.ino.toString() === rec.ino) return false;
+  if (fixedFieldsDrift(st, { ...rec, ino: st.ino.toString() })) return false;
+  try {
+    return sameXattrs(readXattrs(fd), xattrs);
+  } catch {
+    return false;
+  }
+}

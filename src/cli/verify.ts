@@ -1,10 +1,11 @@
 /**
- * `hashify verify PLAN`: read-only. Each operation is done (the path is the target inode),
- * applicable (file and target are as planned) or drifted. Exit 3 when anything drifted.
+ * `hashify verify PLAN`: read-only. Each operation is done (the path is the target inode;
+ * with --link reflink, the clone apply made of its file: isAppliedClone), applicable (file
+ * and target are as planned) or drifted. Exit 3 when anything drifted.
  */
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, displayPath, encodePath } from '../pathBytes.js';
-import { checkIdentity } from '../apply/identity.js';
+import { checkIdentity, isAppliedClone } from '../apply/identity.js';
 import { closeSync, fstatSync, type BigIntStats } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { PlanFiles } from '../memory/planFiles.js';
@@ -39,6 +40,7 @@ function look(files: PlanFiles, path: Buffer): Look {
 export function runVerify(args: VerifyArgs, out: Output): number {
   const plan = openPlan(args.plan);
   const files = new PlanFiles(plan.header);
+  const reflink = plan.header.link === 'reflink';
   let applicable = 0, done = 0, drifted = 0;
   const examples: string[] = [];
   /** Every drifted operation, for --json. */
@@ -77,7 +79,8 @@ export function runVerify(args: VerifyArgs, out: Output): number {
       const now = look(files, path);
       let verdict: string | undefined;
       try {
-        if (now.fd !== undefined && now.st.dev.toString() === rec.target.stat.dev && now.st.ino.toString() === targetIno) {
+        // Done: the path is the target inode (hard links), or the clone apply made (reflinks).
+        if (now.fd !== undefined && (reflink ? isAppliedClone(now.fd, now.st, rec.stat, rec.xattrs) : now.st.dev.toString() === rec.target.stat.dev && now.st.ino.toString() === targetIno)) {
           done++;
           continue;
         }

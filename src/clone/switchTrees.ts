@@ -7,7 +7,7 @@ import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 import { openParent, type ParentAndName } from './openParent.js';
 
-/** Exchanges the directories at `a` and `b`; exit 2 unless both are directories (not symlinks) on one filesystem. */
+/** Exchanges the directories at `a` and `b`; exit 2 unless both are directories (not symlinks) that the kernel can exchange (EXDEV: different filesystems). */
 export function switchTrees(a: string, b: string): { a: string; b: string } {
   const native = linux();
   const opened: ParentAndName[] = [];
@@ -21,18 +21,21 @@ export function switchTrees(a: string, b: string): { a: string; b: string } {
         throw new HashifyError('USAGE', `Cannot switch: ${JSON.stringify(p)} ${st ? 'is not a directory' : 'does not exist'}`);
       }
     }
-    if (sa!.dev !== sb!.dev) {
-      throw new HashifyError('USAGE', `Cannot switch ${JSON.stringify(a)} and ${JSON.stringify(b)}: they are on different filesystems`, {
-        hint: 'an exchange is one rename: both trees must be on one filesystem',
-      });
-    }
-    if (sa!.ino === sb!.ino) throw new HashifyError('USAGE', `Cannot switch: ${JSON.stringify(a)} and ${JSON.stringify(b)} are the same directory`);
+    // The kernel decides what "one filesystem" is (btrfs subvolumes of one filesystem are
+    // different st_dev, yet exchange fine): EXDEV from the exchange is the refusal. Every
+    // btrfs subvolume's root is inode 256, so only (dev, ino) names one directory.
+    if (sa!.dev === sb!.dev && sa!.ino === sb!.ino) throw new HashifyError('USAGE', `Cannot switch: ${JSON.stringify(a)} and ${JSON.stringify(b)} are the same directory`);
     try {
       native.renameAt2(pa.fd, pa.name, pb.fd, pb.name, native.constants.RENAME_EXCHANGE);
     } catch (err) {
       const code = errnoCode(err);
-      // EINVAL: one is inside the other; EXDEV: a mount point between them.
-      if (code === 'EINVAL' || code === 'EXDEV') throw new HashifyError('USAGE', `Cannot switch ${JSON.stringify(a)} and ${JSON.stringify(b)}: ${code === 'EXDEV' ? 'different filesystems' : 'one is inside the other'}`);
+      if (code === 'EXDEV') {
+        throw new HashifyError('USAGE', `Cannot switch ${JSON.stringify(a)} and ${JSON.stringify(b)}: they are on different filesystems`, {
+          hint: 'an exchange is one rename: both trees must be on one filesystem',
+        });
+      }
+      // EINVAL: one is inside the other.
+      if (code === 'EINVAL') throw new HashifyError('USAGE', `Cannot switch ${JSON.stringify(a)} and ${JSON.stringify(b)}: one is inside the other`);
       throw new HashifyError('IO', `Cannot switch ${JSON.stringify(a)} and ${JSON.stringify(b)}: ${(err as Error).message}`, { cause: err });
     }
     return { a: pa.path.toString(), b: pb.path.toString() };

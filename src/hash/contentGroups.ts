@@ -7,6 +7,7 @@
 import type { FileTable } from '../scan/fileTable.js';
 import { integrityOf, type Algorithm } from '../integrity.js';
 import type { DigestSet } from './digestSet.js';
+import { linkDomains } from './statGroups.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** The ASCII code of each base64 digit: the text's order. */
@@ -27,19 +28,20 @@ export class ContentGroups {
   ) {}
 
   /**
-   * The runs of two or more rows with one digest and one device, in the plan's order.
+   * The runs of two or more rows with one digest and one link domain (linkDomains), in the plan's order.
    * `ids[i]` is row i's digest id in `set`, or -1.
    */
-  static of(table: FileTable, set: DigestSet, ids: Int32Array, algorithm: Algorithm): ContentGroups {
+  static of(table: FileTable, set: DigestSet, ids: Int32Array, algorithm: Algorithm, domains: Int32Array = linkDomains(table)): ContentGroups {
     const offset = new Int32Array(set.count + 1);
     for (let i = 0; i < ids.length; i++) if (ids[i] >= 0) offset[ids[i] + 1]++;
     for (let d = 0; d < set.count; d++) offset[d + 1] += offset[d];
     const rows = new Int32Array(offset[set.count]);
     const at = offset.slice(0, set.count);
     for (let i = 0; i < ids.length; i++) if (ids[i] >= 0) rows[at[ids[i]]++] = i;
-    // Runs of one device within each digest's rows (a bucket on several devices is sorted
-    // by device first); counted once, then recorded in arrays of the exact size.
-    const dev = (i: number) => table.devOf(i);
+    // Runs of one link domain (device, or filesystem for clones: linkDomains) within each
+    // digest's rows (a bucket of several is sorted by domain first); counted once, then
+    // recorded in arrays of the exact size.
+    const dev = (i: number) => domains[table.dirRoot[table.dir[i]]];
     const runs = (record: (s: number, e: number) => void) => {
       for (let d = 0; d < set.count; d++) {
         const s = offset[d];

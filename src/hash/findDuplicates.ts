@@ -20,7 +20,7 @@ import type { Algorithm } from '../integrity.js';
 import { DigestSet } from './digestSet.js';
 import { ContentGroups } from './contentGroups.js';
 import { COMPARE_BATCH, Chains, RowList, packBatches, primaryRows, release, type Chunk } from './candidates.js';
-import { statGroups } from './statGroups.js';
+import { linkDomains, statGroups } from './statGroups.js';
 
 const SMALL = 64n * 1024n;
 /** Candidate groups of files this large are shared out over the threads (each hashes the first). */
@@ -42,6 +42,8 @@ export interface FindOptions {
   algorithm: Algorithm;
   /** The stat fields that must match for two inodes to be linked (xattrs are compared after reading). */
   match: { mode: boolean; owner: boolean; mtime: boolean };
+  /** Clones: files of different devices of the roots' one filesystem (btrfs subvolumes) may be grouped (linkDomains). */
+  acrossDevices?: boolean;
   pool: WorkerPool;
   cache: HashCache;
   /** Before any read: the candidates' total size and count, small files compared whole included (what hashing reads at most, comparisons aside). */
@@ -74,6 +76,7 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
 
   // 1. One row per inode: the first path seen; the others become its aliases.
   const isPrimary = primaryRows(table, aliases);
+  const domains = linkDomains(table, opts.acrossDevices);
 
   // Full digests of candidate rows: an id per row into one set of distinct digests (-1: none);
   // `has` marks how far a row is: 1 digest known, 2 digest known and no xattrs to read.
@@ -103,8 +106,8 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   // Steps 2 to 4 in a function of their own: their candidate lists and batches are garbage
   // once it returns, before the groups are made.
   const digestCandidates = async (): Promise<void> => {
-    // 2. Distinct inodes by (device, size, metadata that must match).
-    const byStat = statGroups(table, isPrimary, opts.match);
+    // 2. Distinct inodes by (device, or filesystem for clones; size; metadata that must match).
+    const byStat = statGroups(table, isPrimary, opts.match, domains);
     release(isPrimary);
     const fullRows = new RowList();
     const partialRows = new RowList();
@@ -211,8 +214,8 @@ async function find(table: FileTable, opts: FindOptions): Promise<DuplicateResul
   // What the batches left free in the pool threads' malloc arenas goes before the groups are made.
   linux().trimMemory();
 
-  // 5. Group by (device, digest); a digest held by one inode is done.
-  const groups = ContentGroups.of(table, set, ids, algorithm);
+  // 5. Group by (device or filesystem, digest); a digest held by one inode is done.
+  const groups = ContentGroups.of(table, set, ids, algorithm, domains);
   release(ids);
   set.freeze();
   const needXattrs: number[] = [];

@@ -21,7 +21,7 @@ export interface StatGroups {
  * at a million rows each would be 4 MB more until the next full collection).
  */
 class KeyParts {
-  /** The device of each root as a small number (roots on one filesystem share it). */
+  /** What the files of each root must share to be linked, as a small number (linkDomains). */
   private rootDev: Int32Array;
   /** Per (mode, uid, gid) number: its class among the triples that agree on what must match. */
   private metaClass: Int32Array;
@@ -31,10 +31,10 @@ class KeyParts {
   constructor(
     private table: FileTable,
     match: { mode: boolean; owner: boolean; mtime: boolean },
+    domains: Int32Array,
   ) {
     const n = table.length;
-    const devIds = new Map<bigint, number>();
-    this.rootDev = Int32Array.from(table.roots.devs, (d) => devIds.get(d) ?? (devIds.set(d, devIds.size), devIds.size - 1));
+    this.rootDev = domains;
     const classes = new Map<string, number>();
     const classOf: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -87,10 +87,26 @@ function compareKey(k: KeyParts, a: number, b: number): number {
   return d || a - b;
 }
 
-/** The groups of two or more rows marked in `isPrimary` that share their key. */
-export function statGroups(table: FileTable, isPrimary: Uint8Array, match: { mode: boolean; owner: boolean; mtime: boolean }): StatGroups {
+/**
+ * Per root, a small number that the files of two roots must share to be linked: "the same
+ * filesystem" of SPEC. Hard links need one device (st_dev: a btrfs subvolume is its own);
+ * clones (`acrossDevices`) one filesystem, which all roots of a reflink plan are
+ * (resolveRoots refuses others), so that btrfs subvolumes of it are mixed in one group.
+ */
+export function linkDomains(table: FileTable, acrossDevices = false): Int32Array {
+  const devIds = new Map<bigint, number>();
+  return Int32Array.from(table.roots.devs, (d) => (acrossDevices ? 0 : devIds.get(d) ?? (devIds.set(d, devIds.size), devIds.size - 1)));
+}
+
+/** The groups of two or more rows marked in `isPrimary` that share their key (`domains`: linkDomains). */
+export function statGroups(
+  table: FileTable,
+  isPrimary: Uint8Array,
+  match: { mode: boolean; owner: boolean; mtime: boolean },
+  domains: Int32Array = linkDomains(table),
+): StatGroups {
   const n = table.length;
-  const k = new KeyParts(table, match);
+  const k = new KeyParts(table, match, domains);
   // About two rows a bucket (the hash is computed again rather than kept: 4 bytes a row less).
   let buckets = 16;
   while (buckets * 2 < n) buckets *= 2;

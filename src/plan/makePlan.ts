@@ -103,6 +103,8 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     algorithm: req.algorithm,
     // A clone keeps each file's own inode and metadata: only the content must match.
     match: req.link === 'reflink' ? { mtime: false, owner: false, mode: false } : req.match,
+    // and it may be made from a file of another device of the one filesystem (a btrfs subvolume).
+    acrossDevices: req.link === 'reflink',
     pool,
     cache: req.cache,
     onStart: (bytes, files) => events.hashStart?.(bytes, files),

@@ -174,7 +174,8 @@ export class PlanChecker {
     const target = t0 && t0.path === rec.target.path && t0.path64 === rec.target.path64 ? undefined : this.absolute(rec.target, 'target.path');
     if (!rec.integrity.startsWith(header.algorithm + '-')) throw new Error('integrity uses another algorithm than the header');
     if (rec.stat.size !== rec.target.stat.size) throw new Error('the file and its target differ in size');
-    if (rec.stat.dev !== rec.target.stat.dev) throw new Error('the file and its target are on different devices');
+    // Hard links need one device; a clone one filesystem, whose btrfs subvolumes are devices of their own.
+    if (rec.stat.dev !== rec.target.stat.dev && header.link !== 'reflink') throw new Error('the file and its target are on different devices');
     // A copied-in entry's target identity is its keeper's: the keeper's own paths are operations too.
     if (sameInode(rec.stat, rec.target.stat) && !this.groupStore?.keeper) throw new Error('the file already is its target');
     if (rec.stat.size === '0' || above(header.minSize, rec.stat.size)) throw new Error('the file is smaller than minSize');

@@ -1,11 +1,15 @@
 /**
  * switch exchanges two directories in one rename; the same command again is the way back.
  * Anything but two directories on one filesystem is refused with exit 2, changing nothing.
+ * "One filesystem" is what the kernel can exchange: two btrfs subvolumes of one filesystem
+ * (each its own st_dev, both roots inode 256) switch like any two directories.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { hashify } from '../helpers/cli.js';
+import { loopMountAvailable, makeLoopFs } from '../helpers/loopfs.js';
 import { scratchDir } from './support.js';
 
 function marker(dir: string): string {
@@ -74,6 +78,33 @@ describe('switch', () => {
     } finally {
       s.cleanup();
       fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  const btrfs = loopMountAvailable('btrfs');
+  if (!btrfs.ok) console.warn(`skipping switch of btrfs subvolumes: ${btrfs.reason}`);
+  (btrfs.ok ? test : test.skip)('exchanges two btrfs subvolumes of one filesystem (different st_dev, same inode number)', () => {
+    const loop = makeLoopFs({ type: 'btrfs', sizeMiB: 128 });
+    try {
+      const [a, b] = ['sv1', 'sv2'].map((n) => join(loop.dir, n));
+      for (const [dir, which] of [[a, 'old'], [b, 'new']]) {
+        execFileSync('btrfs', ['subvolume', 'create', dir], { stdio: 'ignore' });
+        fs.writeFileSync(join(dir, 'which'), which);
+      }
+      const [sa, sb] = [a, b].map((d) => fs.statSync(d, { bigint: true }));
+      expect(sa.dev).not.toBe(sb.dev);
+      expect(sa.ino).toBe(sb.ino);
+
+      const r = hashify(['switch', a, b, '--json']);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(r.json()).toEqual({ a, b, switched: true });
+      expect([marker(a), marker(b)]).toEqual(['new', 'old']);
+      expect(fs.statSync(b, { bigint: true }).dev).toBe(sa.dev);
+
+      expect(hashify(['switch', a, b]).status).toBe(0);
+      expect([marker(a), marker(b)]).toEqual(['old', 'new']);
+    } finally {
+      loop.cleanup();
     }
   });
 });

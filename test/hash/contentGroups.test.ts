@@ -7,6 +7,7 @@ import { FileTable } from '../../src/scan/fileTable.js';
 import { DirRecords } from '../../src/scan/dirRecords.js';
 import { DigestSet } from '../../src/hash/digestSet.js';
 import { ContentGroups } from '../../src/hash/contentGroups.js';
+import { linkDomains } from '../../src/hash/statGroups.js';
 import { integrityOf } from '../../src/integrity.js';
 import { encodeRecords } from '../helpers/dirRecords.js';
 
@@ -50,4 +51,20 @@ test('groups come in integrity order, each with its own integrity and rows, also
   const after = check();
   expect(after).toHaveLength(8);
   expect(after).not.toContain(expected(first));
+});
+
+test('a content on two devices is two groups for hard links, one for clones (linkDomains acrossDevices)', () => {
+  const t = new FileTable();
+  t.roots = { fds: [-1, -1], skip: [1, 1], devs: [5n, 6n] };
+  for (const [r, dev] of [5n, 6n].entries()) {
+    const d = t.addDir(Buffer.from(`/r${r}`), r);
+    const entries = [1, 2].map((i) => ({ name: `f${i}`, dev, ino: BigInt(i), size: 1n, mtime: 1n, ctime: 1n, atime: 1n, mode: 0o100644, uid: 0, gid: 0, nlink: 1 }));
+    const rec = new DirRecords(encodeRecords(entries));
+    while (rec.next()) t.addRecord(d, rec);
+  }
+  const set = new DigestSet(32, 4);
+  const ids = Int32Array.from({ length: 4 }, () => set.intern(digest(0)));
+  const members = (g: ContentGroups) => Array.from({ length: g.count }, (_, k) => Array.from(g.members(k)).sort());
+  expect(members(ContentGroups.of(t, set, ids, 'sha256'))).toEqual([[0, 1], [2, 3]]);
+  expect(members(ContentGroups.of(t, set, ids, 'sha256', linkDomains(t, true)))).toEqual([[0, 1, 2, 3]]);
 });

@@ -5,7 +5,7 @@
  */
 import { FileTable } from '../../src/scan/fileTable.js';
 import { DirRecords } from '../../src/scan/dirRecords.js';
-import { statGroups } from '../../src/hash/statGroups.js';
+import { linkDomains, statGroups } from '../../src/hash/statGroups.js';
 import { encodeRecords, type FakeEntry } from '../helpers/dirRecords.js';
 
 function entry(i: number): FakeEntry {
@@ -28,8 +28,8 @@ function table(n: number, roots: bigint[]): FileTable {
 }
 
 /** The groups as sorted lists of rows, from the typed result. */
-function groupsOf(t: FileTable, primary: Uint8Array, match: { mode: boolean; owner: boolean; mtime: boolean }): number[][] {
-  const g = statGroups(t, primary, match);
+function groupsOf(t: FileTable, primary: Uint8Array, match: { mode: boolean; owner: boolean; mtime: boolean }, domains?: Int32Array): number[][] {
+  const g = statGroups(t, primary, match, domains);
   const out: number[][] = [];
   for (let k = 0; k < g.count; k++) out.push(Array.from(g.rows.subarray(g.start[k], g.end[k])));
   return out.sort((a, b) => a[0] - b[0]);
@@ -66,5 +66,12 @@ describe('stat groups', () => {
   test('rows of roots on one device group together, of another device apart', () => {
     const t = table(1, [9n, 9n, 3n]); // one identical row under each root
     expect(groupsOf(t, new Uint8Array(3).fill(1), matches[0])).toEqual([[0, 1]]);
+  });
+
+  test('for clones (acrossDevices) rows of every root group together: devices of one filesystem, e.g. btrfs subvolumes', () => {
+    const t = table(1, [9n, 9n, 3n]);
+    expect(Array.from(linkDomains(t))).toEqual([0, 0, 1]);
+    expect(Array.from(linkDomains(t, true))).toEqual([0, 0, 0]);
+    expect(groupsOf(t, new Uint8Array(3).fill(1), matches[0], linkDomains(t, true))).toEqual([[0, 1, 2]]);
   });
 });

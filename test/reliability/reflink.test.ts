@@ -3,7 +3,8 @@
  * an inode of its own (no hard links are added) with its own content and metadata, while the
  * data blocks become shared; a write to one copy never shows in another. On ext4, which
  * cannot clone, `plan --link reflink` refuses (exit 1) naming the filesystem, before any
- * apply. Root only; each part skips with the reason where its filesystem cannot be mounted.
+ * apply. Roots in two btrfs subvolumes of one filesystem are cloned across them.
+ * Root only; each part skips with the reason where its filesystem cannot be mounted.
  */
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -154,6 +155,61 @@ onBtrfs('reflink on btrfs', () => {
       const hash = (s: string) => s.split(' ')[5];
       if (rel === 'b/big1') expect(hash(now[rel])).not.toBe(hash(before[rel]));
       else expect({ rel, hash: hash(now[rel]) }).toEqual({ rel, hash: hash(before[rel]) });
+    }
+  });
+});
+
+onBtrfs('reflink across btrfs subvolumes', () => {
+  // "The same filesystem" for clones: subvolumes of one btrfs (each its own st_dev, inode
+  // numbers repeating between them) are grouped, and FICLONE between them works. Hard
+  // links need one device: the same roots are refused (exit 2) without --link reflink.
+  test('copies in two subvolumes are one group; apply clones across them; each file keeps its own device', () => {
+    const loop = makeLoopFs({ type: 'btrfs', sizeMiB: 256 });
+    const scratch = fs.mkdtempSync(join(tmpdir(), 'hashify-reflink-subvol-'));
+    try {
+      const data = randomBytes(300000);
+      const paths = ['sv1/x/big', 'sv2/x/big', 'sv2/x/big.copy'].map((rel) => join(loop.dir, rel));
+      for (const sv of ['sv1', 'sv2']) {
+        execFileSync('btrfs', ['subvolume', 'create', join(loop.dir, sv)], { stdio: 'ignore' });
+        fs.mkdirSync(join(loop.dir, sv, 'x'));
+      }
+      for (const p of paths) {
+        fs.writeFileSync(p, data, { mode: 0o644 });
+        fs.utimesSync(p, MTIME, MTIME);
+      }
+      const before = paths.map((p) => fs.statSync(p, { bigint: true }));
+      expect(before[0].dev).not.toBe(before[1].dev);
+      const roots = ['sv1/x', 'sv2/x'].map((r) => join(loop.dir, r));
+
+      const plan = join(scratch, 'p.plan.jsonl');
+      const p = hashify(['plan', ...roots, '--link', 'reflink', '-o', plan, '--no-cache', '--json']);
+      expect({ status: p.status, out: describeResult(p) }).toMatchObject({ status: 0 });
+      expect(p.json()).toMatchObject({ groups: 1, ops: 2 });
+      // Each operation records its own file's device, and its target's (sv1's keeper) its own.
+      const links = fs.readFileSync(plan, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.type === 'link');
+      expect(links.map((r) => [r.path, r.stat.dev, r.target.path, r.target.stat.dev])).toEqual(
+        [1, 2].map((i) => [paths[i], before[i].dev.toString(), paths[0], before[0].dev.toString()]),
+      );
+
+      const r = hashify(['apply', plan, '--json']);
+      expect({ status: r.status, out: describeResult(r) }).toMatchObject({ status: 0 });
+      expect(r.json()).toMatchObject({ applied: 2, failed: 0, skipped: 0 });
+      const after = paths.map((p) => fs.statSync(p, { bigint: true }));
+      for (const [i, st] of after.entries()) {
+        expect({ i, dev: st.dev, mtime: st.mtimeMs, content: fs.readFileSync(paths[i]).equals(data) }).toEqual({ i, dev: before[i].dev, mtime: before[i].mtimeMs, content: true });
+      }
+      const extents = physicalExtents(paths[0]);
+      expect(extents).not.toBe('');
+      for (const path of paths.slice(1)) expect({ path, extents: physicalExtents(path) }).toEqual({ path, extents });
+      const v = hashify(['verify', plan, '--json']);
+      expect({ status: v.status, out: describeResult(v) }).toMatchObject({ status: 0 });
+      expect(v.json()).toMatchObject({ done: 2, drifted: 0 });
+
+      const hard = hashify(['plan', ...roots, '-o', join(scratch, 'h.plan.jsonl'), '--no-cache']);
+      expect({ status: hard.status, stderr: hard.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(/different filesystems/) });
+    } finally {
+      loop.cleanup();
+      fs.rmSync(scratch, { recursive: true, force: true });
     }
   });
 });
