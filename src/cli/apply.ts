@@ -5,9 +5,9 @@
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { HashifyError } from '../errors.js';
-import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
+import { decodePath, dirnameBytes, displayPath, fsPath, joinPath } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
-import { acquireLock, type Lock } from '../apply/lock.js';
+import { acquireLock, planLockPath, type Lock } from '../apply/lock.js';
 import { applyPlan, openForApply } from '../apply/applyPlan.js';
 import { executorRoots } from '../apply/compileSteps.js';
 import { mkdirs } from '../apply/mkdirs.js';
@@ -40,7 +40,7 @@ function checkStorePath(store: Buffer): void {
     }
     const real = st.isSymbolicLink() ? undefined : realpathSync.native(p, { encoding: 'buffer' });
     if (!real?.equals(p)) {
-      throw new HashifyError('IO', `Store ${JSON.stringify(store.toString())} is not where the plan put it: ${JSON.stringify(p.toString())} is or passes through a symlink now; refused`, {
+      throw new HashifyError('IO', `Store ${displayPath(store)} is not where the plan put it: ${displayPath(p)} is or passes through a symlink now; refused`, {
         hint: 'put the store directory back, or make a new plan',
       });
     }
@@ -54,21 +54,20 @@ function checkStorePath(store: Buffer): void {
  */
 function refuseAfterUndo(journalFile: string): void {
   const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
-  if (!existsSync(undoFile)) return;
-  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${JSON.stringify(undoFile)}): applying it again is refused`, {
+  if (!existsSync(fsPath(undoFile))) return;
+  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${displayPath(undoFile)}): applying it again is refused`, {
     hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',
   });
 }
 
 /** Locks for a run over `plan`: the plan's own, then its store's. */
 export function lockPlan(planFile: string, store: Buffer | null): Lock[] {
-  // Named after the plan's real path: the same plan reached through a symlink meets the same lock.
-  const locks = [acquireLock(`${realpathSync.native(planFile)}.lock`, `Plan ${JSON.stringify(planFile)}`)];
+  const locks = [acquireLock(planLockPath(planFile), `Plan ${displayPath(planFile)}`)];
   try {
     if (store) {
       checkStorePath(store);
       mkdirs(store);
-      locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`));
+      locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')), `Store ${displayPath(store)}`));
       ensureStoreMarkerAt(store); // a new store gets its layout marker; another layout is refused (exit 2)
     }
   } catch (err) {
@@ -101,7 +100,7 @@ function checkFreeSpace(plan: OpenPlan): void {
   // root may use the blocks reserved for it, and hashify runs as root over guests.
   const free = (process.getuid?.() === 0 ? fs.bfree : fs.bavail) * fs.bsize;
   if (free < largest) {
-    throw new HashifyError('IO', `Not enough free space (ENOSPC) for the store entries of this plan at ${JSON.stringify(store.toString())}: ${free} bytes free, the largest entry needs ${largest}`, {
+    throw new HashifyError('IO', `Not enough free space (ENOSPC) for the store entries of this plan at ${displayPath(store)}: ${free} bytes free, the largest entry needs ${largest}`, {
       hint: 'free some space (or make the plan with --adopt), then run apply again',
     });
   }

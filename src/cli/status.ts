@@ -2,12 +2,12 @@
  * `hashify status PLAN`: the progress of the plan's apply, read from its journal; whether an
  * apply or undo holds the plan's lock right now; and how far its undo got, if one ran.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { openPlan } from '../planfile/readPlan.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, readJournal, type JournalState } from '../journal/journal.js';
-import { isLocked } from '../apply/lock.js';
+import { isLocked, planLockPath } from '../apply/lock.js';
 import { Output, type GlobalOptions } from './output.js';
-import { decodePath, displayPath, encodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath, fsPath } from '../pathBytes.js';
 
 export interface StatusArgs extends GlobalOptions {
   plan: string;
@@ -43,9 +43,9 @@ export function runStatus(args: StatusArgs, out: Output): number {
   const finished = next < 0;
   const kind = (op: number) => (state.status[op] === OP_SKIPPED ? 'skipped' : 'failed');
   const drifts = [...state.reasons].filter(([op]) => state.status[op] === OP_SKIPPED || state.status[op] === OP_FAILED).map(([op, reason]) => ({ op, status: kind(op), ...encodePath(paths.get(op) ?? Buffer.alloc(0)), reason }));
-  const running = isLocked(`${realpathSync.native(args.plan)}.lock`);
+  const running = isLocked(planLockPath(args.plan));
   const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
-  const undoState = existsSync(undoFile) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
+  const undoState = existsSync(fsPath(undoFile)) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
   const undo = undoState && (() => {
     const u = tally(undoState);
     // An undo skip is never final: a path not restored is retried by the next undo.
