@@ -140,3 +140,16 @@ test('switch A B, both not UTF-8', () => {
   expect(fs.readFileSync(sub(a, 'f'), 'utf8')).toBe('was B');
   expect(fs.readFileSync(sub(b, 'f'), 'utf8')).toBe('was A');
 });
+
+test('--exclude with a byte that is not UTF-8 excludes that name, not every name with another such byte there', () => {
+  const dir = at('t50');
+  fs.mkdirSync(sub(dir, 'r'), { recursive: true });
+  for (const n of ['\xfex', '\xffx', 'y']) fs.writeFileSync(sub(dir, 'r/' + n), 'same\n');
+  const plan = sub(dir, 'p.plan');
+  const r = hashifyBytes(['plan', sub(dir, 'r'), '--no-store', '--exclude', Buffer.from('\xfe*', 'latin1'), '-o', plan, '--no-cache', '-q']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const linked = fs.readFileSync(plan, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((rec) => rec.type === 'link');
+  const names = linked.flatMap((rec) => [rec, rec.target]).map((p) => (p.path64 ? Buffer.from(p.path64, 'base64') : Buffer.from(p.path)).toString('latin1').replace(/.*\//, ''));
+  expect(new Set(names)).toEqual(new Set(['\xffx', 'y']));
+});
