@@ -86,6 +86,16 @@ export function absoluteBytes(text: string): Buffer {
   return bytesOfText(resolveText(text));
 }
 
+/**
+ * A path string of textOfBytes' form as a shell word for the commands hashify suggests: itself
+ * (as before) unless it holds a byte that is not UTF-8; then bash's `$'…'` with `\xHH` for
+ * each such byte, so that the suggestion pasted names the same file.
+ */
+export function shellWord(text: string): string {
+  if (!ESCAPED.test(text)) return text;
+  return `$'${displayPath(text).slice(1, -1).replace(/'/g, "\\'")}'`;
+}
+
 /** The serialised form of a path: `{ path }`, plus `path64` with the exact bytes when not UTF-8. */
 export function encodePath(bytes: Buffer): { path: string; path64?: string } {
   if (isUtf8(bytes)) return { path: bytes.toString('utf8') };

@@ -5,7 +5,7 @@
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { HashifyError } from '../errors.js';
-import { decodePath, dirnameBytes, displayPath, fsPath, joinPath } from '../pathBytes.js';
+import { decodePath, dirnameBytes, displayPath, fsPath, joinPath, shellWord } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { acquireLock, planLockPath, type Lock } from '../apply/lock.js';
 import { applyPlan, openForApply } from '../apply/applyPlan.js';
@@ -170,10 +170,10 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
         (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops} operations, in ${secs.toFixed(2)}s` +
         (counts.resumedAt ? ` (resumed: ${counts.resumedAt} were finished before this run)` : ''),
       `Saved ${formatBytes(counts.bytesSaved)} (${counts.inodesFreed} inodes freed); ${counts.applied + counts.alreadyDone} paths now share ${plan.totals.groups} inodes.`,
-      ...(counts.skipped ? [`Skipped operations stay skipped; a new plan picks those files up. \`hashify status ${args.plan}\` lists why.`] : []),
-      ...(counts.failed ? [`Failed operations are retried when you run \`hashify apply ${args.plan}\` again (after fixing the cause).`] : []),
+      ...(counts.skipped ? [`Skipped operations stay skipped; a new plan picks those files up. \`hashify status ${shellWord(args.plan)}\` lists why.`] : []),
+      ...(counts.failed ? [`Failed operations are retried when you run \`hashify apply ${shellWord(args.plan)}\` again (after fixing the cause).`] : []),
     ]);
-    return runExitCode(counts, out, `hashify apply ${args.plan}`);
+    return runExitCode(counts, out, `hashify apply ${shellWord(args.plan)}`);
   } finally {
     signals?.release();
     locks.reverse().forEach((l) => l.release());

@@ -1,6 +1,6 @@
 /** `hashify gc STORE`: removes store entries no file uses (link count 1), under the store lock. */
 import { closeSync } from 'node:fs';
-import { absoluteBytes, displayPath, joinPath } from '../pathBytes.js';
+import { absoluteBytes, displayPath, joinPath, shellWord } from '../pathBytes.js';
 import { acquireLock } from '../apply/lock.js';
 import { openStore } from '../store/marker.js';
 import { collectGarbage } from '../gc/collectGarbage.js';
@@ -38,7 +38,7 @@ export function runGc(args: GcArgs, out: Output): number {
       out.info(
         `${verb} ${result.removed.length} unused store entries (${formatBytes(result.bytesAllocated)} on disk, ${formatBytes(result.bytes)} apparent) and ${result.directories} empty shard directories; ${result.kept} in use.`,
       );
-      if (result.foreign.length) out.warn(`${result.foreign.length} things in the store are not entries and were left alone (symlinks are never followed): see \`hashify fsck ${args.store}\``);
+      if (result.foreign.length) out.warn(`${result.foreign.length} things in the store are not entries and were left alone (symlinks are never followed): see \`hashify fsck ${shellWord(args.store)}\``);
       return 0;
     } finally {
       lock.release();

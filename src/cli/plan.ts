@@ -13,7 +13,7 @@ import { checkPlanOutput } from '../plan/planOutput.js';
 import { makePlan } from '../plan/makePlan.js';
 import { spaceText } from '../plan/spaceFigures.js';
 import type { Algorithm, LinkMode } from '../planfile/records.js';
-import { displayPath } from '../pathBytes.js';
+import { displayPath, shellWord } from '../pathBytes.js';
 import { Output, formatBytes, formatProgress, type GlobalOptions } from './output.js';
 
 /** What `plan` reads from the parsed command line (yargs' types, see src/cli.ts). */
@@ -137,7 +137,7 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
       ...(made.changedWhileScanning ? [`${made.changedWhileScanning} files changed while scanning and were left out.`] : []),
       `Plan written to ${displayPath(output)} in ${seconds.toFixed(2)}s.`,
       `Digest: ${made.digest}`,
-      `Review it with: hashify show ${output}`,
+      `Review it with: hashify show ${shellWord(output)}`,
     ],
   );
   return summary;

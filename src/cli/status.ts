@@ -7,7 +7,7 @@ import { openPlan } from '../planfile/readPlan.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, readJournal, type JournalState } from '../journal/journal.js';
 import { isLocked, planLockPath } from '../apply/lock.js';
 import { Output, type GlobalOptions } from './output.js';
-import { decodePath, displayPath, encodePath, fsPath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath, fsPath, shellWord } from '../pathBytes.js';
 
 export interface StatusArgs extends GlobalOptions {
   plan: string;
@@ -52,10 +52,11 @@ export function runStatus(args: StatusArgs, out: Output): number {
     return { done: u.done, skipped: u.skipped, failed: u.failed, finished: u.done === plan.totals.ops };
   })();
   const result = { digest: plan.digest, ops: plan.totals.ops, done, skipped, failed, next: finished ? plan.totals.ops : next, finished, runs: state.runs, running, drifts, ...(undo ? { undo } : {}) };
+  const planWord = shellWord(args.plan);
   const lines = [
-    state.exists ? `Plan ${args.plan}: ${done} of ${plan.totals.ops} operations done, ${skipped} skipped, ${failed} failed (${state.runs} runs).` : `Plan ${args.plan} has not been applied yet (${plan.totals.ops} operations).`,
-    running ? 'An apply or undo of this plan is running now (it holds the plan lock).' : finished ? 'Finished.' : `Next operation: ${next}. Run \`hashify apply ${args.plan}\` to continue.`,
-    ...(undo ? [`Undo: ${undo.done} of ${plan.totals.ops} paths restored or never relinked, ${undo.skipped} left alone, ${undo.failed} failed${undo.finished ? ' (finished)' : `; run \`hashify undo ${args.plan}\` to retry the rest`}.`] : []),
+    state.exists ? `Plan ${planWord}: ${done} of ${plan.totals.ops} operations done, ${skipped} skipped, ${failed} failed (${state.runs} runs).` : `Plan ${planWord} has not been applied yet (${plan.totals.ops} operations).`,
+    running ? 'An apply or undo of this plan is running now (it holds the plan lock).' : finished ? 'Finished.' : `Next operation: ${next}. Run \`hashify apply ${planWord}\` to continue.`,
+    ...(undo ? [`Undo: ${undo.done} of ${plan.totals.ops} paths restored or never relinked, ${undo.skipped} left alone, ${undo.failed} failed${undo.finished ? ' (finished)' : `; run \`hashify undo ${planWord}\` to retry the rest`}.`] : []),
     ...[...state.reasons].slice(0, 20).map(([op, why]) => `  op ${op} ${displayPath(paths.get(op) ?? '')}: ${kind(op)}: ${why}`),
     ...(state.reasons.size > 20 ? [`  … and ${state.reasons.size - 20} more (see --json)`] : []),
   ];

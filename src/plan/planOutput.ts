@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
-import { displayPath, fsPath, resolveText as resolve } from '../pathBytes.js';
+import { displayPath, fsPath, resolveText as resolve, shellWord } from '../pathBytes.js';
 
 /** The file that lists the journals given with `apply --journal` for `planFile`. */
 export function journalsFileOf(planFile: string): string {
@@ -63,7 +63,7 @@ export function checkPlanOutput(output: string): string {
   const journals = journalsOf(abs);
   if (journals.length) {
     throw new HashifyError('PLAN_HAS_JOURNAL', `Refusing to write over ${displayPath(output)}: an apply of that plan left ${journals.map((j) => displayPath(j)).join(' and ')}, the only way to undo it`, {
-      hint: `write the new plan to another file; remove the journal(s) only once you will never need \`hashify undo ${output}\``,
+      hint: `write the new plan to another file; remove the journal(s) only once you will never need \`hashify undo ${shellWord(output)}\``,
     });
   }
   return abs;

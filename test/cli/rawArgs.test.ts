@@ -7,6 +7,7 @@
  * file and the journals beside it, stores, clone and switch operands, --exclude patterns.
  */
 import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashifyBytes } from '../helpers/cli.js';
@@ -152,4 +153,15 @@ test('--exclude with a byte that is not UTF-8 excludes that name, not every name
   const linked = fs.readFileSync(plan, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((rec) => rec.type === 'link');
   const names = linked.flatMap((rec) => [rec, rec.target]).map((p) => (p.path64 ? Buffer.from(p.path64, 'base64') : Buffer.from(p.path)).toString('latin1').replace(/.*\//, ''));
   expect(new Set(names)).toEqual(new Set(['\xffx', 'y']));
+});
+
+test('the command plan suggests names the plan when pasted into bash', () => {
+  const dir = at('t51');
+  twoDuplicates(sub(dir, 'a'), sub(dir, 'b'));
+  const plan = sub(dir, "\xff'.plan");
+  const r = hashifyBytes(['plan', sub(dir, 'a'), sub(dir, 'b'), '-o', plan, '--no-cache']);
+  expect(r.status).toBe(0);
+  const word = /Review it with: hashify show (.*)/.exec(r.stdout + r.stderr)![1];
+  expect(word).toBe(`$'${base}/t51/\\xff\\'.plan'`);
+  expect(execFileSync('bash', ['-c', `printf %s ${word}`])).toEqual(plan);
 });
