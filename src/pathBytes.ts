@@ -62,6 +62,14 @@ export function bytesOfText(text: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A path string for a JSON result: well-formed UTF-8, each byte that is not UTF-8 as U+FFFD
+ * (as every path string hashify printed before; a lone surrogate is refused by strict parsers).
+ */
+export function jsonText(text: string): string {
+  return ESCAPED.test(text) ? bytesOfText(text).toString('utf8') : text;
+}
+
 /** A path string as Node's fs must get it: itself, or its bytes when it holds a byte that is not UTF-8. */
 export function fsPath(text: string): string | Buffer {
   return ESCAPED.test(text) ? bytesOfText(text) : text;
@@ -73,7 +81,12 @@ export function fsPath(text: string): string | Buffer {
  */
 export function cwdText(): string {
   const cwd = process.cwd();
-  return cwd.includes('\ufffd') ? textOfBytes(readlinkSync('/proc/self/cwd', { encoding: 'buffer' })) : cwd;
+  if (!cwd.includes('\ufffd')) return cwd;
+  try {
+    return textOfBytes(readlinkSync('/proc/self/cwd', { encoding: 'buffer' }));
+  } catch {
+    return cwd; // no /proc: the lossy form, as Node gives it
+  }
 }
 
 /** path.resolve for textOfBytes' strings: a relative path is resolved against cwdText(). */

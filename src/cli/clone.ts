@@ -1,6 +1,6 @@
 /** `hashify clone SRC DST`: a copy of SRC in which store-backed files are links to their entries. */
 import { cloneTree } from '../clone/cloneTree.js';
-import { bytesOfText, displayPath } from '../pathBytes.js';
+import { displayPath, jsonText as json } from '../pathBytes.js';
 import { Output, formatBytes, formatSeconds, type GlobalOptions } from './output.js';
 
 export interface CloneArgs extends GlobalOptions {
@@ -17,8 +17,6 @@ export function runClone(args: CloneArgs, out: Output): number {
     onNoStore: (store) => out.warn(`no store at ${displayPath(store)}: every file is copied (name one with --store)`),
     onProgress: (p) => out.progress(`clone: ${p.entries} entries, ${p.linked} linked, ${p.copied} copied (${formatBytes(p.bytesCopied)})`),
   });
-  // JSON strings are UTF-8: a byte that is not becomes U+FFFD there (the text names it exactly).
-  const json = (p: string) => bytesOfText(p).toString();
   out.result(
     { src: json(r.src), dst: json(r.dst), entries: r.entries, linked: r.linked, copied: r.copied, bytesCopied: r.bytesCopied, seconds: r.seconds, hardlinked: r.hardlinked, atLinkLimit: r.atLinkLimit, mountPoints: r.mountPoints, store: r.store && json(r.store), sync: r.sync },
     () => [

@@ -164,4 +164,8 @@ test('the command plan suggests names the plan when pasted into bash', () => {
   const word = /Review it with: hashify show (.*)/.exec(r.stdout + r.stderr)![1];
   expect(word).toBe(`$'${base}/t51/\\xff\\'.plan'`);
   expect(execFileSync('bash', ['-c', `printf %s ${word}`])).toEqual(plan);
+  // --json: well-formed UTF-8 (U+FFFD for the byte), never a lone surrogate that strict parsers refuse.
+  const json = hashifyBytes(['plan', sub(dir, 'a'), sub(dir, 'b'), '-o', sub(dir, '\xfe.plan'), '--no-cache', '--json']);
+  expect(json.stdout).not.toMatch(/\\ud[c-f]/i);
+  expect(json.json().plan).toBe(`${base}/t51/\ufffd.plan`);
 });
