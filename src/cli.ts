@@ -22,6 +22,7 @@ import { commandExitCode } from './cli/commands.js';
 import { fastArgs } from './cli/fastArgs.js';
 import { Output, guardStreams } from './cli/output.js';
 import { catchEarlySignals } from './cli/earlySignals.js';
+import { rawArgv } from './cli/rawArgv.js';
 
 /**
  * Everything after `--` is an operand (a root, a plan file, a store), never an option. yargs
@@ -45,7 +46,7 @@ function usageFailure(args: string[], msg: string | undefined, err: Error | unde
 async function main(): Promise<void> {
   catchEarlySignals();
   guardStreams();
-  const argv = process.argv.slice(2); // what yargs' hideBin gives outside Electron
+  const argv = rawArgv(); // process.argv.slice(2) (yargs' hideBin), with each path's own bytes
   const fast = fastArgs(argv);
   if (fast) return fast.command.run(fast.argv);
   const args = operands(argv);

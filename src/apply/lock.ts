@@ -6,9 +6,10 @@
  * it releases the lock; a process that locked a file already removed (it opened the name
  * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, fstatSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
+import { bytesOfText, displayPath, fsPath } from '../pathBytes.js';
 
 export interface Lock {
   release(): void;
@@ -16,12 +17,16 @@ export interface Lock {
 
 const busy = (err: unknown) => errnoCode(err) === 'EWOULDBLOCK' || errnoCode(err) === 'EAGAIN';
 
-/** Takes the lock at `file` for `what` (used in the message), or throws LOCKED. */
-export function acquireLock(file: string, what: string): Lock {
+/** A lock file's path: its bytes (a string in src/pathBytes.ts' lossless form). */
+const bytesOf = (file: Buffer | string): Buffer => (typeof file === 'string' ? bytesOfText(file) : file);
+
+/** Takes the lock at `lockPath` for `what` (used in the message), or throws LOCKED. */
+export function acquireLock(lockPath: Buffer | string, what: string): Lock {
+  const file = bytesOf(lockPath);
   for (let attempt = 0; attempt < 10; attempt++) {
     let fd: number;
     try {
-      fd = linux().lockFile(Buffer.from(file));
+      fd = linux().lockFile(file);
     } catch (err) {
       if (busy(err)) {
         let pid = '';
@@ -30,11 +35,11 @@ export function acquireLock(file: string, what: string): Lock {
         } catch {
           /* gone meanwhile */
         }
-        throw new HashifyError('LOCKED', `${what} is locked by another running hashify (pid ${pid || '?'}, lock ${JSON.stringify(file)})`, {
+        throw new HashifyError('LOCKED', `${what} is locked by another running hashify (pid ${pid || '?'}, lock ${displayPath(file)})`, {
           hint: 'wait for it to finish; hashify never waits for a lock',
         });
       }
-      throw new HashifyError('IO', `Cannot create lock file ${JSON.stringify(file)}: ${(err as Error).message}`);
+      throw new HashifyError('IO', `Cannot create lock file ${displayPath(file)}: ${(err as Error).message}`);
     }
     const mine = fstatSync(fd);
     const named = lstatSync(file, { throwIfNoEntry: false });
@@ -60,13 +65,18 @@ export function acquireLock(file: string, what: string): Lock {
       },
     };
   }
-  throw new HashifyError('LOCKED', `${what} is locked (lock ${JSON.stringify(file)} keeps being replaced)`);
+  throw new HashifyError('LOCKED', `${what} is locked (lock ${displayPath(file)} keeps being replaced)`);
+}
+
+/** A plan's lock file: named after the plan's real path, so that the plan reached through a symlink meets the same lock. */
+export function planLockPath(planFile: string): Buffer {
+  return Buffer.concat([realpathSync.native(fsPath(planFile), { encoding: 'buffer' }), Buffer.from('.lock')]);
 }
 
 /** True while another process holds the lock at `file` (status: "an apply is running"). */
-export function isLocked(file: string): boolean {
+export function isLocked(file: Buffer | string): boolean {
   try {
-    closeSync(linux().lockFile(Buffer.from(file), true));
+    closeSync(linux().lockFile(bytesOf(file), true));
     return false;
   } catch (err) {
     return busy(err);

@@ -7,9 +7,9 @@ import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import { decodePath, dirnameBytes, joinPath } from '../pathBytes.js';
+import { decodePath, dirnameBytes, displayPath, fsPath, joinPath, shellWord } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
-import { acquireLock, type Lock } from '../apply/lock.js';
+import { acquireLock, planLockPath, type Lock } from '../apply/lock.js';
 import { applyPlan, openForApply } from '../apply/applyPlan.js';
 import { executorRoots } from '../apply/compileSteps.js';
 import { mkdirs } from '../apply/mkdirs.js';
@@ -42,7 +42,7 @@ function checkStorePath(store: Buffer): void {
     }
     const real = st.isSymbolicLink() ? undefined : realpathSync.native(p, { encoding: 'buffer' });
     if (!real?.equals(p)) {
-      throw new HashifyError('IO', `Store ${JSON.stringify(store.toString())} is not where the plan put it: ${JSON.stringify(p.toString())} is or passes through a symlink now; refused`, {
+      throw new HashifyError('IO', `Store ${displayPath(store)} is not where the plan put it: ${displayPath(p)} is or passes through a symlink now; refused`, {
         hint: 'put the store directory back, or make a new plan',
       });
     }
@@ -56,8 +56,8 @@ function checkStorePath(store: Buffer): void {
  */
 function refuseAfterUndo(journalFile: string): void {
   const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
-  if (!existsSync(undoFile)) return;
-  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${JSON.stringify(undoFile)}): applying it again is refused`, {
+  if (!existsSync(fsPath(undoFile))) return;
+  throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${displayPath(undoFile)}): applying it again is refused`, {
     hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',
   });
 }
@@ -74,14 +74,13 @@ export function digestLockFile(digest: string): string {
 
 /** Locks for a run over `plan`: the plan file's own, its digest's, then its store's. */
 export function lockPlan(planFile: string, digest: string, store: Buffer | null): Lock[] {
-  // Named after the plan's real path: the same plan reached through a symlink meets the same lock.
-  const locks = [acquireLock(`${realpathSync.native(planFile)}.lock`, `Plan ${JSON.stringify(planFile)}`)];
+  const locks = [acquireLock(planLockPath(planFile), `Plan ${displayPath(planFile)}`)];
   try {
-    locks.push(acquireLock(digestLockFile(digest), `Plan ${digest} (another copy of ${JSON.stringify(planFile)})`));
+    locks.push(acquireLock(digestLockFile(digest), `Plan ${digest} (another copy of ${displayPath(planFile)})`));
     if (store) {
       checkStorePath(store);
       mkdirs(store);
-      locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`));
+      locks.push(acquireLock(joinPath(store, Buffer.from('.hashify.lock')), `Store ${displayPath(store)}`));
       ensureStoreMarkerAt(store); // a new store gets its layout marker; another layout is refused (exit 2)
     }
   } catch (err) {
@@ -114,7 +113,7 @@ function checkFreeSpace(plan: OpenPlan): void {
   // root may use the blocks reserved for it, and hashify runs as root over guests.
   const free = (process.getuid?.() === 0 ? fs.bfree : fs.bavail) * fs.bsize;
   if (free < largest) {
-    throw new HashifyError('IO', `Not enough free space (ENOSPC) for the store entries of this plan at ${JSON.stringify(store.toString())}: ${free} bytes free, the largest entry needs ${largest}`, {
+    throw new HashifyError('IO', `Not enough free space (ENOSPC) for the store entries of this plan at ${displayPath(store)}: ${free} bytes free, the largest entry needs ${largest}`, {
       hint: 'free some space (or make the plan with --adopt), then run apply again',
     });
   }
@@ -184,10 +183,10 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
         (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops} operations, in ${secs.toFixed(2)}s` +
         (counts.resumedAt ? ` (resumed: ${counts.resumedAt} were finished before this run)` : ''),
       `Saved ${formatBytes(counts.bytesSaved)} (${counts.inodesFreed} inodes freed); ${counts.applied + counts.alreadyDone} paths now share ${plan.totals.groups} inodes.`,
-      ...(counts.skipped ? [`Skipped operations stay skipped; a new plan picks those files up. \`hashify status ${args.plan}\` lists why.`] : []),
-      ...(counts.failed ? [`Failed operations are retried when you run \`hashify apply ${args.plan}\` again (after fixing the cause).`] : []),
+      ...(counts.skipped ? [`Skipped operations stay skipped; a new plan picks those files up. \`hashify status ${shellWord(args.plan)}\` lists why.`] : []),
+      ...(counts.failed ? [`Failed operations are retried when you run \`hashify apply ${shellWord(args.plan)}\` again (after fixing the cause).`] : []),
     ]);
-    return runExitCode(counts, out, `hashify apply ${args.plan}`);
+    return runExitCode(counts, out, `hashify apply ${shellWord(args.plan)}`);
   } finally {
     signals?.release();
     locks.reverse().forEach((l) => l.release());

@@ -7,9 +7,8 @@
  */
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { EXIT } from '../errors.js';
-import { joinPath } from '../pathBytes.js';
+import { absoluteBytes, joinPath } from '../pathBytes.js';
 import { openStore } from '../store/marker.js';
 import { checkStore } from '../fsck/checkStore.js';
 import { planPaths } from '../fsck/planPaths.js';
@@ -22,7 +21,7 @@ export interface FsckArgs extends GlobalOptions {
 }
 
 export async function runFsck(args: FsckArgs, out: Output): Promise<number> {
-  const store = Buffer.from(resolve(args.store));
+  const store = absoluteBytes(args.store);
   const shared = args.plan ? planPaths(args.plan) : undefined; // a bad plan is refused before the work
   const fd = openStore(store);
   let check;

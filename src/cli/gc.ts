@@ -1,7 +1,6 @@
 /** `hashify gc STORE`: removes store entries no file uses (link count 1), under the store lock. */
 import { closeSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { joinPath } from '../pathBytes.js';
+import { absoluteBytes, displayPath, joinPath, shellWord } from '../pathBytes.js';
 import { acquireLock } from '../apply/lock.js';
 import { openStore } from '../store/marker.js';
 import { collectGarbage } from '../gc/collectGarbage.js';
@@ -13,14 +12,14 @@ export interface GcArgs extends GlobalOptions {
 }
 
 export function runGc(args: GcArgs, out: Output): number {
-  const store = Buffer.from(resolve(args.store));
+  const store = absoluteBytes(args.store);
   // Refuses (exit 2) anything but a store of this layout, and a store that is a symlink.
   const fd = openStore(store);
   try {
-    const lock = acquireLock(joinPath(store, Buffer.from('.hashify.lock')).toString(), `Store ${JSON.stringify(store.toString())}`);
+    const lock = acquireLock(joinPath(store, Buffer.from('.hashify.lock')), `Store ${displayPath(store)}`);
     try {
       const result = collectGarbage(fd, args.dryRun, (rel) => {
-        if (!args.json && !args.quiet) process.stdout.write(joinPath(store, rel).toString() + '\n');
+        if (!args.json && !args.quiet) process.stdout.write(Buffer.concat([joinPath(store, rel), Buffer.from('\n')])); // the name's own bytes
       });
       if (args.json) {
         process.stdout.write(
@@ -39,7 +38,7 @@ export function runGc(args: GcArgs, out: Output): number {
       out.info(
         `${verb} ${result.removed.length} unused store entries (${formatBytes(result.bytesAllocated)} on disk, ${formatBytes(result.bytes)} apparent) and ${result.directories} empty shard directories; ${result.kept} in use.`,
       );
-      if (result.foreign.length) out.warn(`${result.foreign.length} things in the store are not entries and were left alone (symlinks are never followed): see \`hashify fsck ${args.store}\``);
+      if (result.foreign.length) out.warn(`${result.foreign.length} things in the store are not entries and were left alone (symlinks are never followed): see \`hashify fsck ${shellWord(args.store)}\``);
       return 0;
     } finally {
       lock.release();

@@ -13,7 +13,7 @@ import { checkPlanOutput } from '../plan/planOutput.js';
 import { makePlan } from '../plan/makePlan.js';
 import { spaceText } from '../plan/spaceFigures.js';
 import type { Algorithm, LinkMode } from '../planfile/records.js';
-import { displayPath } from '../pathBytes.js';
+import { displayPath, jsonText, shellWord } from '../pathBytes.js';
 import { Output, formatBytes, formatProgress, type GlobalOptions } from './output.js';
 import { dropEarlySignals } from './earlySignals.js';
 
@@ -132,14 +132,14 @@ export async function runPlan(args: PlanArgs, out: Output): Promise<PlanSummary>
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary: PlanSummary = { digest: made.digest, files: made.files, groups: made.groups, ops: made.ops, bytesReclaimable: Number(made.bytesReclaimable), bytesApparent: Number(made.bytesApparent) };
   out.result(
-    { ...summary, storeEntries: made.storeEntries, bytesRead: made.bytesRead, cacheHits: made.cacheHits, seconds: Number(seconds.toFixed(3)), plan: output },
+    { ...summary, storeEntries: made.storeEntries, bytesRead: made.bytesRead, cacheHits: made.cacheHits, seconds: Number(seconds.toFixed(3)), plan: jsonText(output) },
     () => [
       `Scanned ${made.files} files (${formatBytes(made.bytesScanned)}) in ${roots.length} root(s); read ${formatBytes(made.bytesRead)} to hash ${made.filesHashed} files (${made.cacheHits} from the cache).`,
       `Planned ${made.ops} links in ${made.groups} groups${store ? `, ${made.storeEntries} store entries in ${displayPath(store)}` : ''}: ${spaceText(made.space, made.bytesApparent, formatBytes)} reclaimable.`,
       ...(made.changedWhileScanning ? [`${made.changedWhileScanning} files changed while scanning and were left out.`] : []),
       `Plan written to ${displayPath(output)} in ${seconds.toFixed(2)}s.`,
       `Digest: ${made.digest}`,
-      `Review it with: hashify show ${output}`,
+      `Review it with: hashify show ${shellWord(output)}`,
     ],
   );
   return summary;

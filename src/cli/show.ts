@@ -6,7 +6,7 @@
  */
 import { openPlan } from '../planfile/readPlan.js';
 import { spaceText } from '../plan/spaceFigures.js';
-import { decodePath, displayPath, encodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath, shellWord } from '../pathBytes.js';
 import type { LinkRecord, PlanRecord, StoreRecord } from '../planfile/records.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
 
@@ -158,7 +158,7 @@ export function runShow(args: ShowArgs, out: Output): number {
         }
         yield '';
         yield `Digest: ${digest}`;
-        yield `Approve and apply exactly this plan with: hashify apply ${plan.file} --expect ${digest}`;
+        yield `Approve and apply exactly this plan with: hashify apply ${shellWord(plan.file)} --expect ${digest}`;
       },
     );
     return 0;

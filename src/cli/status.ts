@@ -2,12 +2,12 @@
  * `hashify status PLAN`: the progress of the plan's apply, read from its journal; whether an
  * apply or undo holds the plan's lock right now; and how far its undo got, if one ran.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { openPlan } from '../planfile/readPlan.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, readJournal, type JournalState } from '../journal/journal.js';
-import { isLocked } from '../apply/lock.js';
+import { isLocked, planLockPath } from '../apply/lock.js';
 import { Output, type GlobalOptions } from './output.js';
-import { decodePath, displayPath, encodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath, fsPath, shellWord } from '../pathBytes.js';
 
 export interface StatusArgs extends GlobalOptions {
   plan: string;
@@ -45,19 +45,20 @@ export function runStatus(args: StatusArgs, out: Output): number {
   const finished = state.exists && tallied.next < 0; // a plan without operations too is finished only by its apply
   const kind = (op: number) => (state.status[op] === OP_SKIPPED ? 'skipped' : 'failed');
   const drifts = [...state.reasons].filter(([op]) => state.status[op] === OP_SKIPPED || state.status[op] === OP_FAILED).map(([op, reason]) => ({ op, status: kind(op), ...encodePath(paths.get(op) ?? Buffer.alloc(0)), reason }));
-  const running = isLocked(`${realpathSync.native(args.plan)}.lock`);
+  const running = isLocked(planLockPath(args.plan));
   const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
-  const undoState = existsSync(undoFile) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
+  const undoState = existsSync(fsPath(undoFile)) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
   const undo = undoState && (() => {
     const u = tally(undoState);
     // An undo skip is never final: a path not restored is retried by the next undo.
     return { done: u.done, skipped: u.skipped, failed: u.failed, finished: u.done === plan.totals.ops };
   })();
   const result = { digest: plan.digest, ops: plan.totals.ops, done, skipped, failed, next, finished, runs: state.runs, running, drifts, ...(undo ? { undo } : {}) };
+  const planWord = shellWord(args.plan);
   const lines = [
-    state.exists ? `Plan ${args.plan}: ${done} of ${plan.totals.ops} operations done, ${skipped} skipped, ${failed} failed (${state.runs} runs).` : `Plan ${args.plan} has not been applied yet (${plan.totals.ops} operations).`,
-    running ? 'An apply or undo of this plan is running now (it holds the plan lock).' : finished ? 'Finished.' : `Next operation: ${next}. Run \`hashify apply ${args.plan}\` to continue.`,
-    ...(undo ? [`Undo: ${undo.done} of ${plan.totals.ops} paths restored or never relinked, ${undo.skipped} left alone, ${undo.failed} failed${undo.finished ? ' (finished)' : `; run \`hashify undo ${args.plan}\` to retry the rest`}.`] : []),
+    state.exists ? `Plan ${planWord}: ${done} of ${plan.totals.ops} operations done, ${skipped} skipped, ${failed} failed (${state.runs} runs).` : `Plan ${planWord} has not been applied yet (${plan.totals.ops} operations).`,
+    running ? 'An apply or undo of this plan is running now (it holds the plan lock).' : finished ? 'Finished.' : `Next operation: ${next}. Run \`hashify apply ${planWord}\` to continue.`,
+    ...(undo ? [`Undo: ${undo.done} of ${plan.totals.ops} paths restored or never relinked, ${undo.skipped} left alone, ${undo.failed} failed${undo.finished ? ' (finished)' : `; run \`hashify undo ${planWord}\` to retry the rest`}.`] : []),
     ...[...state.reasons].slice(0, 20).map(([op, why]) => `  op ${op} ${displayPath(paths.get(op) ?? '')}: ${kind(op)}: ${why}`),
     ...(state.reasons.size > 20 ? [`  … and ${state.reasons.size - 20} more (see --json)`] : []),
   ];

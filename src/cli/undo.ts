@@ -1,6 +1,6 @@
 /** `hashify undo PLAN`: give every path the plan's apply relinked its own inode again. */
 import { openPlan } from '../planfile/readPlan.js';
-import { decodePath, displayPath, encodePath } from '../pathBytes.js';
+import { decodePath, displayPath, encodePath, shellWord, textOfBytes } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
 import { undoPlan } from '../undo/undoPlan.js';
 import { lockPlan, openExecutor } from './apply.js';
@@ -79,10 +79,10 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
         `${counts.applied} paths restored to their own inode, ${counts.alreadyDone} already independent, ${counts.skipped} left alone (changed since apply), ${counts.failed} failed` +
           (notReached ? `, ${notReached} not reached` : '') + ` — of ${counts.ops}.`,
         ...(removed.length ? [`Removed ${removed.length} store ${removed.length === 1 ? 'entry' : 'entries'} this plan made:`, ...removed.map((p) => `  ${displayPath(p)}`)] : []),
-        ...(plan.header.store ? [`Entries that other plans made and no file uses any more are removed by \`hashify gc ${decodePath(plan.header.store).toString()}\`.`] : []),
+        ...(plan.header.store ? [`Entries that other plans made and no file uses any more are removed by \`hashify gc ${shellWord(textOfBytes(decodePath(plan.header.store)))}\`.`] : []),
       ],
     );
-    return runExitCode(counts, out, `hashify undo ${args.plan}`);
+    return runExitCode(counts, out, `hashify undo ${shellWord(args.plan)}`);
   } finally {
     signals?.release();
     locks.reverse().forEach((l) => l.release());

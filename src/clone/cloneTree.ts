@@ -11,10 +11,9 @@
  * - another clone to the same DST is running: it holds the temp tree's lock; this one exits 4.
  */
 import { closeSync, fsyncSync, fstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux, type CloneProgress } from '../native/addon.js';
-import { joinPath, displayPath } from '../pathBytes.js';
+import { absoluteBytes, displayPath, joinPath, textOfBytes } from '../pathBytes.js';
 import { isWithin } from './defaultStore.js';
 import { openParent } from './openParent.js';
 import { openCloneStore } from './storeInodes.js';
@@ -62,14 +61,14 @@ function withoutAtime(fd: number): number {
 }
 
 function openSrc(src: string): { fd: number; path: Buffer } {
-  const abs = Buffer.from(resolve(src));
+  const abs = absoluteBytes(src);
   try {
     const fd = withoutAtime(linux().openRoot(abs));
     return { fd, path: realpathSync.native(abs, { encoding: 'buffer' }) };
   } catch (err) {
     const code = errnoCode(err);
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' || code === 'ELOOP' ? 'is not a directory' : `cannot be opened (${code})`;
-    throw new HashifyError('USAGE', `Clone source ${JSON.stringify(src)} ${why}`);
+    throw new HashifyError('USAGE', `Clone source ${displayPath(src)} ${why}`);
   }
 }
 
@@ -149,7 +148,7 @@ export function cloneTree(opts: CloneOptions): CloneResult {
       fsyncSync(dst.fd);
       phase('renamed into place');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      return { ...progress, src: src.path.toString(), dst: dst.path.toString(), store: store.path?.toString() ?? null, seconds, sync };
+      return { ...progress, src: textOfBytes(src.path), dst: textOfBytes(dst.path), store: store.path ? textOfBytes(store.path) : null, seconds, sync };
     } finally {
       if (!finished) {
         try {

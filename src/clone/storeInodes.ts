@@ -5,9 +5,9 @@
  * (storePath.ts) are kept. One fstatat per file: listing a store of 5,000 entries costs milliseconds.
  */
 import { closeSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
+import { absoluteBytes } from '../pathBytes.js';
 import { openStore } from '../store/marker.js';
 import { ENTRY_NAME, HEX_LENGTH, SHARD_NAME, isStoreAlgorithm } from '../store/storePath.js';
 import { defaultStore } from './defaultStore.js';
@@ -78,7 +78,7 @@ function onlyEntries(files: CloneStore['entries']): CloneStore['entries'] {
  */
 export function openCloneStore(store: string | undefined, src: Buffer, dst: Buffer, onNoStore?: (path: Buffer) => void): CloneStore {
   let path: Buffer;
-  if (store !== undefined) path = Buffer.from(resolve(store));
+  if (store !== undefined) path = absoluteBytes(store);
   else {
     path = defaultStore([src, dst]);
     try {

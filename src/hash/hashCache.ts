@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import type * as msgpackrType from 'msgpackr';
 import { HashifyError, errnoCode } from '../errors.js';
+import { displayPath, fsPath } from '../pathBytes.js';
 
 // msgpackr costs ~30 ms of CPU to load; a cache this code wrote is read without it (ownRecords).
 const require = createRequire(import.meta.url);
@@ -72,14 +73,14 @@ export class HashCache {
     let records: Buffer<ArrayBufferLike> = Buffer.alloc(0);
     let data: Buffer | undefined;
     try {
-      const st = lstatSync(file);
+      const st = lstatSync(fsPath(file));
       if (!st.isFile()) throw foreign(file, 'it is not a regular file');
-      data = readFileSync(file);
+      data = readFileSync(fsPath(file));
     } catch (err) {
       if (err instanceof HashifyError) throw err;
       if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw foreign(file, (err as Error).message);
-      if (!isDefault && !lstatSync(dirname(file), { throwIfNoEntry: false })?.isDirectory()) {
-        throw new HashifyError('USAGE', `Cannot use the hash cache ${JSON.stringify(file)}: the directory ${JSON.stringify(dirname(file))} does not exist`, { hint: 'create it, or name another --cache FILE' });
+      if (!isDefault && !lstatSync(fsPath(dirname(file)), { throwIfNoEntry: false })?.isDirectory()) {
+        throw new HashifyError('USAGE', `Cannot use the hash cache ${displayPath(file)}: the directory ${displayPath(dirname(file))} does not exist`, { hint: 'create it, or name another --cache FILE' });
       }
     }
     if (data) {
@@ -90,10 +91,10 @@ export class HashCache {
           // A view of the file's bytes (msgpackr does not copy): the constructor's aligned copy is the only one.
           records = Buffer.from(env.records.buffer, env.records.byteOffset, env.records.length);
         } else {
-          warn(`Ignoring hash cache ${JSON.stringify(file)}: not a hashify cache of version ${VERSION}; it will be replaced`);
+          warn(`Ignoring hash cache ${displayPath(file)}: not a hashify cache of version ${VERSION}; it will be replaced`);
         }
       } catch (err) {
-        warn(`Ignoring damaged hash cache ${JSON.stringify(file)}: ${(err as Error).message}; it will be replaced`);
+        warn(`Ignoring damaged hash cache ${displayPath(file)}: ${(err as Error).message}; it will be replaced`);
       }
     }
     return new HashCache(file, records, isDefault);
@@ -193,10 +194,10 @@ export class HashCache {
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       // Someone may have put their own file there since load: never replace it.
-      const now = lstatSync(this.file, { throwIfNoEntry: false });
-      if (now && (!now.isFile() || !looksLikeCache(readHead(this.file)))) throw new Error('the file there is not a hashify cache any more; left as it is');
-      if (this.makeDirs) mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      const fd = openSync(tmp, 'w', 0o600);
+      const now = lstatSync(fsPath(this.file), { throwIfNoEntry: false });
+      if (now && (!now.isFile() || !looksLikeCache(readHead(fsPath(this.file))))) throw new Error('the file there is not a hashify cache any more; left as it is');
+      if (this.makeDirs) mkdirSync(fsPath(dirname(this.file)), { recursive: true, mode: 0o700 });
+      const fd = openSync(fsPath(tmp), 'w', 0o600);
       try {
         writeSync(fd, envelopeHead(records.length));
         writeSync(fd, records);
@@ -204,14 +205,14 @@ export class HashCache {
       } finally {
         closeSync(fd);
       }
-      renameSync(tmp, this.file);
+      renameSync(fsPath(tmp), fsPath(this.file));
     } catch (err) {
       try {
-        unlinkSync(tmp);
+        unlinkSync(fsPath(tmp));
       } catch {
         /* never made, or renamed */
       }
-      warn(`Cannot save the hash cache ${JSON.stringify(this.file)}: ${(err as Error).message}`);
+      warn(`Cannot save the hash cache ${displayPath(this.file)}: ${(err as Error).message}`);
     }
   }
 }
@@ -269,7 +270,7 @@ class Records {
 }
 
 function foreign(file: string, why: string): HashifyError {
-  return new HashifyError('CACHE_FOREIGN', `Refusing to use ${JSON.stringify(file)} as the hash cache: ${why}, and it would be overwritten`, {
+  return new HashifyError('CACHE_FOREIGN', `Refusing to use ${displayPath(file)} as the hash cache: ${why}, and it would be overwritten`, {
     hint: 'name another --cache FILE, or use --no-cache',
   });
 }
@@ -280,7 +281,7 @@ function looksLikeCache(head: Buffer): boolean {
   return head.subarray(0, 64).includes(MAGIC);
 }
 
-function readHead(file: string): Buffer {
+function readHead(file: string | Buffer): Buffer {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(64);

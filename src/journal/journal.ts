@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { HashifyError, errnoCode } from '../errors.js';
+import { displayPath, fsPath } from '../pathBytes.js';
 import { decodeFrames, encodeFrame } from './frame.js';
 
 export const JOURNAL_VERSION = 1;
@@ -42,7 +43,7 @@ export interface JournalState {
 }
 
 function foreign(file: string, why: string): HashifyError {
-  return new HashifyError('JOURNAL_FOREIGN', `Journal ${JSON.stringify(file)} ${why}`, {
+  return new HashifyError('JOURNAL_FOREIGN', `Journal ${displayPath(file)} ${why}`, {
     hint: 'each plan has its own journal; pass --journal to name another file, or remove it if it belongs to nothing',
   });
 }
@@ -52,10 +53,10 @@ export function readJournal(file: string, planDigest: string, kind: JournalKind,
   const state = { status: new Uint8Array(ops), reasons: new Map<number, string>(), retargets: new Map<number, { op: number; path: Buffer }>(), entries: new Map<number, { dev: string; ino: string }>(), exists: false, runs: 0, valid: 0 };
   let buf: Buffer;
   try {
-    buf = readFileSync(file);
+    buf = readFileSync(fsPath(file));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return state;
-    throw new HashifyError('IO', `Cannot read journal ${JSON.stringify(file)}: ${(err as Error).message}`);
+    throw new HashifyError('IO', `Cannot read journal ${displayPath(file)}: ${(err as Error).message}`);
   }
   state.exists = true;
   const { records, valid } = decodeFrames(buf);
@@ -90,9 +91,9 @@ export class JournalWriter {
 
   constructor(readonly file: string, planDigest: string, kind: JournalKind, validLength: number, exists: boolean) {
     try {
-      this.fd = openSync(file, exists ? 'r+' : 'wx', 0o644);
+      this.fd = openSync(fsPath(file), exists ? 'r+' : 'wx', 0o644);
     } catch (err) {
-      throw new HashifyError('IO', `Cannot open journal ${JSON.stringify(file)}: ${(err as Error).message}`);
+      throw new HashifyError('IO', `Cannot open journal ${displayPath(file)}: ${(err as Error).message}`);
     }
     if (exists) ftruncateSync(this.fd, validLength);
     this.position = exists ? validLength : 0;
@@ -120,7 +121,7 @@ export class JournalWriter {
     } catch (err) {
       // ENOSPC, EROFS, EIO…: name the journal. A partly written frame is a torn tail that the
       // next run cuts off; what it described is re-checked against the filesystem.
-      throw new HashifyError('IO', `Cannot write journal ${JSON.stringify(this.file)}: ${(err as Error).message}`, {
+      throw new HashifyError('IO', `Cannot write journal ${displayPath(this.file)}: ${(err as Error).message}`, {
         hint: 'fix the cause (free space, a writable filesystem), then run the same command again: it resumes',
         cause: err,
       });

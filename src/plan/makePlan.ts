@@ -12,7 +12,7 @@ import { statSync, statfsSync } from 'node:fs';
 import { storeLookup } from '../store/storeEntries.js';
 import { PlanWriter } from '../planfile/writePlan.js';
 import { PLAN_KIND, PLAN_VERSION, type Algorithm, type HeaderRecord, type LinkMode, type MatchOptions, type SpaceRecord } from '../planfile/records.js';
-import { encodePath } from '../pathBytes.js';
+import { bytesOfText, encodePath } from '../pathBytes.js';
 import { VERSION } from '../version.js';
 import { newCounters, planContent } from './assemblePlan.js';
 import { SpaceFigures } from './spaceFigures.js';
@@ -89,7 +89,7 @@ export async function makePlan(req: PlanRequest, events: PlanEvents = {}, signal
     ...(req.adopt && req.store ? { adopt: true } : {}),
   };
   // The plan and the files beside it are hashify's, also when they lie inside a root.
-  const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => Buffer.from(req.output + ext));
+  const skip: Buffer[] = ['', '.journal', '.undo.journal', '.journals', '.lock'].map((ext) => bytesOfText(req.output + ext));
   if (req.store) skip.push(req.store);
 
   // Scan and hash on every core (libuv's pool, `threads` requests at a time).

@@ -6,9 +6,9 @@
  * so that plan sees it too.
  */
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
-import { displayPath } from '../pathBytes.js';
+import { displayPath, fsPath, resolveText as resolve, shellWord } from '../pathBytes.js';
 
 /** The file that lists the journals given with `apply --journal` for `planFile`. */
 export function journalsFileOf(planFile: string): string {
@@ -20,7 +20,7 @@ export function recordJournal(planFile: string, journal: string): void {
   const abs = resolve(journal);
   if (abs === `${resolve(planFile)}.journal`) return;
   if (journalsOf(planFile).includes(abs)) return;
-  appendFileSync(journalsFileOf(planFile), JSON.stringify(abs) + '\n', { mode: 0o644 });
+  appendFileSync(fsPath(journalsFileOf(planFile)), JSON.stringify(abs) + '\n', { mode: 0o644 });
 }
 
 /** Every journal of `planFile` that exists now: the default ones and those recorded. */
@@ -28,7 +28,7 @@ export function journalsOf(planFile: string): string[] {
   const abs = resolve(planFile);
   let recorded: string[] = [];
   try {
-    recorded = readFileSync(journalsFileOf(planFile), 'utf8')
+    recorded = readFileSync(fsPath(journalsFileOf(planFile)), 'utf8')
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => {
@@ -43,7 +43,7 @@ export function journalsOf(planFile: string): string[] {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
   const all = [`${abs}.journal`, `${abs}.undo.journal`, ...recorded, ...recorded.map((j) => `${j.replace(/\.journal$/, '')}.undo.journal`)];
-  return [...new Set(all)].filter((j) => existsSync(j));
+  return [...new Set(all)].filter((j) => existsSync(fsPath(j)));
 }
 
 /**
@@ -57,13 +57,13 @@ export function checkPlanOutput(output: string): string {
   }
   const abs = resolve(output);
   const dir = dirname(abs);
-  const dst = statSync(dir, { throwIfNoEntry: false });
+  const dst = statSync(fsPath(dir), { throwIfNoEntry: false });
   if (!dst?.isDirectory()) throw new HashifyError('USAGE', `Cannot write the plan ${displayPath(output)}: the directory ${displayPath(dir)} ${dst ? 'is not a directory' : 'does not exist'}`);
-  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new HashifyError('USAGE', `Cannot write the plan ${displayPath(output)}: it is a directory`);
+  if (statSync(fsPath(abs), { throwIfNoEntry: false })?.isDirectory()) throw new HashifyError('USAGE', `Cannot write the plan ${displayPath(output)}: it is a directory`);
   const journals = journalsOf(abs);
   if (journals.length) {
     throw new HashifyError('PLAN_HAS_JOURNAL', `Refusing to write over ${displayPath(output)}: an apply of that plan left ${journals.map((j) => displayPath(j)).join(' and ')}, the only way to undo it`, {
-      hint: `write the new plan to another file; remove the journal(s) only once you will never need \`hashify undo ${output}\``,
+      hint: `write the new plan to another file; remove the journal(s) only once you will never need \`hashify undo ${shellWord(output)}\``,
     });
   }
   return abs;

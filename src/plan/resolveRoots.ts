@@ -4,9 +4,8 @@
  * it, and every root on one filesystem with the store, since links cannot cross them.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
-import { dirnameBytes, displayPath, isWithin, joinPath } from '../pathBytes.js';
+import { absoluteBytes, dirnameBytes, displayPath, isWithin, joinPath } from '../pathBytes.js';
 import type { LinkMode } from '../planfile/records.js';
 import { describeFilesystem, deviceOf, filesystemOf, type Filesystem } from './filesystemOf.js';
 import { whyCannotClone } from './canClone.js';
@@ -40,7 +39,7 @@ function commonAncestor(roots: Buffer[]): Buffer {
 function canonicalRoot(root: string): Buffer {
   let real: Buffer;
   try {
-    real = realpathSync.native(resolve(root), { encoding: 'buffer' });
+    real = realpathSync.native(absoluteBytes(root), { encoding: 'buffer' });
   } catch (err) {
     throw new HashifyError('USAGE', `Cannot scan root ${displayPath(root)}: ${errnoCode(err) === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
   }
@@ -51,10 +50,10 @@ function canonicalRoot(root: string): Buffer {
 function chooseStore(request: RootsRequest, roots: Buffer[]): Buffer {
   let store: Buffer;
   if (request.store !== undefined) {
-    const abs = Buffer.from(resolve(request.store));
+    const abs = absoluteBytes(request.store);
     let parent: Buffer;
     try {
-      parent = realpathSync.native(dirname(abs.toString()), { encoding: 'buffer' });
+      parent = realpathSync.native(dirnameBytes(abs), { encoding: 'buffer' });
     } catch {
       throw new HashifyError('USAGE', `The parent directory of store ${displayPath(request.store)} does not exist`);
     }

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { HashifyError, errnoCode } from '../errors.js';
 import { schemaError } from './schema.js';
-import { isUtf8 } from '../pathBytes.js';
+import { displayPath, fsPath, isUtf8 } from '../pathBytes.js';
 import { PlanChecker, PlanRuleError, type PlanTotals } from './checkPlan.js';
 import { trailerJson, type HeaderRecord, type PlanRecord, type TrailerRecord } from './records.js';
 import { integrityOf } from '../integrity.js';
@@ -28,7 +28,7 @@ export interface OpenPlan {
 }
 
 function invalid(file: string, line: number, message: string): HashifyError {
-  return new HashifyError('PLAN_INVALID', `Plan ${JSON.stringify(file)} is invalid at line ${line}: ${message}`, {
+  return new HashifyError('PLAN_INVALID', `Plan ${displayPath(file)} is invalid at line ${line}: ${message}`, {
     hint: 'make a new plan with `hashify plan`; a plan must not be edited by hand',
   });
 }
@@ -105,14 +105,14 @@ function parse(text: string, line: number): PlanRecord {
 export function openPlan(file: string, options: { expect?: string; onRecord?: (rec: PlanRecord, path: Buffer | undefined) => void } = {}): OpenPlan {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(fsPath(file), 'r');
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOENT') throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} does not exist`);
-    throw new HashifyError('PLAN_MISSING', `Cannot open plan ${JSON.stringify(file)}: ${(err as Error).message}`);
+    if (code === 'ENOENT') throw new HashifyError('PLAN_MISSING', `Plan ${displayPath(file)} does not exist`);
+    throw new HashifyError('PLAN_MISSING', `Cannot open plan ${displayPath(file)}: ${(err as Error).message}`);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new HashifyError('PLAN_MISSING', `Plan ${JSON.stringify(file)} is not a regular file`);
+    if (!fstatSync(fd).isFile()) throw new HashifyError('PLAN_MISSING', `Plan ${displayPath(file)} is not a regular file`);
     const checker = new PlanChecker();
     const linesHash = createHash('sha256');
     const chunkDigests: string[] = [];
@@ -143,7 +143,7 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
     // Every byte went through linesHash (the last line ended with its newline): the file's digest, without a second pass.
     const digest = integrityOf('sha256', linesHash.digest());
     if (options.expect !== undefined && options.expect !== digest) {
-      throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${JSON.stringify(file)} has digest ${digest}, not the expected ${options.expect}`, {
+      throw new HashifyError('PLAN_DIGEST_MISMATCH', `Plan ${displayPath(file)} has digest ${digest}, not the expected ${options.expect}`, {
         hint: 'the plan changed since it was approved: review it again with `hashify show`',
       });
     }
@@ -157,7 +157,7 @@ export function openPlan(file: string, options: { expect?: string; onRecord?: (r
       *records() {
         for (const { text, line } of lines(fd, (i, bytes) => {
           if (createHash('sha256').update(bytes).digest('base64') !== chunkDigests[i]) {
-            throw new HashifyError('PLAN_INVALID', `Plan ${JSON.stringify(file)} changed while it was being applied`);
+            throw new HashifyError('PLAN_INVALID', `Plan ${displayPath(file)} changed while it was being applied`);
           }
         })) {
           // These bytes are the validated ones (chunk digests above): parsing is enough.

@@ -10,6 +10,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
+import { displayPath, fsPath } from '../pathBytes.js';
 import { trailerJson, type BodyRecord, type HeaderRecord, type StoreRecord, type TargetRecord, type TrailerRecord } from './records.js';
 import { linkRecord, type PlanInode, type PlanSink } from '../plan/assemblePlan.js';
 import { LinkEncoder } from './linkEncoder.js';
@@ -41,9 +42,9 @@ export class PlanWriter implements PlanSink {
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
     try {
-      this.fd = openSync(this.tmp, 'wx', 0o644);
+      this.fd = openSync(fsPath(this.tmp), 'wx', 0o644);
     } catch (err) {
-      throw new HashifyError('IO', `Cannot create the plan file ${JSON.stringify(this.tmp)}: ${(err as Error).message}`, { cause: err });
+      throw new HashifyError('IO', `Cannot create the plan file ${displayPath(this.tmp)}: ${(err as Error).message}`, { cause: err });
     }
     try {
       this.thread = linux().planWriteOpen(this.fd);
@@ -113,7 +114,7 @@ export class PlanWriter implements PlanSink {
   }
 
   private failed(err: unknown): HashifyError {
-    return new HashifyError('IO', `Cannot write the plan file ${JSON.stringify(this.file)}: ${(err as Error).message}`, { cause: err });
+    return new HashifyError('IO', `Cannot write the plan file ${displayPath(this.file)}: ${(err as Error).message}`, { cause: err });
   }
 
   /** Writes the trailer, makes the file durable and renames it into place; returns the plan digest. */
@@ -130,8 +131,8 @@ export class PlanWriter implements PlanSink {
       fsyncSync(this.fd);
       closeSync(this.fd);
       this.closed = true;
-      renameSync(this.tmp, this.file);
-      fsyncDir(dirname(this.file));
+      renameSync(fsPath(this.tmp), fsPath(this.file));
+      fsyncDir(fsPath(dirname(this.file)));
     } catch (err) {
       this.abort();
       throw err instanceof HashifyError ? err : this.failed(err);
@@ -155,7 +156,7 @@ export class PlanWriter implements PlanSink {
       this.closed = true;
     }
     try {
-      unlinkSync(this.tmp);
+      unlinkSync(fsPath(this.tmp));
     } catch {
       /* never created or already gone */
     }

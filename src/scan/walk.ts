@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
-import { isWithin, joinPath } from '../pathBytes.js';
+import { isWithin, joinPath, textOfBytes } from '../pathBytes.js';
 import { DirRecords, KIND_FILE, KIND_VANISHED } from './dirRecords.js';
 import type { FileTable, RootFds } from './fileTable.js';
 import type { ExcludeMatcher } from './excludeMatcher.js';
@@ -127,8 +127,9 @@ export function takeListing(task: DirTask, records: ArrayBuffer, ctx: WalkContex
     const path = skipHere || excluding || kind !== KIND_FILE ? joinPath(dir, name) : EMPTY;
     if (skipHere && ctx.skip.some((s) => isWithin(path, s))) continue;
     if (excluding) {
-      const abs = path.toString('utf8');
-      if (ctx.exclude(abs, abs.slice(rootText.length + 1), name.toString('utf8'))) continue;
+      // In the lossless form the patterns came in (src/cli/rawArgv.ts): `\xfe*` is not `\xff*`.
+      const abs = textOfBytes(path);
+      if (ctx.exclude(abs, abs.slice(rootText.length + 1), textOfBytes(name))) continue;
     }
     if (kind !== KIND_FILE) {
       if (rec.dev !== rootDev) {
@@ -178,7 +179,7 @@ export function walkContext(opts: ScanOptions): WalkContext {
   return {
     roots: opts.roots,
     rootFds: { fds, skip: opts.roots.map((r) => (r.length === 1 ? 1 : r.length + 1)), devs: fds.map((fd) => fstatSync(fd, { bigint: true }).dev) },
-    rootTexts: opts.roots.map((r) => r.toString('utf8')),
+    rootTexts: opts.roots.map(textOfBytes),
     skip: opts.skip,
     minSize: opts.minSize,
     exclude: opts.exclude,

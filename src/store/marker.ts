@@ -10,9 +10,9 @@
  * shards hold directories) or an unrelated directory is never adopted.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
+import { absoluteBytes, displayPath } from '../pathBytes.js';
 import { SHARD_NAME, STORE_MARKER, isStoreAlgorithm, isStoreBookkeeping } from './storePath.js';
 import { listEntries } from './listEntries.js';
 import { packedRows } from './packedRows.js';
@@ -23,7 +23,7 @@ export { STORE_MARKER, isStoreBookkeeping };
 const MARKER_TEXT = JSON.stringify({ kind: 'hashify-store', layout: STORE_LAYOUT }) + '\n';
 const MARKER_MAX = 4096;
 
-const quote = (p: Buffer | string) => JSON.stringify(p.toString());
+const quote = (p: Buffer | string) => displayPath(p);
 
 /** What the marker in the directory at `fd` says: its layout, or 'absent'. Throws STORE_INVALID on a marker that is not hashify's. */
 function readMarker(fd: number, where: Buffer | string): number | 'absent' {
@@ -138,7 +138,7 @@ export function ensureStoreMarker(storeDirFd: number, where: Buffer | string = `
  * symlink is refused) and checks its marker; the caller closes the descriptor.
  */
 export function openStore(storePath: Buffer | string): number {
-  const abs = Buffer.isBuffer(storePath) ? storePath : Buffer.from(resolve(storePath));
+  const abs = Buffer.isBuffer(storePath) ? storePath : absoluteBytes(storePath);
   let fd: number;
   try {
     fd = linux().openRoot(abs);

@@ -64,3 +64,22 @@ export function hashify(args: string[], options: { env?: Record<string, string>;
 export function spawnHashify(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** printf's format for exactly these bytes: each one as an octal escape. */
+const printfBytes = (b: Buffer): string => [...b].map((c) => `\\${c.toString(8).padStart(3, '0')}`).join('');
+
+/**
+ * Runs `hashify ARGS` in directory `cwd`, where an argument or the directory may be bytes
+ * that are not UTF-8 (spawn takes strings only, and encodes them as UTF-8): sh rebuilds each
+ * from its octal escapes with printf, changes to the directory, then execs node.
+ */
+export function hashifyBytes(args: (string | Buffer)[], options: { cwd?: Buffer; env?: Record<string, string> } = {}): CliResult {
+  const script = 'd=$(printf "$1") && cd "$d" || exit 99; shift; for a do set -- "$@" "$(printf "$a")"; shift; done; exec "$@"';
+  const argv = [options.cwd ?? Buffer.from(process.cwd()), Buffer.from(process.execPath), Buffer.from(CLI), ...args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a))];
+  const r = spawnSync('/bin/sh', ['-c', script, 'sh', ...argv.map(printfBytes)], {
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: testCacheHome(), ...options.env },
+    timeout: 120000,
+  });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
