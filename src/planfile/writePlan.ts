@@ -1,16 +1,17 @@
 /**
  * Streams plan records into FILE atomically: lines go to a temp file beside FILE, the
  * trailer carries the totals and the integrity of every line before it, then fsync and
- * rename. A crash leaves either no plan or the previous one, never half a plan.
+ * rename. A crash leaves either no plan or the previous one, never half a plan (and a temp
+ * file, which the next plan of FILE removes).
  *
  * Lines are encoded into one of a ring of buffers while the addon's writer thread
  * (native/planwrite.c) writes and hashes the ones before it: the main thread never waits
  * for write(2) or SHA-256 unless it is a whole ring ahead.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { HashifyError } from '../errors.js';
-import { displayPath, fsPath } from '../pathBytes.js';
+import { bytesOfText, displayPath, fsPath, joinPath } from '../pathBytes.js';
 import { trailerJson, type BodyRecord, type HeaderRecord, type StoreRecord, type TargetRecord, type TrailerRecord } from './records.js';
 import { linkRecord, type PlanInode, type PlanSink } from '../plan/assemblePlan.js';
 import { LinkEncoder } from './linkEncoder.js';
@@ -27,6 +28,42 @@ export interface WrittenPlan {
   trailer: TrailerRecord;
 }
 
+/** True unless no process has this pid (a live one that reused it keeps its file: no guess). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temp files (`.FILE.tmp-PID`, regular files) that plans of FILE killed before
+ * their rename left: their process is gone, and no one else writes that name.
+ */
+export function removeStaleTemps(file: string): void {
+  const dir = fsPath(dirname(file));
+  const prefix = bytesOfText(`.${basename(file)}.tmp-`);
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: 'buffer' });
+  } catch {
+    return; // the plan's own open reports it
+  }
+  for (const name of names) {
+    if (name.length <= prefix.length || !name.subarray(0, prefix.length).equals(prefix)) continue;
+    const pid = name.subarray(prefix.length).toString('latin1');
+    if (!/^[0-9]+$/.test(pid) || Number(pid) === process.pid || alive(Number(pid))) continue;
+    const path = joinPath(typeof dir === 'string' ? Buffer.from(dir) : dir, name);
+    try {
+      if (lstatSync(path).isFile()) unlinkSync(path);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+}
+
 export class PlanWriter implements PlanSink {
   private fd: number;
   private tmp: string;
@@ -41,6 +78,7 @@ export class PlanWriter implements PlanSink {
 
   constructor(private file: string, header: HeaderRecord) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+    removeStaleTemps(file);
     try {
       this.fd = openSync(fsPath(this.tmp), 'wx', 0o644);
     } catch (err) {

@@ -1,8 +1,10 @@
 /**
  * A plan that an apply ran has a journal, the only way back: `plan -o` never writes over it,
- * whether the journal is FILE.journal, FILE.undo.journal or one named with apply --journal.
+ * whether the journal is FILE.journal, FILE.undo.journal or one named with apply --journal;
+ * and the temp file a killed plan of FILE left is removed by the next.
  */
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { makeTree } from '../helpers/tree.js';
 import { hashify } from '../helpers/cli.js';
 
@@ -61,6 +63,24 @@ test('a plan without a journal is replaced as before', () => {
   try {
     const r = hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '-q']);
     expect(r.status).toBe(0);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("a plan killed before its rename left .FILE.tmp-PID: the next plan of FILE removes it, and keeps a live process's and what is not a file", () => {
+  const { t, p } = setup();
+  try {
+    const gone = spawnSync('true').pid!;
+    expect(fs.existsSync(`/proc/${gone}`)).toBe(false);
+    const dir = t.path('');
+    const base = p.slice(p.lastIndexOf('/') + 1);
+    fs.writeFileSync(`${dir}/.${base}.tmp-${gone}`, 'half a plan');
+    fs.writeFileSync(`${dir}/.${base}.tmp-${process.pid}`, 'a live plan writing');
+    fs.mkdirSync(`${dir}/.${base}.tmp-${gone}0`);
+    fs.writeFileSync(`${dir}/.other.plan.jsonl.tmp-${gone}`, 'another plan');
+    expect(hashify(['plan', t.path('r/a'), t.path('r/b'), '-o', p, '--no-cache', '-q']).status).toBe(0);
+    expect(fs.readdirSync(dir).filter((n) => n.includes('.tmp-')).sort()).toEqual([`.${base}.tmp-${gone}0`, `.${base}.tmp-${process.pid}`, `.other.plan.jsonl.tmp-${gone}`].sort());
   } finally {
     t.cleanup();
   }
