@@ -17,7 +17,7 @@ export interface UndoArgs extends GlobalOptions {
 function neverApplied(args: UndoArgs, plan: { digest: string; totals: { ops: number } }, applyJournal: string, out: Output): number {
   const ops = plan.totals.ops;
   out.result({ digest: plan.digest, ops, restored: 0, alreadyDone: ops, skipped: 0, failed: 0, notReached: 0, removedEntries: [] }, () => [
-    `This plan was never applied (no journal ${JSON.stringify(applyJournal)}): nothing to undo.` +
+    `This plan was never applied (no journal ${displayPath(applyJournal)}): nothing to undo.` +
       (args.journal ? '' : ' If its apply was given --journal FILE, give undo the same.'),
   ]);
   return 0;
