@@ -30,8 +30,10 @@ static long openat2_retry(int dirfd, const char *path, const struct open_how *ho
  * A path of PATH_MAX bytes or more (NUL included) is one openat2 refuses (ENAMETOOLONG): it is
  * resolved in pieces of at most PATH_MAX - 1 bytes cut at a '/', each opened (O_PATH, a
  * directory) beneath the previous piece's descriptor with the same resolve flags, the last with
- * the caller's `how`. Each piece is beneath a directory that is beneath dirfd, so the whole stays
- * confined; only a name longer than a piece (never: NAME_MAX is 255) is ENAMETOOLONG still.
+ * the caller's `how`. Each piece is resolved beneath a directory that was beneath dirfd when it
+ * was opened, no symlink, ".." out of it or mount crossing anywhere: confined as the executor's
+ * cached directories are. Only a name longer than a piece (never: NAME_MAX is 255) is still
+ * ENAMETOOLONG.
  */
 static long open_in_pieces(int dirfd, const char *rel, size_t len, const struct open_how *how) {
   struct open_how dir_how;
