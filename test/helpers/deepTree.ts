@@ -58,7 +58,15 @@ def listing(root):
     os.close(fd)
     return out
 
+def swap(root, path, aside):
+    parts = path.split('/')
+    fd = walk_to(root, parts[:-1], False)
+    os.rename(parts[-1], aside, src_dir_fd=fd, dst_dir_fd=fd)
+    os.symlink(aside, parts[-1], dir_fd=fd)
+    os.close(fd)
+
 if sys.argv[1] == 'make': make(sys.argv[2], json.loads(sys.stdin.read()))
+elif sys.argv[1] == 'swap': swap(sys.argv[2], sys.argv[3], sys.argv[4])
 else: print(json.dumps(listing(sys.argv[2])))
 `;
 
@@ -84,6 +92,11 @@ export function makeDeep(root: string, files: DeepFile[]): void {
 /** Every regular file below `root` with its inode, link count, metadata and content hash. */
 export function listDeep(root: string): Record<string, DeepStat> {
   return JSON.parse(execFileSync('python3', ['-c', SCRIPT, 'list', root], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+}
+
+/** Renames the directory at `path` to `aside` in the same parent and puts a symlink to `aside` in its place: following it leads to the same files. */
+export function swapForSymlink(root: string, path: string, aside: string): void {
+  execFileSync('python3', ['-c', SCRIPT, 'swap', root, path, aside]);
 }
 
 /** Removes a tree with paths beyond PATH_MAX (fs.rmSync walks by path and fails there; rm(1) walks by descriptor). */

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashify } from '../helpers/cli.js';
-import { listDeep, makeDeep, removeDeep, type DeepFile, type DeepStat } from '../helpers/deepTree.js';
+import { listDeep, makeDeep, removeDeep, swapForSymlink, type DeepFile, type DeepStat } from '../helpers/deepTree.js';
 
 const PATH_MAX = 4096;
 const deep = (levels: number) => Array.from({ length: levels }, () => 'd'.repeat(200)).join('/');
@@ -119,6 +119,12 @@ describe('the store of a tree beyond PATH_MAX, and clones of it', () => {
   });
   afterAll(() => dir && removeDeep(dir));
 
+  test('memory finds both shared inodes through their long paths', () => {
+    const r = hashify(['memory', plan, '--json']);
+    expect(r.status).toBe(0);
+    expect(r.json()).toMatchObject({ sharedInodes: 2, missing: 0, stale: [] });
+  });
+
   test('fsck finds the two entries sound', () => {
     const r = hashify(['fsck', join(dir, '.hash'), '--json']);
     expect(r.status).toBe(0);
@@ -166,6 +172,35 @@ test('clone keeps a hard-link set whose first member lies beyond PATH_MAX', () =
     expect(dst[FAR].ino).toBe(dst[other].ino);
     expect(dst[FAR].nlink).toBe(2);
     expect(dst[FAR].ino).not.toBe(src[FAR].ino);
+  } finally {
+    removeDeep(dir);
+  }
+});
+
+/**
+ * Resolution in pieces keeps RESOLVE_NO_SYMLINKS in every piece: a directory of a long path
+ * swapped for a symlink to itself (so that following it would reach the very inode the plan
+ * recorded) is drift, in the first piece and past it.
+ */
+test.each([
+  ['in the first piece', 2],
+  ['past the first piece', 22],
+])('a directory swapped for a symlink %s: apply skips the file as drift, verify reports it', (_name, level) => {
+  const { dir } = twoRoots();
+  try {
+    const plan = join(dir, 'p.plan');
+    expect(hashify(['plan', join(dir, 'a'), join(dir, 'b'), '-o', plan, '--no-cache', '--no-store', '--json']).json()).toMatchObject({ ops: 2 });
+    const swapped = `b/${deep(level)}`;
+    swapForSymlink(dir, swapped, 'aside');
+    const before = listDeep(join(dir, 'b'));
+    const r = hashify(['apply', plan, '--json']);
+    expect(r.json()).toMatchObject({ ops: 2, applied: level > 20 ? 1 : 0, skipped: level > 20 ? 1 : 2, failed: 0 });
+    // What lies below the swapped directory was not touched (NEAR, above level 22, was linked).
+    const below = (all: Record<string, DeepStat>) => Object.entries(all).filter(([p]) => p.startsWith(`${deep(level - 1)}/aside/`));
+    expect(below(before)).toHaveLength(level > 20 ? 1 : 2);
+    expect(below(listDeep(join(dir, 'b')))).toEqual(below(before));
+    const v = hashify(['verify', plan, '--json']);
+    expect(v.json().drifts.map((d: { reason: string }) => d.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/symlink/)]));
   } finally {
     removeDeep(dir);
   }
