@@ -205,3 +205,23 @@ test.each([
     removeDeep(dir);
   }
 });
+
+test('a path past 16 KiB (the plan schema limit before 1 MiB) goes through plan, show, apply and undo', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hashify-long-'));
+  try {
+    const rel = `${deep(84)}/${'f'.repeat(250)}`;
+    expect(rel.length).toBeGreaterThan(16384 + 500);
+    makeDeep(dir, ['a', 'b'].map((r) => ({ path: `${r}/${rel}`, content: 'deepest\n', mtime: MTIME })));
+    const plan = join(dir, 'p.plan');
+    expect(hashify(['plan', join(dir, 'a'), join(dir, 'b'), '-o', plan, '--no-cache', '--no-store', '--json']).json()).toMatchObject({ files: 2, ops: 1 });
+    const show = hashify(['show', plan, '--json']);
+    expect(show.stderr).toBe('');
+    expect(show.json()).toMatchObject({ files: 2, ops: 1 });
+    expect(hashify(['apply', plan, '--json']).json()).toMatchObject({ applied: 1, failed: 0, skipped: 0 });
+    expect(listDeep(join(dir, 'a'))[rel].ino).toBe(listDeep(join(dir, 'b'))[rel].ino);
+    expect(hashify(['undo', plan, '--json']).json()).toMatchObject({ restored: 1, failed: 0, skipped: 0 });
+    expect(listDeep(join(dir, 'a'))[rel].ino).not.toBe(listDeep(join(dir, 'b'))[rel].ino);
+  } finally {
+    removeDeep(dir);
+  }
+});
