@@ -6,10 +6,11 @@
  * openat2 or linkat of the whole path fails with ENAMETOOLONG. The trees are made and read
  * one directory at a time (test/helpers/deepTree.ts): no path call reaches them either.
  */
-import { mkdtempSync } from 'node:fs';
+import { constants, fstatSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashify } from '../helpers/cli.js';
+import { linux } from '../../src/native/addon.js';
 import { listDeep, makeDeep, removeDeep, swapForSymlink, type DeepFile, type DeepStat } from '../helpers/deepTree.js';
 
 const PATH_MAX = 4096;
@@ -224,4 +225,62 @@ test('a path past 16 KiB (the plan schema limit before 1 MiB) goes through plan,
   } finally {
     removeDeep(dir);
   }
+});
+
+describe('openBeneath at the pieces’ edges', () => {
+  const e75 = 'e'.repeat(75);
+  /** name → its path below the root, chosen for where the first cut falls. */
+  const paths: Record<string, string> = {
+    'just fits one openat2 (4095 bytes)': `${deep(20)}/${'x'.repeat(75)}`,
+    'one byte too long (4096)': `${deep(20)}/${'y'.repeat(76)}`,
+    'a slash right at the cut': `${deep(20)}/${e75}/z`,
+    'a doubled slash across the cut': `${deep(20)}/${e75}//w`,
+    'three pieces': `${deep(45)}/v`,
+  };
+  let dir: string;
+  let rootFd: number;
+  let inodes: Record<string, DeepStat>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hashify-long-'));
+    makeDeep(dir, Object.values(paths).map((p) => ({ path: p.replace('//', '/'), content: p.slice(-1), mtime: MTIME })));
+    inodes = listDeep(dir);
+    rootFd = linux().openRoot(Buffer.from(dir));
+  });
+  afterAll(() => {
+    if (rootFd !== undefined) linux().close(rootFd);
+    if (dir) removeDeep(dir);
+  });
+
+  test('the paths are where the cuts fall', () => {
+    expect(paths['just fits one openat2 (4095 bytes)'].length).toBe(PATH_MAX - 1);
+    expect(paths['one byte too long (4096)'].length).toBe(PATH_MAX);
+    expect(paths['a slash right at the cut'][PATH_MAX - 1]).toBe('/');
+    expect(paths['a doubled slash across the cut'].slice(PATH_MAX - 1, PATH_MAX + 1)).toBe('//');
+    expect(paths['three pieces'].length).toBeGreaterThan(2 * PATH_MAX);
+  });
+
+  test.each(Object.entries(paths))('%s: the file it names', (_name, rel) => {
+    const fd = linux().openBeneath(rootFd, Buffer.from(rel), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      expect(fstatSync(fd, { bigint: true }).ino.toString()).toBe(inodes[rel.replace('//', '/')].ino);
+    } finally {
+      linux().close(fd);
+    }
+  });
+
+  test('a trailing slash after the cut opens the directory itself', () => {
+    const fd = linux().openBeneath(rootFd, Buffer.from(`${deep(20)}/${e75}/`), linux().constants.O_DIRECTORY);
+    try {
+      expect(linux().lstatAt(fd, Buffer.from('z'))?.ino.toString()).toBe(inodes[paths['a slash right at the cut']].ino);
+    } finally {
+      linux().close(fd);
+    }
+  });
+
+  test('".." climbing out of the root past the cut is refused, as one openat2 refuses it', () => {
+    const up = `${deep(21)}/${'../'.repeat(22)}x`;
+    expect(up.length).toBeGreaterThan(PATH_MAX);
+    expect(() => linux().openBeneath(rootFd, Buffer.from(up), constants.O_RDONLY)).toThrow(expect.objectContaining({ code: 'EXDEV' }));
+    expect(() => linux().openBeneath(rootFd, Buffer.from('../x'), constants.O_RDONLY)).toThrow(expect.objectContaining({ code: 'EXDEV' }));
+  });
 });
