@@ -16,20 +16,80 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <limits.h>
 
 #define BENEATH_RESOLVE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS)
 
-/** openat2 beneath dirfd; -1 with errno set. `rel` "" or "." opens dirfd's own directory. */
+static long openat2_retry(int dirfd, const char *path, const struct open_how *how) {
+  long fd;
+  do fd = syscall(SYS_openat2, dirfd, path, how, sizeof *how); while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+/*
+ * A path of PATH_MAX bytes or more (NUL included) is one openat2 refuses (ENAMETOOLONG): it is
+ * resolved in pieces of at most PATH_MAX - 1 bytes cut at a '/', each opened (O_PATH, a
+ * directory) beneath the previous piece's descriptor with the same resolve flags, the last with
+ * the caller's `how`. Each piece is resolved beneath a directory that was beneath dirfd when it
+ * was opened, no symlink, ".." out of it or mount crossing anywhere: confined as the executor's
+ * cached directories are. Only a name longer than a piece (never: NAME_MAX is 255) is still
+ * ENAMETOOLONG.
+ */
+static long open_in_pieces(int dirfd, const char *rel, size_t len, const struct open_how *how) {
+  struct open_how dir_how;
+  memset(&dir_how, 0, sizeof dir_how);
+  dir_how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  dir_how.resolve = BENEATH_RESOLVE;
+  char piece[PATH_MAX];
+  const char *p = rel, *end = rel + len;
+  int at = dirfd;
+  long fd = -1;
+  while (end - p >= PATH_MAX) {
+    const char *cut = p + PATH_MAX - 1;
+    while (cut > p && *cut != '/') cut--;
+    if (cut == p) { errno = ENAMETOOLONG; fd = -1; break; }
+    memcpy(piece, p, (size_t)(cut - p));
+    piece[cut - p] = 0;
+    fd = openat2_retry(at, piece, &dir_how);
+    if (at != dirfd) { int e = errno; close(at); errno = e; }
+    if (fd < 0) return -1;
+    at = (int)fd;
+    for (p = cut; *p == '/'; p++) {}
+  }
+  if (end - p < PATH_MAX) fd = openat2_retry(at, *p ? p : ".", how);
+  if (at != dirfd) { int e = errno; close(at); errno = e; }
+  return fd;
+}
+
+/** openat2 beneath dirfd; -1 with errno set. `rel` "" or "." opens dirfd's own directory; a
+ * `rel` of any length is resolved (one openat2 when it fits PATH_MAX, open_in_pieces beyond). */
 int open_beneath(int dirfd, const char *rel, int flags, int mode) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = (unsigned long long)(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (unsigned long long)mode : 0;
   how.resolve = BENEATH_RESOLVE;
-  const char *p = rel[0] ? rel : ".";
-  long fd;
-  do fd = syscall(SYS_openat2, dirfd, p, &how, sizeof how); while (fd < 0 && errno == EINTR);
-  return (int)fd;
+  size_t len = strlen(rel);
+  return (int)(len < PATH_MAX ? openat2_retry(dirfd, len ? rel : ".", &how) : open_in_pieces(dirfd, rel, len, &how));
+}
+
+/** For an *at call that takes a path (linkat's old path): where to resolve `rel` from, *rest
+ * being what remains of it. dirfd and rel themselves when rel fits one call; beyond PATH_MAX,
+ * rel's parent directory opened (O_PATH) beneath dirfd, which the caller closes, and its last
+ * name. -1 with errno set. */
+int at_beneath(int dirfd, const char *rel, const char **rest) {
+  *rest = rel;
+  if (strlen(rel) < PATH_MAX) return dirfd;
+  const char *slash = strrchr(rel, '/');
+  if (!slash) { errno = ENAMETOOLONG; return -1; }
+  char *dir = strndup(rel, (size_t)(slash - rel));
+  if (!dir) { errno = ENOMEM; return -1; }
+  int fd = open_beneath(dirfd, dir, O_PATH | O_DIRECTORY, 0);
+  int e = errno;
+  free(dir);
+  errno = e;
+  *rest = slash + 1;
+  return fd;
 }
 
 /* A descriptor as the JS result, or the open's error (e: its errno) thrown. */

@@ -23,7 +23,12 @@ static int link_member(clone_t *c, frame_t *f, const char *name, const struct st
   if (st->st_nlink < 2) return 0;
   const char *first = clone_iset_get(&c->sh->links, st->st_dev, st->st_ino, NULL);
   if (!first) return 0;
-  if (linkat(c->dst_root, first, f->dst, name, 0) == 0) { INC(c->hardlinked); return 1; }
+  const char *rest;
+  int at = at_beneath(c->dst_root, first, &rest); /* first may be longer than PATH_MAX */
+  int ok = at >= 0 && linkat(at, rest, f->dst, name, 0) == 0, e = errno;
+  if (at >= 0 && at != c->dst_root) close(at);
+  errno = e;
+  if (ok) { INC(c->hardlinked); return 1; }
   if (errno == EMLINK) return 0;
   return clone_fail(c, "linkat", name);
 }

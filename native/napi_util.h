@@ -37,6 +37,8 @@ void register_planstat(napi_env env, napi_value exports);
 
 /** openat2(RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV | NO_MAGICLINKS) relative to dirfd; -1 and errno on failure. */
 int open_beneath(int dirfd, const char *rel, int flags, int mode);
+/** Where an *at call resolves `rel` from: dirfd (rel fits PATH_MAX), else rel's parent opened beneath it (close it), *rest its name. */
+int at_beneath(int dirfd, const char *rel, const char **rest);
 
 #define FN(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_default, NULL }
 #endif

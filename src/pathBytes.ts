@@ -15,6 +15,13 @@ import { isAbsolute, resolve } from 'node:path';
 
 const SLASH = 0x2f;
 
+/**
+ * The longest path a plan holds, in bytes: schemas/plan-record.schema.json's `path` maxLength
+ * (`path64`'s is 4 * ceil(PLAN_PATH_MAX / 3)). The scan leaves out a directory below which a
+ * path could be longer, so that every plan it writes is one that show and apply accept.
+ */
+export const PLAN_PATH_MAX = 1 << 20;
+
 /** True when the bytes are valid UTF-8 (and so survive a round trip through a JS string). */
 export function isUtf8(bytes: Uint8Array): boolean {
   return bytes.length === 0 || nodeIsUtf8(bytes);

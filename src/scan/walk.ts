@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
-import { isWithin, joinPath, textOfBytes } from '../pathBytes.js';
+import { PLAN_PATH_MAX, isWithin, joinPath, textOfBytes } from '../pathBytes.js';
 import { DirRecords, KIND_FILE, KIND_VANISHED } from './dirRecords.js';
 import type { FileTable, RootFds } from './fileTable.js';
 import type { ExcludeMatcher } from './excludeMatcher.js';
@@ -70,6 +70,8 @@ export function newCounts(): ScanCounts {
 const TMP_PREFIX = Buffer.from('.hashify-tmp-');
 const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
+/** A file's path is its directory's, '/' and a name of at most 255 bytes. */
+const DIR_PATH_MAX = PLAN_PATH_MAX - 256;
 
 /** The path of `task`'s directory relative to its root ("" for the root itself). */
 export function relativeDir(task: DirTask, ctx: WalkContext): Buffer {
@@ -135,6 +137,11 @@ export function takeListing(task: DirTask, records: ArrayBuffer, ctx: WalkContex
       if (rec.dev !== rootDev) {
         counts.otherDevice++;
         ctx.warn(`Not crossing into another filesystem at ${JSON.stringify(path.toString())}`);
+        continue;
+      }
+      if (path.length > DIR_PATH_MAX) {
+        counts.unreadable++;
+        ctx.warn(`Directory ${JSON.stringify(path.subarray(0, 120).toString())}… is ${path.length} bytes long: a path below it may be longer than a plan holds (${PLAN_PATH_MAX} bytes); skipped`);
         continue;
       }
       subdirs.push({ dir: path, root });
