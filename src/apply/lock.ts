@@ -49,8 +49,9 @@ export function acquireLock(lockPath: Buffer | string, what: string): Lock {
     }
     try {
       // Through the lock's own inode, never the name again (a lock in /run/lock is in a directory
-      // anyone can write to); opened and closed: the lock's own descriptor is read-only.
-      writeFileSync(`/proc/self/fd/${fd}`, `${process.pid}\n`);
+      // anyone can write to); opened and closed: the lock's own descriptor is read-only. Only
+      // into a file of one link: a name linked there to another file must not get it truncated.
+      if (mine.isFile() && mine.nlink === 1) writeFileSync(`/proc/self/fd/${fd}`, `${process.pid}\n`);
     } catch {
       /* the pid is only for messages */
     }
