@@ -253,8 +253,9 @@ static napi_value xlock(napi_env env, napi_callback_info info) {
   if (!path) { napi_throw_type_error(env, NULL, "path Buffer expected"); return NULL; }
   if (argc > 1) napi_get_value_bool(env, argv[1], &shared);
   /* Read-only even to lock: a file held open for writing would keep its filesystem from being
-     remounted read-only (the store's lock lies on the roots' filesystem). */
-  int fd = shared ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+     remounted read-only (the store's lock lies on the roots' filesystem). O_NONBLOCK: a FIFO
+     someone put at the name (/run/lock is anyone's) must not block the open. */
+  int fd = shared ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   int e = errno;
   free(path);
   if (fd < 0) return throw_errno(env, "open", e);

@@ -1,12 +1,16 @@
 /**
  * acquireLock writes its pid into the lock file only when that file is its own: a name that
  * someone linked (a hard link) to another file, in a directory anyone can write to such as
- * /run/lock, must not get that file truncated and overwritten.
+ * /run/lock, must not get that file truncated and overwritten; and a FIFO put there must not
+ * block the open that takes the lock.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { acquireLock } from '../../src/apply/lock.js';
+import { CLI, hashify } from '../helpers/cli.js';
+import { makeTree } from '../helpers/tree.js';
 
 test('a lock name that is a hard link to another file: the lock is taken, the file keeps its bytes', () => {
   const dir = fs.mkdtempSync(join(tmpdir(), 'hashify-lock-'));
@@ -32,5 +36,20 @@ test('a lock file of its own gets the pid (for the message of a second hashify)'
     lock.release();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO put at the lock name: apply does not hang opening it, and runs', () => {
+  const t = makeTree({ 'a/x': 'same bytes\n', 'b/x': 'same bytes\n' });
+  try {
+    const planFile = t.path('p.plan.jsonl');
+    expect(hashify(['plan', t.path('a'), t.path('b'), '--no-store', '-o', planFile, '--no-cache', '-q']).status).toBe(0);
+    execFileSync('mkfifo', [`${fs.realpathSync(planFile)}.lock`]);
+    const r = spawnSync(process.execPath, [CLI, 'apply', planFile, '-q'], { encoding: 'utf8', timeout: 20000, killSignal: 'SIGKILL' });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(fs.statSync(t.path('a/x')).ino).toBe(fs.statSync(t.path('b/x')).ino);
+  } finally {
+    t.cleanup();
   }
 });
