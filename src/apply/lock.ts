@@ -6,7 +6,7 @@
  * it releases the lock; a process that locked a file already removed (it opened the name
  * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, fstatSync, lstatSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 import { bytesOfText, displayPath, fsPath } from '../pathBytes.js';
@@ -20,6 +20,16 @@ const busy = (err: unknown) => errnoCode(err) === 'EWOULDBLOCK' || errnoCode(err
 /** A lock file's path: its bytes (a string in src/pathBytes.ts' lossless form). */
 const bytesOf = (file: Buffer | string): Buffer => (typeof file === 'string' ? bytesOfText(file) : file);
 
+/** The pid a lock's holder wrote: read from a regular file only, never waiting (a FIFO put at the name must not block). */
+function readPid(file: Buffer): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8').trim() : '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Takes the lock at `lockPath` for `what` (used in the message), or throws LOCKED. */
 export function acquireLock(lockPath: Buffer | string, what: string): Lock {
   const file = bytesOf(lockPath);
@@ -31,7 +41,7 @@ export function acquireLock(lockPath: Buffer | string, what: string): Lock {
       if (busy(err)) {
         let pid = '';
         try {
-          pid = readFileSync(file, 'utf8').trim();
+          pid = readPid(file);
         } catch {
           /* gone meanwhile */
         }

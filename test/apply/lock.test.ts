@@ -2,7 +2,7 @@
  * acquireLock writes its pid into the lock file only when that file is its own: a name that
  * someone linked (a hard link) to another file, in a directory anyone can write to such as
  * /run/lock, must not get that file truncated and overwritten; and a FIFO put there must not
- * block the open that takes the lock.
+ * block the open that takes the lock, nor the read of the holder's pid.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +49,27 @@ test('a FIFO put at the lock name: apply does not hang opening it, and runs', ()
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);
     expect(fs.statSync(t.path('a/x')).ino).toBe(fs.statSync(t.path('b/x')).ino);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('a FIFO at the lock name that another process holds locked: apply exits 4 at once, not blocked reading a pid from it', () => {
+  const t = makeTree({ 'a/x': 'same bytes\n', 'b/x': 'same bytes\n' });
+  try {
+    const planFile = t.path('p.plan.jsonl');
+    expect(hashify(['plan', t.path('a'), t.path('b'), '--no-store', '-o', planFile, '--no-cache', '-q']).status).toBe(0);
+    const name = `${fs.realpathSync(planFile)}.lock`;
+    execFileSync('mkfifo', [name]);
+    const held = acquireLock(name, 'test');
+    try {
+      const r = spawnSync(process.execPath, [CLI, 'apply', planFile, '-q'], { encoding: 'utf8', timeout: 20000, killSignal: 'SIGKILL' });
+      expect(r.signal).toBeNull();
+      expect(r.status).toBe(4);
+      expect(r.stderr).toContain('is locked by another running hashify (pid ?');
+    } finally {
+      held.release();
+    }
   } finally {
     t.cleanup();
   }
