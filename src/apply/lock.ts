@@ -6,7 +6,9 @@
  * it releases the lock; a process that locked a file already removed (it opened the name
  * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { linux } from '../native/addon.js';
 import { bytesOfText, displayPath, fsPath } from '../pathBytes.js';
@@ -82,6 +84,48 @@ export function acquireLock(lockPath: Buffer | string, what: string): Lock {
 /** A plan's lock file: named after the plan's real path, so that the plan reached through a symlink meets the same lock. */
 export function planLockPath(planFile: string): Buffer {
   return Buffer.concat([realpathSync.native(fsPath(planFile), { encoding: 'buffer' }), Buffer.from('.lock')]);
+}
+
+/**
+ * A directory that only this user can write to, for the locks that lie beside no file of ours
+ * (a plan's digest): /run/hashify for root, else hashify-UID in $XDG_RUNTIME_DIR or the temp
+ * directory. In a directory anyone can write to (/run/lock, /tmp) another user could plant the
+ * name: hold it locked (every apply of that plan would exit 4), or put a FIFO or a hard link to
+ * another file there. `make`: create it (0700) when missing; then it must be a real directory
+ * of this user that nobody else can write to, or it is refused. Without `make`, a missing one
+ * is simply named (status only looks for a lock).
+ */
+export function privateLockDir(make: boolean): string {
+  const uid = process.geteuid?.() ?? 0;
+  return privateDir(uid === 0 ? '/run/hashify' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `hashify-${uid}`), uid, make);
+}
+
+/** `dir`, made 0700 when missing (`make`), if it is a real directory of `uid` that nobody else can write to; else refused. */
+export function privateDir(dir: string, uid: number, make: boolean): string {
+  if (make) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw new HashifyError('IO', `Cannot create the lock directory ${displayPath(dir)}: ${(err as Error).message}`);
+    }
+  }
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st && !make) return dir;
+  if (!st || !st.isDirectory() || st.uid !== uid || st.mode & 0o022) {
+    throw new HashifyError('IO', `The lock directory ${displayPath(dir)} is not a directory of this user that only it can write to; refused`, {
+      hint: 'remove it: hashify makes it again, mode 0700',
+    });
+  }
+  return dir;
+}
+
+/**
+ * The lock of a plan's content, wherever its file is: copies of one plan (one digest) are one
+ * plan, and two of them applied at once would race for the same paths (with a store, its lock
+ * stops them too). In a directory only this user can write to (privateLockDir).
+ */
+export function digestLockFile(digest: string, make = true): string {
+  return join(privateLockDir(make), `${Buffer.from(digest.slice(digest.indexOf('-') + 1), 'base64').toString('hex')}.lock`);
 }
 
 /** True while another process holds the lock at `file` (status: "an apply is running"). */

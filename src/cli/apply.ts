@@ -4,12 +4,10 @@
  * after the current operation with a checkpoint and a line saying how to resume.
  */
 import { existsSync, lstatSync, realpathSync, statfsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HashifyError } from '../errors.js';
 import { decodePath, dirnameBytes, displayPath, fsPath, joinPath, shellWord } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
-import { acquireLock, planLockPath, type Lock } from '../apply/lock.js';
+import { acquireLock, digestLockFile, planLockPath, type Lock } from '../apply/lock.js';
 import { applyPlan, openForApply } from '../apply/applyPlan.js';
 import { executorRoots } from '../apply/compileSteps.js';
 import { mkdirs } from '../apply/mkdirs.js';
@@ -60,16 +58,6 @@ function refuseAfterUndo(journalFile: string): void {
   throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${displayPath(undoFile)}): applying it again is refused`, {
     hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',
   });
-}
-
-/**
- * The lock of a plan's content, wherever its file is: copies of one plan (one digest) are one
- * plan, and two of them applied at once would race for the same paths (with a store, its lock
- * stops them too). In /run/lock, or the temp directory where there is none.
- */
-export function digestLockFile(digest: string): string {
-  const dir = existsSync('/run/lock') ? '/run/lock' : tmpdir();
-  return join(dir, `hashify-${Buffer.from(digest.slice(digest.indexOf('-') + 1), 'base64').toString('hex')}.lock`);
 }
 
 /** Locks for a run over `plan`: the plan file's own, its digest's, then its store's. */
@@ -131,6 +119,7 @@ export async function runApply(args: ApplyArgs, out: Output): Promise<number> {
     readJournal(journalFile, plan.digest, 'apply', plan.totals.ops);
     refuseAfterUndo(journalFile);
     locks = lockPlan(args.plan, plan.digest, plan.header.store ? decodePath(plan.header.store) : null);
+    refuseAfterUndo(journalFile); // again under the lock: an undo may have run meanwhile
     // `plan -o` must see this journal, so that it never writes over a plan that has one.
     if (args.journal) recordJournal(args.plan, journalFile);
     signals = stopOnSignals(out);

@@ -10,7 +10,7 @@
 import { EXIT } from '../errors.js';
 
 function onSignal(sig: NodeJS.Signals): void {
-  process.stderr.write(`\nhashify: ${sig} before anything was changed: stopped\n`);
+  process.stderr.write(`\nhashify: ${sig} before any operation ran: stopped\n`);
   process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
 }
 

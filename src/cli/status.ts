@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { openPlan } from '../planfile/readPlan.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, readJournal, type JournalState } from '../journal/journal.js';
-import { isLocked, planLockPath } from '../apply/lock.js';
+import { digestLockFile, isLocked, planLockPath } from '../apply/lock.js';
 import { Output, type GlobalOptions } from './output.js';
 import { decodePath, displayPath, encodePath, fsPath, shellWord } from '../pathBytes.js';
 
@@ -45,7 +45,8 @@ export function runStatus(args: StatusArgs, out: Output): number {
   const finished = state.exists && tallied.next < 0; // a plan without operations too is finished only by its apply
   const kind = (op: number) => (state.status[op] === OP_SKIPPED ? 'skipped' : 'failed');
   const drifts = [...state.reasons].filter(([op]) => state.status[op] === OP_SKIPPED || state.status[op] === OP_FAILED).map(([op, reason]) => ({ op, status: kind(op), ...encodePath(paths.get(op) ?? Buffer.alloc(0)), reason }));
-  const running = isLocked(planLockPath(args.plan));
+  // This file's apply or undo, or another copy's (the digest's lock).
+  const running = isLocked(planLockPath(args.plan)) || isLocked(digestLockFile(plan.digest, false));
   const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
   const undoState = existsSync(fsPath(undoFile)) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
   const undo = undoState && (() => {

@@ -13,7 +13,7 @@
 import { fstatSync } from 'node:fs';
 import { linux } from '../native/addon.js';
 import { errnoCode } from '../errors.js';
-import { PLAN_PATH_MAX, isWithin, joinPath, textOfBytes } from '../pathBytes.js';
+import { PLAN_PATH_MAX, displayPath, isWithin, joinPath, textOfBytes } from '../pathBytes.js';
 import { DirRecords, KIND_FILE, KIND_VANISHED } from './dirRecords.js';
 import type { FileTable, RootFds } from './fileTable.js';
 import type { ExcludeMatcher } from './excludeMatcher.js';
@@ -141,7 +141,7 @@ export function takeListing(task: DirTask, records: ArrayBuffer, ctx: WalkContex
       }
       if (path.length > DIR_PATH_MAX) {
         counts.unreadable++;
-        ctx.warn(`Directory ${JSON.stringify(path.subarray(0, 120).toString())}… is ${path.length} bytes long: a path below it may be longer than a plan holds (${PLAN_PATH_MAX} bytes); skipped`);
+        ctx.warn(`Directory ${displayPath(path.subarray(0, 120))}… is ${path.length} bytes long: a path below it may be longer than a plan holds (${PLAN_PATH_MAX} bytes); skipped`);
         continue;
       }
       subdirs.push({ dir: path, root });

@@ -2,13 +2,14 @@
  * acquireLock writes its pid into the lock file only when that file is its own: a name that
  * someone linked (a hard link) to another file, in a directory anyone can write to such as
  * /run/lock, must not get that file truncated and overwritten; and a FIFO put there must not
- * block the open that takes the lock, nor the read of the holder's pid.
+ * block the open that takes the lock, nor the read of the holder's pid. The digest locks lie
+ * in a directory only hashify's user can write to (privateDir), which refuses any other.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { acquireLock } from '../../src/apply/lock.js';
+import { acquireLock, privateDir } from '../../src/apply/lock.js';
 import { CLI, hashify } from '../helpers/cli.js';
 import { makeTree } from '../helpers/tree.js';
 
@@ -72,5 +73,31 @@ test('a FIFO at the lock name that another process holds locked: apply exits 4 a
     }
   } finally {
     t.cleanup();
+  }
+});
+
+test('the private lock directory: made 0700 when missing; refused when others can write to it, when it is a symlink, or when another user owns it', () => {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'hashify-lockdir-'));
+  try {
+    const fresh = join(dir, 'fresh');
+    expect(privateDir(fresh, 0, true)).toBe(fresh);
+    expect(fs.lstatSync(fresh).mode & 0o777).toBe(0o700);
+    expect(privateDir(fresh, 0, true)).toBe(fresh); // there already: fine
+    expect(privateDir(join(dir, 'missing'), 0, false)).toBe(join(dir, 'missing'));
+    expect(fs.existsSync(join(dir, 'missing'))).toBe(false);
+    const open = join(dir, 'open');
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o1777);
+    const link = join(dir, 'link');
+    fs.symlinkSync(fresh, link);
+    const theirs = join(dir, 'theirs');
+    fs.mkdirSync(theirs, { mode: 0o700 });
+    fs.chownSync(theirs, 65534, 65534);
+    for (const bad of [open, link, theirs]) {
+      expect(() => privateDir(bad, 0, true)).toThrow(/not a directory of this user that only it can write to; refused/);
+      expect(() => privateDir(bad, 0, false)).toThrow(/refused/);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

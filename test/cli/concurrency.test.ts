@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeTree, snapshot, type Tree } from '../helpers/tree.js';
 import { hashify, spawnHashify } from '../helpers/cli.js';
-import { digestLockFile, lockPlan } from '../../src/cli/apply.js';
+import { lockPlan } from '../../src/cli/apply.js';
+import { digestLockFile } from '../../src/apply/lock.js';
 import { acquireLock } from '../../src/apply/lock.js';
 
 const MTIME = new Date('2023-01-02T03:04:05Z');
@@ -157,7 +158,7 @@ describe('locks', () => {
     }
   });
 
-  test('a copy of a plan is the same plan (its digest is locked too): while one copy is applied, apply or undo of another exits 4', () => {
+  test('a copy of a plan is the same plan (its digest is locked too): while one copy is applied, apply or undo of another exits 4 and its status says running', () => {
     const t = smallTree('copies');
     try {
       const p = plan(t, 'P', ['a', 'b'], ['--no-store']);
@@ -175,9 +176,11 @@ describe('locks', () => {
         }
         expect(state(t)).toEqual(before);
         expect(fs.existsSync(`${copy}.journal`)).toBe(false);
+        expect(hashify(['status', copy, '--json']).json()).toMatchObject({ running: true });
       } finally {
         locks.reverse().forEach((l) => l.release());
       }
+      expect(hashify(['status', copy, '--json']).json()).toMatchObject({ running: false });
       expect(fs.existsSync(digestLockFile(digest))).toBe(false);
       expect(hashify(['apply', copy, '--json']).json()).toMatchObject({ applied: 4, failed: 0 });
     } finally {
