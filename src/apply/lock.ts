@@ -60,9 +60,9 @@ export function acquireLock(lockPath: Buffer | string, what: string): Lock {
       continue;
     }
     try {
-      // Through the lock's own inode, never the name again (a lock in /run/lock is in a directory
-      // anyone can write to); opened and closed: the lock's own descriptor is read-only. Only
-      // into a file of one link: a name linked there to another file must not get it truncated.
+      // Through the lock's own inode, never the name again (a plan's lock lies beside the plan,
+      // in a directory others may write to); opened and closed: the lock's own descriptor is
+      // read-only. Only into a file of one link: a name linked to another file keeps its bytes.
       if (mine.isFile() && mine.nlink === 1) writeFileSync(`/proc/self/fd/${fd}`, `${process.pid}\n`);
     } catch {
       /* the pid is only for messages */
