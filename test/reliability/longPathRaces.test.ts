@@ -108,21 +108,21 @@ describe.each(Object.entries(racers))('a directory past PATH_MAX swapped in a lo
 
   test('apply while it swaps, then a rerun and verify once it stops', async () => {
     await raced('apply');
-    const again = hashify(['apply', plan, '--json']);
+    const again = await run(['apply', plan, '--json']);
     expect([0, 3]).toContain(again.status);
     expect(again.json()).toMatchObject({ failed: 0 });
-    expect(hashify(['status', plan, '--json']).json()).toMatchObject({ failed: 0, finished: true });
+    // (run, not hashify: the lists of skipped long paths outgrow spawnSync's 1 MiB buffer)
+    expect((await run(['status', plan, '--json'])).json()).toMatchObject({ failed: 0, finished: true });
     // The racer left the tree as it found it: no drift; what the race made apply skip stays
-    // skipped (SPEC: a new plan picks it up), everything else is done.
-    const v = hashify(['verify', plan, '--json']).json();
+    // skipped (SPEC: a new plan picks it up; it may be every op), everything else is done.
+    const v = (await run(['verify', plan, '--json'])).json();
     expect(v).toMatchObject({ drifted: 0 });
-    expect(v.done).toBeGreaterThan(0);
     expect(v.done + v.applicable).toBe(2 * N);
   }, 60_000);
 
   test('undo while it swaps, then a rerun once it stops', async () => {
     await raced('undo');
-    const again = hashify(['undo', plan, '--json']);
+    const again = await run(['undo', plan, '--json']);
     expect(again.status).toBe(0);
     expect(again.json()).toMatchObject({ failed: 0 });
     // Every path of both guests has its own inode again.
