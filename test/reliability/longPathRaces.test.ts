@@ -6,17 +6,21 @@
  * (b) with another directory of the same guest (RENAME_EXCHANGE). SPEC "Hostile trees": nothing
  * outside the roots and the store is read, created, changed or removed; no guest file gets
  * another guest's or the host's bytes; every store entry hashes to its name; once the racer
- * stops, a rerun finishes.
+ * stops, a rerun finishes. The host directory also holds the host's own hard links to g2's
+ * files, so that a resolution that followed the symlink would meet the inodes the plan recorded
+ * and act on host paths: with the pieces opened without resolve flags (openat2 resolve = 0),
+ * apply relinks host/kI/f (checked: 5 runs of 5 fail). Dropping RESOLVE_NO_SYMLINKS alone is
+ * not caught, nor can it be: RESOLVE_BENEATH still refuses the absolute symlink (EXDEV).
  */
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashify, spawnHashify, type CliResult } from '../helpers/cli.js';
 import { startRacer } from '../helpers/racer.js';
-import { contentAndMetadata, unsoundEntries } from '../helpers/crashHook.js';
+import { contentAndMetadata, filesBelow, unsoundEntries } from '../helpers/crashHook.js';
 import { listDeep, makeDeep, removeDeep, type DeepStat } from '../helpers/deepTree.js';
 
-const N = 200;
+const N = 400;
 const MTIME = 1_700_000_000;
 const pad = (i: number) => String(i).padStart(5, '0');
 /** 21 levels of 200 bytes: 4220 bytes, so DEEP/d is cut into the second piece. */
@@ -36,27 +40,38 @@ function run(args: string[]): Promise<CliResult> {
   return new Promise((resolve) => child.on('exit', (status, signal) => resolve({ status, signal, stdout, stderr, json: () => JSON.parse(stdout) })));
 }
 
-/** Roots g1 and g2 with the same files in DEEP/d; g1 also DEEP/e of other bytes; host/ (outside the roots) of secrets. */
+/**
+ * Each file in a directory of its own below d/ (d/kI/f): the executor opens each directory once
+ * and keeps it, so N directories are N resolutions through d, each a chance for the racer.
+ */
+/** Roots g1 and g2 with the same files in DEEP/d; g1 also DEEP/e of other bytes; host/ (outside the roots): secrets sI and links kI/f to g2's DEEP/d/kI/f. */
 function guests(): string {
   const dir = mkdtempSync(join(tmpdir(), 'hashify-longrace-'));
   makeDeep(dir, Array.from({ length: N }, (_, i) => [
-    { path: `g1/${DEEP}/d/f${i}`, content: shared(i), mtime: MTIME },
-    { path: `g2/${DEEP}/d/f${i}`, content: shared(i), mtime: MTIME },
-    { path: `g1/${DEEP}/e/f${i}`, content: other(i), mtime: MTIME },
+    { path: `g1/${DEEP}/d/k${i}/f`, content: shared(i), mtime: MTIME },
+    { path: `g2/${DEEP}/d/k${i}/f`, content: shared(i), mtime: MTIME },
+    { path: `g1/${DEEP}/e/k${i}/f`, content: other(i), mtime: MTIME },
   ]).flat());
-  mkdirSync(join(dir, 'host'));
+  // The host's own hard links to g2's files (a backup made with cp -al, say): an executor that
+  // followed the symlink would find there the very inodes the plan recorded, and act on them.
+  makeDeep(dir, Array.from({ length: N }, (_, i) => ({ path: `host/k${i}/f`, link: `g2/${DEEP}/d/k${i}/f` })));
   for (let i = 0; i < N; i++) {
-    writeFileSync(join(dir, `host/f${i}`), secret(i));
-    chmodSync(join(dir, `host/f${i}`), 0o600);
+    writeFileSync(join(dir, `host/s${i}`), secret(i));
+    chmodSync(join(dir, `host/s${i}`), 0o600);
   }
   return dir;
 }
 
+/** host/'s files: contents, metadata and inode (not link count or ctime) by path. */
+const hostNow = (dir: string) => {
+  const inodes = filesBelow(join(dir, 'host'));
+  return Object.fromEntries(Object.entries(contentAndMetadata(dir, ['host'])).map(([p, s]) => [p, `${s} ino ${inodes.get(p.slice(5))?.ino}`]));
+};
 /** Contents and metadata by path (not inode, link count or ctime). */
 const kept = (all: Record<string, DeepStat>) => Object.fromEntries(Object.entries(all).map(([p, { mode, uid, gid, mtime, sha256 }]) => [p, `${mode} ${uid}:${gid} ${mtime} ${sha256}`]));
-/** g1's files by name, wherever the swapper left d/ and e/: the pair of contents of d/fI and e/fI. */
+/** g1's files by name, wherever the swapper left d/ and e/: the pair of contents of d/kI/f and e/kI/f. */
 const pairs = (g1: Record<string, DeepStat>) =>
-  Array.from({ length: N }, (_, i) => [g1[`${DEEP}/d/f${i}`].sha256, g1[`${DEEP}/e/f${i}`].sha256].sort().join(' '));
+  Array.from({ length: N }, (_, i) => [g1[`${DEEP}/d/k${i}/f`].sha256, g1[`${DEEP}/e/k${i}/f`].sha256].sort().join(' '));
 
 const racers = {
   /** (a) g2's DEEP/d swapped for a symlink to host/ and back. */
@@ -69,6 +84,7 @@ describe.each(Object.entries(racers))('a directory past PATH_MAX swapped in a lo
   let dir: string;
   let plan: string;
   let host: Record<string, string>;
+  let secrets: string[];
   let g1: Record<string, DeepStat>;
   let g2: Record<string, DeepStat>;
   beforeAll(() => {
@@ -78,7 +94,8 @@ describe.each(Object.entries(racers))('a directory past PATH_MAX swapped in a lo
     const p = hashify(['plan', join(dir, 'g1'), join(dir, 'g2'), '-o', plan, '--no-cache', '--json']);
     expect(p.stderr).toBe('');
     expect(p.json()).toMatchObject({ files: 3 * N, ops: 2 * N });
-    host = contentAndMetadata(dir, ['host']);
+    host = hostNow(dir);
+    secrets = Object.entries(host).filter(([p]) => p.startsWith('host/s')).map(([, h]) => h.split(' ')[4]);
     g1 = listDeep(join(dir, 'g1'));
     g2 = listDeep(join(dir, 'g2'));
   });
@@ -94,14 +111,14 @@ describe.each(Object.entries(racers))('a directory past PATH_MAX swapped in a lo
     expect(result.signal).toBe(null);
     expect([0, 3]).toContain(result.status);
     expect(result.json()).toMatchObject({ ops: 2 * N, failed: 0 });
-    // Nothing outside the roots and the store changed, appeared or went (host files keep mode 0600, mtime, bytes).
-    expect(contentAndMetadata(dir, ['host'])).toEqual(host);
+    // Nothing outside the roots and the store changed, appeared or went (host files keep mode 0600, mtime, bytes and inode).
+    expect(hostNow(dir)).toEqual(host);
     const now1 = listDeep(join(dir, 'g1'));
     const now2 = listDeep(join(dir, 'g2'));
     // No guest file holds the host's bytes or the other guest's: g2 keeps its own, g1 its pairs.
     expect(kept(now2)).toEqual(kept(g2));
     expect(pairs(now1)).toEqual(pairs(g1));
-    for (const s of [...Object.values(now1), ...Object.values(now2)]) expect(Object.values(host).map((h) => h.split(' ')[4])).not.toContain(s.sha256);
+    for (const s of [...Object.values(now1), ...Object.values(now2)]) expect(secrets).not.toContain(s.sha256);
     expect(Object.keys(now1).length + Object.keys(now2).length).toBe(3 * N);
     expect(unsoundEntries(join(dir, '.hash'))).toEqual([]);
   }
