@@ -12,7 +12,7 @@
  * apply relinks host/kI/f (checked: 5 runs of 5 fail). Dropping RESOLVE_NO_SYMLINKS alone is
  * not caught, nor can it be: RESOLVE_BENEATH still refuses the absolute symlink (EXDEV).
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashify, spawnHashify, type CliResult } from '../helpers/cli.js';
@@ -62,10 +62,12 @@ function guests(): string {
   return dir;
 }
 
-/** host/'s files: contents, metadata and inode (not link count or ctime) by path. */
+/** host/'s files: contents, metadata and inode (not link count or ctime) by path; and all its names. */
 const hostNow = (dir: string) => {
   const inodes = filesBelow(join(dir, 'host'));
-  return Object.fromEntries(Object.entries(contentAndMetadata(dir, ['host'])).map(([p, s]) => [p, `${s} ino ${inodes.get(p.slice(5))?.ino}`]));
+  const files = Object.entries(contentAndMetadata(dir, ['host'])).map(([p, s]) => [p, `${s} ino ${inodes.get(p.slice(5))?.ino}`]);
+  // Every name below host/, directories too: none may appear or go.
+  return Object.fromEntries([...files, ['names', readdirSync(join(dir, 'host'), { recursive: true }).map(String).sort().join('\n')]]);
 };
 /** Contents and metadata by path (not inode, link count or ctime). */
 const kept = (all: Record<string, DeepStat>) => Object.fromEntries(Object.entries(all).map(([p, { mode, uid, gid, mtime, sha256 }]) => [p, `${mode} ${uid}:${gid} ${mtime} ${sha256}`]));
