@@ -1,6 +1,7 @@
 /*
  * A hostile guest for the race tests, run as a separate process while hashify works:
  *   racer exchange A B STOP        renameat2(A, B, RENAME_EXCHANGE) in a loop until STOP exists
+ *                                  (an even number of times: A and B end where they began)
  *   racer symlink DIR HOST STOP    swaps directory DIR for a symlink to HOST and back, in a loop
  *   racer renameover DIR N WAITFOR when a name containing WAITFOR appears in DIR, renames
  *                                  DIR/fI.new over DIR/fI for I = 0..N-1, once each
@@ -12,6 +13,9 @@
  *   racer mmapdirty FILE READY GO STOP  maps FILE shared and dirties it, creates READY, then
  *                                  after GO exists writes through the mapping (a dirty, writable
  *                                  page: no mtime or ctime change) until STOP
+ *   racer -C DIR MODE ARGS…        first changes into DIR one name at a time (DIR may be longer
+ *                                  than PATH_MAX, which chdir refuses whole), then runs MODE
+ *                                  with ARGS relative to it (test/reliability/longPathRaces)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -36,12 +40,26 @@ static int appeared(const char *dir, const char *part) {
   return found;
 }
 
+/* chdir into DIR one name at a time: each step is short, however long DIR is. */
+static int chdir_steps(char *dir) {
+  if (*dir == '/' && chdir("/") < 0) return -1;
+  for (char *name = strtok(dir, "/"); name; name = strtok(NULL, "/")) if (chdir(name) < 0) return -1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 3 && !strcmp(argv[1], "-C")) {
+    if (chdir_steps(argv[2]) < 0) { perror("racer: -C"); return 1; }
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 3) return 2;
   const char *mode = argv[1];
   if (!strcmp(mode, "exchange") && argc == 5) {
     long n = 0;
     while (!stopped(argv[4])) if (renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) == 0) n++;
+    /* An odd count left A and B exchanged: one more puts them back as they were. */
+    if (n % 2 && renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) == 0) n++;
     printf("%ld\n", n);
     return 0;
   }
