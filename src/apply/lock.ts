@@ -6,7 +6,7 @@
  * it releases the lock; a process that locked a file already removed (it opened the name
  * just before) sees that its inode is no longer the one at the name, and tries again.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
@@ -97,7 +97,8 @@ export function planLockPath(planFile: string): Buffer {
  */
 export function privateLockDir(make: boolean): string {
   const uid = process.geteuid?.() ?? 0;
-  return privateDir(uid === 0 ? '/run/hashify' : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `hashify-${uid}`), uid, make);
+  const base = uid === 0 && existsSync('/run') ? '/run' : undefined; // a system without /run: as for other users
+  return privateDir(base ? join(base, 'hashify') : join(process.env.XDG_RUNTIME_DIR || tmpdir(), `hashify-${uid}`), uid, make);
 }
 
 /** `dir`, made 0700 when missing (`make`), if it is a real directory of `uid` that nobody else can write to; else refused. */
