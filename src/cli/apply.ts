@@ -16,7 +16,7 @@ import { Executor } from '../run/executor.js';
 import type { OpenPlan } from '../planfile/readPlan.js';
 import { Output, formatBytes, type GlobalOptions } from './output.js';
 import { progressOf, runExitCode, stopOnSignals, traceRun } from './runSession.js';
-import { recordJournal } from '../plan/planOutput.js';
+import { recordJournal, undoJournalOf } from '../plan/planOutput.js';
 
 export interface ApplyArgs extends GlobalOptions {
   plan: string;
@@ -53,7 +53,7 @@ function checkStorePath(store: Buffer): void {
  * own inodes back, which a new plan must look at afresh.
  */
 function refuseAfterUndo(journalFile: string): void {
-  const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
+  const undoFile = undoJournalOf(journalFile);
   if (!existsSync(fsPath(undoFile))) return;
   throw new HashifyError('PLAN_HAS_JOURNAL', `This plan was undone (${displayPath(undoFile)}): applying it again is refused`, {
     hint: 'make a new plan of the same roots with `hashify plan`: it sees the tree as undo left it',

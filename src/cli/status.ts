@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { openPlan } from '../planfile/readPlan.js';
 import { OP_DONE, OP_FAILED, OP_SKIPPED, readJournal, type JournalState } from '../journal/journal.js';
+import { undoJournalOf } from '../plan/planOutput.js';
 import { digestLockFile, isLocked, planLockPath } from '../apply/lock.js';
 import { Output, type GlobalOptions } from './output.js';
 import { decodePath, displayPath, encodePath, fsPath, shellWord } from '../pathBytes.js';
@@ -47,7 +48,7 @@ export function runStatus(args: StatusArgs, out: Output): number {
   const drifts = [...state.reasons].filter(([op]) => state.status[op] === OP_SKIPPED || state.status[op] === OP_FAILED).map(([op, reason]) => ({ op, status: kind(op), ...encodePath(paths.get(op) ?? Buffer.alloc(0)), reason }));
   // This file's apply or undo, or another copy's (the digest's lock).
   const running = isLocked(planLockPath(args.plan)) || isLocked(digestLockFile(plan.digest, false));
-  const undoFile = `${journalFile.replace(/\.journal$/, '')}.undo.journal`;
+  const undoFile = undoJournalOf(journalFile);
   const undoState = existsSync(fsPath(undoFile)) ? readJournal(undoFile, plan.digest, 'undo', plan.totals.ops) : undefined;
   const undo = undoState && (() => {
     const u = tally(undoState);

@@ -2,6 +2,7 @@
 import { openPlan } from '../planfile/readPlan.js';
 import { decodePath, displayPath, encodePath, shellWord, textOfBytes } from '../pathBytes.js';
 import { readJournal, JournalWriter } from '../journal/journal.js';
+import { undoJournalOf } from '../plan/planOutput.js';
 import { undoPlan } from '../undo/undoPlan.js';
 import { lockPlan, openExecutor } from './apply.js';
 import type { Lock } from '../apply/lock.js';
@@ -28,7 +29,7 @@ export async function runUndo(args: UndoArgs, out: Output): Promise<number> {
   const plan = openPlan(args.plan);
   const readSeconds = (performance.now() - reading) / 1000;
   const applyJournal = args.journal ?? `${args.plan}.journal`;
-  const undoJournal = `${applyJournal.replace(/\.journal$/, '')}.undo.journal`;
+  const undoJournal = undoJournalOf(applyJournal);
   let locks: Lock[] = [];
   let signals: ReturnType<typeof stopOnSignals> | undefined;
   try {

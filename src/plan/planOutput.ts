@@ -10,6 +10,11 @@ import { dirname } from 'node:path';
 import { HashifyError, errnoCode } from '../errors.js';
 import { displayPath, fsPath, resolveText as resolve, shellWord } from '../pathBytes.js';
 
+/** The undo journal that goes with an apply journal (`FILE.journal` → `FILE.undo.journal`). */
+export function undoJournalOf(applyJournal: string): string {
+  return `${applyJournal.replace(/\.journal$/, '')}.undo.journal`;
+}
+
 /** The file that lists the journals given with `apply --journal` for `planFile`. */
 export function journalsFileOf(planFile: string): string {
   return `${resolve(planFile)}.journals`;
@@ -42,7 +47,7 @@ export function journalsOf(planFile: string): string[] {
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  const all = [`${abs}.journal`, `${abs}.undo.journal`, ...recorded, ...recorded.map((j) => `${j.replace(/\.journal$/, '')}.undo.journal`)];
+  const all = [`${abs}.journal`, `${abs}.undo.journal`, ...recorded, ...recorded.map(undoJournalOf)];
   return [...new Set(all)].filter((j) => existsSync(fsPath(j)));
 }
 
